@@ -1,0 +1,24 @@
+using System.CommandLine;
+
+namespace Telemetry.DeviceSim.Cli;
+
+/// <summary>An option taking a duration like <c>500ms</c>, <c>5s</c>, <c>2m</c> or <c>1m30s</c>.</summary>
+static class DurationOption
+{
+    public static Option<TimeSpan?> Create(string name, string description) => new(name)
+    {
+        Description = description,
+        HelpName = "duration",
+        CustomParser = result =>
+        {
+            var text = result.Tokens.Count == 1 ? result.Tokens[0].Value : null;
+            if (DurationText.TryParse(text, out var duration) && duration > TimeSpan.Zero)
+            {
+                return duration;
+            }
+
+            result.AddError($"{name}: '{text}' is not a duration like 500ms, 5s, 2m or 1m30s.");
+            return null;
+        },
+    };
+}

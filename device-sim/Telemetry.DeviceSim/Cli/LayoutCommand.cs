@@ -1,0 +1,33 @@
+using System.CommandLine;
+using Telemetry.DeviceSim.Campus;
+
+namespace Telemetry.DeviceSim.Cli;
+
+/// <summary><c>device-sim layout</c>: list the demo campus's sensors and topics without connecting anywhere.</summary>
+static class LayoutCommand
+{
+    static readonly Option<int> Buildings = new("--buildings") { Description = "Buildings on the campus.", DefaultValueFactory = _ => 3 };
+    static readonly Option<int> Rooms = new("--rooms") { Description = "Rooms per building.", DefaultValueFactory = _ => 10 };
+
+    public static Command Create()
+    {
+        var command = new Command("layout", "Print every sensor of the demo campus: id, kind and topic.") { Buildings, Rooms };
+        command.SetAction(parse =>
+        {
+            var (buildings, rooms) = (parse.GetValue(Buildings), parse.GetValue(Rooms));
+            if (buildings < 1 || rooms < 0)
+            {
+                parse.InvocationConfiguration.Error.WriteLine("device-sim: --buildings must be at least 1 and --rooms not negative.");
+                return ExitCodes.Usage;
+            }
+
+            foreach (var sensor in CampusLayout.Generate(buildings, rooms).Sensors)
+            {
+                parse.InvocationConfiguration.Output.WriteLine($"{sensor.Id,-24} {sensor.Kind,-12} {sensor.Topic}");
+            }
+
+            return ExitCodes.Success;
+        });
+        return command;
+    }
+}

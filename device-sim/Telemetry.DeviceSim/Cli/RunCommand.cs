@@ -1,0 +1,98 @@
+using System.CommandLine;
+using MQTTnet.Formatter;
+using MQTTnet.Protocol;
+using Telemetry.DeviceSim.Progress;
+
+namespace Telemetry.DeviceSim.Cli;
+
+/// <summary><c>device-sim run</c>: simulate the campus against a broker, show progress, print the summary.</summary>
+static class RunCommand
+{
+    const string PasswordVariable = "DEVICE_SIM_PASSWORD";
+    static readonly SimulatorOptions Defaults = new();
+
+    static readonly Option<string> Host = new("--host") { Description = "Broker host name or address.", DefaultValueFactory = _ => Defaults.Host };
+    static readonly Option<int> Port = new("--port") { Description = "Broker TCP port.", DefaultValueFactory = _ => Defaults.Port };
+    static readonly Option<int> Buildings = new("--buildings") { Description = "Buildings on the campus.", DefaultValueFactory = _ => Defaults.Buildings };
+    static readonly Option<int> Rooms = new("--rooms") { Description = "Rooms per building; each has a temperature, humidity, CO2 and occupancy sensor.", DefaultValueFactory = _ => Defaults.RoomsPerBuilding };
+    static readonly Option<TimeSpan?> Interval = DurationOption.Create("--interval", "Time between two readings of one sensor. [default: 5s]");
+    static readonly Option<TimeSpan?> Duration = DurationOption.Create("--duration", "Stop after this long. [default: until Ctrl-C]");
+    static readonly Option<string> Qos = new Option<string>("--qos") { Description = "MQTT QoS: 0 (at most once) or 1 (at least once, acknowledged).", DefaultValueFactory = _ => "1" }.AcceptOnlyFromAmong("0", "1");
+    static readonly Option<string> Mqtt = new Option<string>("--mqtt") { Description = "MQTT protocol version.", DefaultValueFactory = _ => "3.1.1" }.AcceptOnlyFromAmong("3.1.1", "5");
+    static readonly Option<string?> Username = new("--username") { Description = "User name for the broker." };
+    static readonly Option<string?> Password = new("--password") { Description = $"Password for the broker (or set {PasswordVariable})." };
+    static readonly Option<int?> Seed = new("--seed") { Description = "Seed for readings and jitter, to repeat a run. [default: random, printed in the summary]" };
+    static readonly Option<int> Batch = new("--batch") { Description = "Readings per message; above 1 a device buffers readings and publishes them as a JSON array.", DefaultValueFactory = _ => Defaults.ReadingsPerMessage };
+    static readonly Option<int> MaxConnects = new("--max-connects") { Description = "Connection attempts in flight at once.", DefaultValueFactory = _ => Defaults.MaxConcurrentConnects };
+    static readonly Option<string> Timestamps = new Option<string>("--timestamps") { Description = "How readings carry 'ts': Unix epoch milliseconds, an RFC 3339 string, or not at all.", DefaultValueFactory = _ => "epoch-ms" }.AcceptOnlyFromAmong("epoch-ms", "rfc3339", "none");
+    static readonly Option<TimeSpan?> AckTimeout = DurationOption.Create("--ack-timeout", "How long a publish waits for its PUBACK. [default: 10s]");
+    static readonly Option<TimeSpan?> DrainTimeout = DurationOption.Create("--drain-timeout", "After stopping, how long to wait for outstanding PUBACKs. [default: 5s]");
+
+    public static Command Create()
+    {
+        var command = new Command("run", "Connect every sensor of the demo campus as its own MQTT client and publish readings. " +
+                                         "Progress goes to stderr once a second, the summary to stdout. Exit code 0: all acknowledged; " +
+                                         "2: acknowledgements missing, refusals or failures; 1: usage error.")
+        {
+            Host, Port, Buildings, Rooms, Interval, Duration, Qos, Mqtt, Username, Password, Seed, Batch, MaxConnects,
+            Timestamps, AckTimeout, DrainTimeout,
+        };
+        command.SetAction(RunAsync);
+        return command;
+    }
+
+    /// <summary>How long Ctrl-C waits for the run to drain and print its summary before the process ends anyway.</summary>
+    public static TimeSpan ShutdownGrace(ParseResult parse)
+    {
+        ArgumentNullException.ThrowIfNull(parse);
+        var drain = parse.Errors.Count == 0 ? parse.GetValue(DrainTimeout) : null;
+        return (drain ?? Defaults.DrainTimeout) + TimeSpan.FromSeconds(5);
+    }
+
+    static async Task<int> RunAsync(ParseResult parse, CancellationToken cancellationToken)
+    {
+        var (output, error) = (parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error);
+        Simulator simulator;
+        try
+        {
+            simulator = new Simulator(Options(parse));
+        }
+        catch (ArgumentException e)
+        {
+            // The options' own names (e.g. RoomsPerBuilding) are close enough to the flags to point the way.
+            await error.WriteLineAsync($"device-sim: {e.Message.Replace($" (Parameter '{e.ParamName}')", "", StringComparison.Ordinal)}");
+            return ExitCodes.Usage;
+        }
+
+        await error.WriteLineAsync($"device-sim: {simulator.Layout.Sensors.Count} devices in {simulator.Layout.Buildings.Count} buildings " +
+                                   $"-> {parse.GetValue(Host)}:{parse.GetValue(Port)}, seed {simulator.Seed}; Ctrl-C stops");
+        var summary = await simulator.RunAsync(new ConsoleProgress(error), cancellationToken);
+        SummaryWriter.Write(output, summary);
+        return summary.Succeeded ? ExitCodes.Success : ExitCodes.Incomplete;
+    }
+
+    static SimulatorOptions Options(ParseResult parse) => new()
+    {
+        Host = parse.GetRequiredValue(Host),
+        Port = parse.GetValue(Port),
+        Buildings = parse.GetValue(Buildings),
+        RoomsPerBuilding = parse.GetValue(Rooms),
+        Interval = parse.GetValue(Interval) ?? Defaults.Interval,
+        Duration = parse.GetValue(Duration),
+        Qos = parse.GetValue(Qos) == "0" ? MqttQualityOfServiceLevel.AtMostOnce : MqttQualityOfServiceLevel.AtLeastOnce,
+        ProtocolVersion = parse.GetValue(Mqtt) == "5" ? MqttProtocolVersion.V500 : MqttProtocolVersion.V311,
+        Username = parse.GetValue(Username),
+        Password = parse.GetValue(Password) ?? Environment.GetEnvironmentVariable(PasswordVariable),
+        Seed = parse.GetValue(Seed),
+        ReadingsPerMessage = parse.GetValue(Batch),
+        MaxConcurrentConnects = parse.GetValue(MaxConnects),
+        Timestamps = parse.GetValue(Timestamps) switch
+        {
+            "rfc3339" => TimestampFormat.Rfc3339,
+            "none" => TimestampFormat.None,
+            _ => TimestampFormat.EpochMilliseconds,
+        },
+        AckTimeout = parse.GetValue(AckTimeout) ?? Defaults.AckTimeout,
+        DrainTimeout = parse.GetValue(DrainTimeout) ?? Defaults.DrainTimeout,
+    };
+}

@@ -1,0 +1,44 @@
+using System.ComponentModel.DataAnnotations;
+using System.Net;
+
+namespace Telemetry.Broker;
+
+/// <summary>
+/// The embedded MQTT broker (configuration section <c>Broker</c>):
+/// <code>
+/// "Broker": {
+///   "Host": "127.0.0.1",          // the address to listen on; loopback by default
+///   "Port": 1883,
+///   "AllowAnonymous": null,       // null: anonymous only while listening on loopback and no users are set
+///   "Users": { "gateway-1": "…" } // username → password; set them through the environment (Broker__Users__gateway-1)
+///   "MaxPendingMessagesPerClient": 1000
+/// }
+/// </code>
+/// </summary>
+public sealed class BrokerOptions
+{
+    public const string SectionName = "Broker";
+
+    [Required]
+    public string Host { get; set; } = "127.0.0.1";
+
+    [Range(1, 65535)]
+    public int Port { get; set; } = 1883;
+
+    public bool? AllowAnonymous { get; set; }
+
+    public Dictionary<string, string> Users { get; set; } = new(StringComparer.Ordinal);
+
+    [Range(1, 1_000_000)]
+    public int MaxPendingMessagesPerClient { get; set; } = 1000;
+
+    public IPAddress ListenAddress() => Host switch
+    {
+        "localhost" => IPAddress.Loopback,
+        "*" or "0.0.0.0" => IPAddress.Any,
+        _ => IPAddress.Parse(Host),
+    };
+
+    /// <summary>Anonymous devices are let in when explicitly allowed, or by default only on loopback without users.</summary>
+    public bool AnonymousAllowed() => AllowAnonymous ?? (Users.Count == 0 && IPAddress.IsLoopback(ListenAddress()));
+}

@@ -1,0 +1,72 @@
+using System.Net;
+using System.Security.Cryptography.X509Certificates;
+using MQTTnet.Adapter;
+using MQTTnet.Diagnostics.Logger;
+using MQTTnet.Formatter;
+using MQTTnet.Packets;
+using MQTTnet.Server;
+
+namespace Telemetry.Broker;
+
+/// <summary>
+/// Lets MQTT 3.1.1 devices connect with an empty client id and a clean session, which the 3.1.1 spec allows a server
+/// to accept by assigning an id (MQTT-3.1.3-6) and which common device clients do by default. MQTTnet 5 assigns ids
+/// only to MQTT 5 clients and refuses the rest before any event handler can help, so the id is filled in as the
+/// CONNECT packet comes off the wire. Everything else passes through to MQTTnet's own TCP adapter untouched.
+/// </summary>
+public sealed class ClientIdAssigningServerAdapter(IMqttServerAdapter inner) : IMqttServerAdapter
+{
+    public Func<IMqttChannelAdapter, Task>? ClientHandler { get; set; }
+
+    public Task StartAsync(MqttServerOptions options, IMqttNetLogger logger)
+    {
+        inner.ClientHandler = channel => ClientHandler is { } handler
+            ? handler(new ChannelAdapter(channel))
+            : Task.CompletedTask;
+        return inner.StartAsync(options, logger);
+    }
+
+    public Task StopAsync() => inner.StopAsync();
+
+    public void Dispose() => inner.Dispose();
+
+    sealed class ChannelAdapter(IMqttChannelAdapter inner) : IMqttChannelAdapter
+    {
+        bool connectSeen;
+
+        public long BytesReceived => inner.BytesReceived;
+        public long BytesSent => inner.BytesSent;
+        public X509Certificate2 ClientCertificate => inner.ClientCertificate;
+        public EndPoint RemoteEndPoint => inner.RemoteEndPoint;
+        public EndPoint LocalEndPoint => inner.LocalEndPoint;
+        public bool IsSecureConnection => inner.IsSecureConnection;
+        public MqttPacketFormatterAdapter PacketFormatterAdapter => inner.PacketFormatterAdapter;
+
+        public Task ConnectAsync(CancellationToken cancellationToken) => inner.ConnectAsync(cancellationToken);
+
+        public Task DisconnectAsync(CancellationToken cancellationToken) => inner.DisconnectAsync(cancellationToken);
+
+        public async Task<MqttPacket> ReceivePacketAsync(CancellationToken cancellationToken)
+        {
+            var packet = await inner.ReceivePacketAsync(cancellationToken);
+            if (!connectSeen && packet is MqttConnectPacket connect)
+            {
+                connectSeen = true;
+                if (string.IsNullOrEmpty(connect.ClientId)
+                    && connect.CleanSession
+                    && inner.PacketFormatterAdapter.ProtocolVersion is MqttProtocolVersion.V311 or MqttProtocolVersion.V310)
+                {
+                    connect.ClientId = ClientIds.NewAssigned();
+                }
+            }
+
+            return packet;
+        }
+
+        public void ResetStatistics() => inner.ResetStatistics();
+
+        public Task SendPacketAsync(MqttPacket packet, CancellationToken cancellationToken) => inner.SendPacketAsync(packet, cancellationToken);
+
+        public void Dispose() => inner.Dispose();
+    }
+}

@@ -1,0 +1,65 @@
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using MQTTnet.Formatter;
+using MQTTnet.Protocol;
+using MQTTnet.Server;
+using Telemetry.Domain.Observability;
+
+namespace Telemetry.Broker;
+
+/// <summary>Decides who may connect: credentials when users are configured, anonymous only where allowed.</summary>
+public sealed class ConnectionValidator(IOptions<BrokerOptions> options, TelemetryMetrics metrics, ILogger<ConnectionValidator> logger)
+{
+    public Task ValidateAsync(ValidatingConnectionEventArgs args)
+    {
+        ArgumentNullException.ThrowIfNull(args);
+        var broker = options.Value;
+
+        if (string.IsNullOrEmpty(args.ClientId) && args.ProtocolVersion == MqttProtocolVersion.V500)
+        {
+            // MQTT 5: the server assigns an id and returns it in CONNACK. (3.1.1 is handled by ClientIdAssigningServerAdapter.)
+            args.AssignedClientIdentifier = ClientIds.NewAssigned();
+        }
+
+        if (broker.Users.Count > 0 && !string.IsNullOrEmpty(args.UserName))
+        {
+            if (!broker.Users.TryGetValue(args.UserName, out var expected) || !FixedTimeEquals(expected, args.Password ?? ""))
+            {
+                Refuse(args, MqttConnectReasonCode.BadUserNameOrPassword, "bad_credentials",
+                    $"wrong username or password for user '{args.UserName}'");
+            }
+
+            return Task.CompletedTask;
+        }
+
+        if (!broker.AnonymousAllowed())
+        {
+            Refuse(args, MqttConnectReasonCode.NotAuthorized, "anonymous_not_allowed",
+                "this broker requires a username and password");
+        }
+
+        return Task.CompletedTask;
+    }
+
+    void Refuse(ValidatingConnectionEventArgs args, MqttConnectReasonCode code, string reason, string detail)
+    {
+        args.ReasonCode = code;
+        args.ReasonString = detail;
+        metrics.ConnectionsRefused.Add(1, new KeyValuePair<string, object?>("reason", reason));
+        logger.LogWarning("Refused MQTT connection of client {ClientId} from {RemoteEndPoint}: {Reason} ({Detail})",
+            args.ClientId, args.RemoteEndPoint, reason, detail);
+    }
+
+    static bool FixedTimeEquals(string expected, string actual) =>
+        CryptographicOperations.FixedTimeEquals(
+            SHA256.HashData(Encoding.UTF8.GetBytes(expected)),
+            SHA256.HashData(Encoding.UTF8.GetBytes(actual)));
+}
+
+public static class ClientIds
+{
+    /// <summary>An id for a client that connected with an empty one.</summary>
+    public static string NewAssigned() => $"auto-{Guid.NewGuid():N}";
+}

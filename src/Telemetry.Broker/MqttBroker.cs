@@ -1,0 +1,79 @@
+using System.Net;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using MQTTnet.Server;
+using MQTTnet.Server.Internal.Adapter;
+using Telemetry.Domain.Observability;
+
+namespace Telemetry.Broker;
+
+/// <summary>The embedded MQTTnet server as a hosted service: listens, validates connections, intercepts publishes.</summary>
+public sealed class MqttBroker(
+    IOptions<BrokerOptions> options,
+    ConnectionValidator validator,
+    IngestHandler ingest,
+    TelemetryMetrics metrics,
+    ILoggerFactory loggerFactory) : IHostedService, IDisposable
+{
+    readonly ILogger logger = loggerFactory.CreateLogger<MqttBroker>();
+    MqttServer? server;
+
+    /// <summary>True while the broker listens for devices.</summary>
+    public bool IsListening => server?.IsStarted == true;
+
+    public string Endpoint => $"{options.Value.Host}:{options.Value.Port}";
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        var broker = options.Value;
+        var address = broker.ListenAddress();
+        var serverOptions = new MqttServerOptionsBuilder()
+            .WithDefaultEndpoint()
+            .WithDefaultEndpointBoundIPAddress(address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork ? address : IPAddress.None)
+            .WithDefaultEndpointBoundIPV6Address(address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? address : IPAddress.None)
+            .WithDefaultEndpointPort(broker.Port)
+            .WithKeepAlive()
+            .WithMaxPendingMessagesPerClient(broker.MaxPendingMessagesPerClient)
+            .Build();
+
+        var adapter = new ClientIdAssigningServerAdapter(new MqttTcpServerAdapter());
+        server = new MqttServerFactory().CreateMqttServer(serverOptions, [adapter], new MqttNetLogBridge(loggerFactory));
+        server.ValidatingConnectionAsync += validator.ValidateAsync;
+        server.InterceptingPublishAsync += ingest.InterceptAsync;
+        server.ClientConnectedAsync += _ =>
+        {
+            metrics.Connections.Add(1);
+            return Task.CompletedTask;
+        };
+        server.ClientDisconnectedAsync += args =>
+        {
+            metrics.Connections.Add(-1);
+            if (args.DisconnectType == MqttClientDisconnectType.Takeover)
+            {
+                logger.LogInformation("MQTT client {ClientId} was taken over by a new connection with the same client id", args.ClientId);
+            }
+
+            return Task.CompletedTask;
+        };
+
+        await server.StartAsync();
+        if (!broker.AnonymousAllowed())
+        {
+            logger.LogInformation("MQTT broker requires credentials ({Users} users configured)", broker.Users.Count);
+        }
+
+        logger.LogInformation("MQTT broker listening on {Endpoint} (MQTT 3.1.1 and 5.0)", Endpoint);
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        if (server is { IsStarted: true })
+        {
+            await server.StopAsync(new MqttServerStopOptions());
+            logger.LogInformation("MQTT broker stopped");
+        }
+    }
+
+    public void Dispose() => server?.Dispose();
+}

@@ -1,0 +1,72 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Logging;
+using Telemetry.Domain.Ingest;
+using Telemetry.Domain.Observability;
+
+namespace Telemetry.Broker;
+
+/// <summary>One refused message, as shown by <c>GET /api/refusals</c>.</summary>
+public sealed record RefusedMessage(DateTimeOffset At, string ClientId, string Topic, string Reason, string Detail);
+
+/// <summary>
+/// Counts every refused message by reason (also on the <c>telemetry.mqtt.messages.refused</c> metric), keeps the most
+/// recent ones for integration engineers to look at, and logs them — at most one line per client and reason every
+/// <see cref="LogInterval"/>, with the number of similar refusals in between, so that one misbehaving device
+/// cannot flood the log.
+/// </summary>
+public sealed class RefusalLog(TelemetryMetrics metrics, ILogger<RefusalLog> logger, TimeProvider time)
+{
+    public const int RecentCapacity = 200;
+    static readonly TimeSpan LogInterval = TimeSpan.FromSeconds(10);
+
+    readonly ConcurrentDictionary<string, long> totals = new(StringComparer.Ordinal);
+    readonly ConcurrentQueue<RefusedMessage> recent = new();
+    readonly ConcurrentDictionary<(string ClientId, string Reason), LogState> throttle = new();
+
+    public IReadOnlyDictionary<string, long> Totals => totals;
+
+    public IReadOnlyList<RefusedMessage> Recent => [.. recent];
+
+    public void Record(string clientId, string topic, Refusal refusal)
+    {
+        var now = time.GetUtcNow();
+        var code = refusal.Code;
+        totals.AddOrUpdate(code, 1, static (_, n) => n + 1);
+        metrics.MessagesRefused.Add(1, new KeyValuePair<string, object?>("reason", code));
+
+        recent.Enqueue(new RefusedMessage(now, clientId, Text.Visible(topic), code, refusal.Detail));
+        while (recent.Count > RecentCapacity && recent.TryDequeue(out _))
+        {
+        }
+
+        if (throttle.Count > 10_000)
+        {
+            throttle.Clear();
+        }
+
+        var state = throttle.GetOrAdd((clientId, code), static _ => new LogState());
+        long suppressed;
+        lock (state)
+        {
+            if (now - state.LastLogged < LogInterval)
+            {
+                state.Suppressed++;
+                return;
+            }
+
+            suppressed = state.Suppressed;
+            state.Suppressed = 0;
+            state.LastLogged = now;
+        }
+
+        logger.LogWarning("Refused a message from {ClientId} on {Topic}: {Reason}: {Detail} ({Suppressed} similar refusals not logged since the last line)",
+            clientId, Text.Visible(topic), code, refusal.Detail, suppressed);
+    }
+
+    sealed class LogState
+    {
+        public DateTimeOffset LastLogged { get; set; } = DateTimeOffset.MinValue;
+
+        public long Suppressed { get; set; }
+    }
+}

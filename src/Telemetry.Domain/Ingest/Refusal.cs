@@ -1,0 +1,61 @@
+namespace Telemetry.Domain.Ingest;
+
+/// <summary>Why a message was refused. The snake_case <see cref="RefusalReasons.Code"/> is what metrics and logs carry.</summary>
+public enum RefusalReason
+{
+    /// <summary>The topic is not <c>campus/{building}/{room}/{sensor}/telemetry</c>.</summary>
+    TopicNotAllowed,
+    /// <summary>A building, room or sensor segment is empty, too long or holds control characters.</summary>
+    InvalidTopicSegment,
+    /// <summary>The payload has no bytes.</summary>
+    EmptyPayload,
+    /// <summary>The payload is larger than <c>Ingest:MaxPayloadBytes</c>.</summary>
+    PayloadTooLarge,
+    /// <summary>The payload is not well-formed UTF-8 JSON.</summary>
+    MalformedJson,
+    /// <summary>The JSON is neither a reading object nor an array of reading objects.</summary>
+    NotAReading,
+    /// <summary>A reading has no metrics, or a batch has no readings.</summary>
+    NoMetrics,
+    /// <summary>A metric value is not a JSON number (string, bool, null, object, array).</summary>
+    NonNumericMetric,
+    /// <summary>A metric value does not fit a finite double.</summary>
+    NonFiniteMetric,
+    /// <summary>A metric name is empty, too long, reserved, holds control characters, or is repeated.</summary>
+    InvalidMetricName,
+    /// <summary>A reading has too many metrics, or a batch too many readings.</summary>
+    TooManyValues,
+    /// <summary><c>ts</c> is neither an RFC 3339 string with an offset nor an integer of epoch milliseconds.</summary>
+    InvalidTimestamp,
+    /// <summary><c>ts</c> lies further in the future or past than the configured limits.</summary>
+    TimestampOutOfRange,
+}
+
+/// <summary>A refused message: the reason and a sentence for the log and the MQTT 5 reason string.</summary>
+public readonly record struct Refusal(RefusalReason Reason, string Detail)
+{
+    public string Code => RefusalReasons.Code(Reason);
+
+    public override string ToString() => $"{Code}: {Detail}";
+}
+
+public static class RefusalReasons
+{
+    public static string Code(RefusalReason reason) => reason switch
+    {
+        RefusalReason.TopicNotAllowed => "topic_not_allowed",
+        RefusalReason.InvalidTopicSegment => "invalid_topic_segment",
+        RefusalReason.EmptyPayload => "empty_payload",
+        RefusalReason.PayloadTooLarge => "payload_too_large",
+        RefusalReason.MalformedJson => "malformed_json",
+        RefusalReason.NotAReading => "not_a_reading",
+        RefusalReason.NoMetrics => "no_metrics",
+        RefusalReason.NonNumericMetric => "non_numeric_metric",
+        RefusalReason.NonFiniteMetric => "non_finite_metric",
+        RefusalReason.InvalidMetricName => "invalid_metric_name",
+        RefusalReason.TooManyValues => "too_many_values",
+        RefusalReason.InvalidTimestamp => "invalid_timestamp",
+        RefusalReason.TimestampOutOfRange => "timestamp_out_of_range",
+        _ => throw new ArgumentOutOfRangeException(nameof(reason), reason, null),
+    };
+}

@@ -1,0 +1,60 @@
+using System.Diagnostics.Metrics;
+
+namespace Telemetry.Domain.Observability;
+
+/// <summary>
+/// Every counter the service keeps, on one <see cref="Meter"/> named <see cref="MeterName"/>; exported for
+/// Prometheus at <c>/metrics</c>. Created through <see cref="IMeterFactory"/>, one per host.
+/// </summary>
+public sealed class TelemetryMetrics : IDisposable
+{
+    public const string MeterName = "Telemetry";
+
+    readonly Meter meter;
+
+    public TelemetryMetrics(IMeterFactory meterFactory)
+    {
+        ArgumentNullException.ThrowIfNull(meterFactory);
+        meter = meterFactory.Create(MeterName);
+        MessagesAccepted = meter.CreateCounter<long>("telemetry.mqtt.messages.accepted", "{message}",
+            "Device messages whose readings were accepted by the write pipeline");
+        MessagesRefused = meter.CreateCounter<long>("telemetry.mqtt.messages.refused", "{message}",
+            "Device messages refused, by reason");
+        MessagesFailed = meter.CreateCounter<long>("telemetry.mqtt.messages.failed", "{message}",
+            "Device messages that could not be accepted (write pipeline unavailable); not acknowledged, by reason");
+        ReadingsAccepted = meter.CreateCounter<long>("telemetry.readings.accepted", "{reading}",
+            "Readings accepted by the write pipeline");
+        ConnectionsRefused = meter.CreateCounter<long>("telemetry.mqtt.connections.refused", "{connection}",
+            "MQTT connections refused, by reason");
+        Connections = meter.CreateUpDownCounter<long>("telemetry.mqtt.connections", "{connection}",
+            "MQTT connections currently open");
+        LinesWritten = meter.CreateCounter<long>("telemetry.influx.lines.written", "{line}",
+            "Line-protocol lines InfluxDB acknowledged");
+        BatchesWritten = meter.CreateCounter<long>("telemetry.influx.batches.written", "{batch}",
+            "Batches InfluxDB acknowledged");
+        WriteRetries = meter.CreateCounter<long>("telemetry.influx.write.retries", "{attempt}",
+            "Batch write attempts that failed and were retried, by reason");
+        WriteFailures = meter.CreateCounter<long>("telemetry.influx.write.failures", "{batch}",
+            "Batches given up on (their devices were not acknowledged), by reason");
+        WriteDuration = meter.CreateHistogram<double>("telemetry.influx.write.duration", "s",
+            "Time to write one batch to InfluxDB, retries included");
+    }
+
+    public Counter<long> MessagesAccepted { get; }
+    public Counter<long> MessagesRefused { get; }
+    public Counter<long> MessagesFailed { get; }
+    public Counter<long> ReadingsAccepted { get; }
+    public Counter<long> ConnectionsRefused { get; }
+    public UpDownCounter<long> Connections { get; }
+    public Counter<long> LinesWritten { get; }
+    public Counter<long> BatchesWritten { get; }
+    public Counter<long> WriteRetries { get; }
+    public Counter<long> WriteFailures { get; }
+    public Histogram<double> WriteDuration { get; }
+
+    /// <summary>Registers an observable gauge on this meter (for values owned elsewhere, e.g. queue depth).</summary>
+    public void ObserveGauge(string name, string unit, string description, Func<long> observe) =>
+        meter.CreateObservableGauge(name, observe, unit, description);
+
+    public void Dispose() => meter.Dispose();
+}

@@ -1,0 +1,37 @@
+using Telemetry.Broker;
+using Telemetry.Service.Api;
+using Telemetry.Service.Health;
+using Telemetry.Storage;
+
+namespace Telemetry.Service.Hosting;
+
+/// <summary>
+/// The service, assembled. Hosted services start in the order they are added and stop in reverse: the write
+/// pipeline starts first and stops last (draining), the silo next, the MQTT broker last (and stops first, so no
+/// message is taken that could not be written).
+/// </summary>
+public static class TelemetryApp
+{
+    public static WebApplication Build(string[] args)
+    {
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions
+        {
+            Args = args,
+            ContentRootPath = AppContext.BaseDirectory,
+        });
+
+        builder.AddTelemetryLogging();          // Serilog, configured from the "Serilog" section
+        builder.AddTelemetryMetrics();          // System.Diagnostics.Metrics → Prometheus at /metrics
+        builder.Services.AddTelemetryStorage(); // write pipeline → InfluxDB ("Influx", "Writer")
+        builder.AddTelemetrySilo();             // Orleans silo with the sensor grains ("Orleans")
+        builder.Services.AddTelemetryBroker();  // embedded MQTT broker ("Broker", "Ingest")
+        builder.AddTelemetryHealth();           // /health/live, /health/ready
+
+        var app = builder.Build();
+        app.MapTelemetryHealth();
+        app.MapTelemetryMetrics();
+        app.MapSensorApi();
+        app.MapRefusalApi();
+        return app;
+    }
+}

@@ -1,0 +1,24 @@
+using Serilog;
+using Telemetry.Service.Hosting;
+
+// Campus Telemetry: devices → MQTT broker → sensor grains → write pipeline → InfluxDB.
+// The composition (what runs, in which order) is in Hosting/TelemetryApp.cs.
+Log.Logger = new LoggerConfiguration()
+    .WriteTo.Console(formatProvider: System.Globalization.CultureInfo.InvariantCulture)
+    .CreateBootstrapLogger();
+
+try
+{
+    var app = TelemetryApp.Build(args);
+    await app.RunAsync();
+    return 0;
+}
+catch (Exception ex) when (ex is not HostAbortedException)
+{
+    Log.Fatal(ex, "Campus Telemetry stopped: {Error}", ex.Message);
+    return 1;
+}
+finally
+{
+    await Log.CloseAndFlushAsync();
+}
