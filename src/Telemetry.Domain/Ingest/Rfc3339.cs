@@ -30,8 +30,31 @@ public static class Rfc3339
             return false;
         }
 
-        var normalised = text.Replace('t', 'T').Replace('z', 'Z');
-        return DateTimeOffset.TryParseExact(normalised, Formats, CultureInfo.InvariantCulture,
+        var normalised = TrimFraction(text.Replace('t', 'T').Replace('z', 'Z'));
+        return normalised is not null && DateTimeOffset.TryParseExact(normalised, Formats, CultureInfo.InvariantCulture,
             DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out value);
+    }
+
+    /// <summary>.NET parses at most 7 fraction digits (100 ns); RFC 3339 allows any number. Extra digits are dropped.</summary>
+    static string? TrimFraction(string text)
+    {
+        if (text.Length < 20 || text[19] != '.')
+        {
+            return text;
+        }
+
+        var end = 20;
+        while (end < text.Length && char.IsAsciiDigit(text[end]))
+        {
+            end++;
+        }
+
+        var digits = end - 20;
+        if (digits == 0)
+        {
+            return null;
+        }
+
+        return digits <= 7 ? text : string.Concat(text.AsSpan(0, 27), text.AsSpan(end));
     }
 }

@@ -43,6 +43,7 @@ public class PayloadParserTests
     [InlineData("2026-11-28T10:59:00+01:00", 0)]
     [InlineData("2026-11-28t09:59:00.5z", 500)]
     [InlineData("2026-11-28 09:59:00Z", 0)]
+    [InlineData("2026-11-28T09:59:00.123456789Z", 123)]
     public void A_single_reading_with_an_RFC_3339_timestamp(string ts, int extraMs)
     {
         var reading = Assert.Single(Accept($$"""{"ts":"{{ts}}","co2":612}"""));
@@ -203,6 +204,7 @@ public class PayloadParserTests
     [InlineData("{\"ts\":\"yesterday\",\"a\":1}")]
     [InlineData("{\"ts\":\"2026-11-28T09:59:00\",\"a\":1}")]
     [InlineData("{\"ts\":\"2026-11-28\",\"a\":1}")]
+    [InlineData("{\"ts\":\"2026-11-28T09:59:00.Z\",\"a\":1}")]
     [InlineData("{\"ts\":true,\"a\":1}")]
     [InlineData("{\"ts\":null,\"a\":1}")]
     [InlineData("{\"ts\":{},\"a\":1}")]

@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# Runs Campus Telemetry locally with a demo campus:
+#   InfluxDB 1.x on 127.0.0.1:8086 (data in ./.data/influxdb), database "campus";
+#   the service (MQTT on 127.0.0.1:1883, HTTP on 127.0.0.1:8080) writing through the v1 /write API;
+#   the device simulator (3 buildings x 10 rooms, every sensor its own MQTT client).
+# Ctrl-C stops everything this script started.
+#   ./run.sh            everything
+#   ./run.sh --no-sim   everything but the simulator
+# Ports can be moved with MQTT_PORT, HTTP_PORT and INFLUX_PORT.
+set -euo pipefail
+cd "$(dirname "$0")"
+source scripts/lib.sh
+
+SIM=1
+for arg in "$@"; do
+  case "$arg" in
+    --no-sim) SIM=0 ;;
+    -h|--help) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) die "unknown option $arg (try --help)" ;;
+  esac
+done
+
+MQTT_PORT="${MQTT_PORT:-1883}"
+HTTP_PORT="${HTTP_PORT:-8080}"
+INFLUX_PORT="${INFLUX_PORT:-8086}"
+INFLUX_RPC_PORT="${INFLUX_RPC_PORT:-8088}"
+DATA="$PWD/.data"
+
+require_dotnet
+command -v curl >/dev/null 2>&1 || ensure_packages curl:/usr/bin/curl
+ensure_packages influxdb:/usr/bin/influxd
+
+for port in "$MQTT_PORT" "$HTTP_PORT" "$INFLUX_PORT" "$INFLUX_RPC_PORT"; do
+  port_free "$port" || die "port $port on 127.0.0.1 is in use (another broker or InfluxDB?); stop it or set MQTT_PORT/HTTP_PORT/INFLUX_PORT/INFLUX_RPC_PORT"
+done
+
+PIDS=()
+cleanup() {
+  trap - INT TERM EXIT
+  say ""
+  say "stopping..."
+  for (( i=${#PIDS[@]}-1; i>=0; i-- )); do
+    kill -TERM "${PIDS[$i]}" 2>/dev/null || true
+    wait "${PIDS[$i]}" 2>/dev/null || true
+  done
+}
+trap cleanup INT TERM EXIT
+
+mkdir -p "$DATA/influxdb"
+cat > "$DATA/influxdb.conf" <<CONF
+reporting-disabled = true
+reporting-enabled = false
+bind-address = "127.0.0.1:$INFLUX_RPC_PORT"
+[meta]
+  dir = "$DATA/influxdb/meta"
+[data]
+  dir = "$DATA/influxdb/data"
+  wal-dir = "$DATA/influxdb/wal"
+  query-log-enabled = false
+[monitor]
+  store-enabled = false
+[subscriber]
+  enabled = false
+[http]
+  bind-address = "127.0.0.1:$INFLUX_PORT"
+  log-enabled = false
+CONF
+say "starting InfluxDB on 127.0.0.1:$INFLUX_PORT (log: .data/influxdb.log)"
+influxd -config "$DATA/influxdb.conf" >"$DATA/influxdb.log" 2>&1 &
+PIDS+=($!)
+wait_http "http://127.0.0.1:$INFLUX_PORT/ping" 30 || die "InfluxDB did not start; see .data/influxdb.log"
+curl -fsS -XPOST "http://127.0.0.1:$INFLUX_PORT/query" --data-urlencode "q=CREATE DATABASE campus" >/dev/null
+
+say "building (Release)..."
+dotnet build src/Telemetry.Service/Telemetry.Service.csproj -c Release -m:2 -v q -nologo >"$DATA/build.log" 2>&1 \
+  || { cat "$DATA/build.log" >&2; die "build failed"; }
+if [ "$SIM" -eq 1 ]; then
+  dotnet build device-sim/Telemetry.DeviceSim/Telemetry.DeviceSim.csproj -c Release -m:2 -v q -nologo >>"$DATA/build.log" 2>&1 \
+    || { cat "$DATA/build.log" >&2; die "build failed"; }
+fi
+
+say "starting the service (MQTT 127.0.0.1:$MQTT_PORT, HTTP 127.0.0.1:$HTTP_PORT)"
+dotnet src/Telemetry.Service/bin/Release/net10.0/Telemetry.Service.dll \
+  --Urls="http://127.0.0.1:$HTTP_PORT" \
+  --Broker:Port="$MQTT_PORT" \
+  --Influx:Api=V1 --Influx:Url="http://127.0.0.1:$INFLUX_PORT" --Influx:Database=campus &
+PIDS+=($!)
+wait_http "http://127.0.0.1:$HTTP_PORT/health/ready" 60 || die "the service did not become ready; see its log above"
+
+cat >&2 <<INFO
+
+Campus Telemetry is running.
+  readings in InfluxDB:  curl -sG http://127.0.0.1:$INFLUX_PORT/query --data-urlencode db=campus \\
+                           --data-urlencode "q=SELECT * FROM telemetry ORDER BY time DESC LIMIT 10"
+  one sensor's state:    curl -s http://127.0.0.1:$HTTP_PORT/api/sensors/north-r101-temp
+  refused messages:      curl -s http://127.0.0.1:$HTTP_PORT/api/refusals
+  health and metrics:    curl -s http://127.0.0.1:$HTTP_PORT/health/ready ; curl -s http://127.0.0.1:$HTTP_PORT/metrics
+  publish by hand:       mosquitto_pub -p $MQTT_PORT -q 1 -t campus/north/r101/my-sensor/telemetry -m '{"temperature":21.5}'
+Ctrl-C stops everything.
+
+INFO
+
+if [ "$SIM" -eq 1 ]; then
+  dotnet device-sim/Telemetry.DeviceSim/bin/Release/net10.0/device-sim.dll run \
+    --host 127.0.0.1 --port "$MQTT_PORT" --buildings 3 --rooms 10 --interval 5s --qos 1 &
+  PIDS+=($!)
+fi
+
+wait -n "${PIDS[@]}" || true

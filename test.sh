@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Runs every test of Campus Telemetry: installs what the tests need (Debian packages: influxdb,
+# victoria-metrics, mosquitto, mosquitto-clients) when missing, builds warning-free, runs the whole
+# suite and ends with a plain summary line "N passed, N failed[, N skipped]".
+# Test fixtures start their own servers on free loopback ports in temp folders.
+set -euo pipefail
+cd "$(dirname "$0")"
+source scripts/lib.sh
+
+require_dotnet
+ensure_packages \
+  influxdb:/usr/bin/influxd \
+  victoria-metrics:/usr/bin/victoria-metrics \
+  mosquitto:/usr/sbin/mosquitto \
+  mosquitto-clients:/usr/bin/mosquitto_pub \
+  curl:/usr/bin/curl
+
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+
+say "== build (Release, warnings are errors)"
+dotnet build Telemetry.sln -c Release -m:2 -nologo -v q -clp:ErrorsOnly
+
+say "== test"
+LOG="$(mktemp -t telemetry-test-XXXXXX.log)"
+set +e
+dotnet test --solution Telemetry.sln -c Release --no-build --no-progress 2>&1 | tee "$LOG"
+STATUS=${PIPESTATUS[0]}
+set -e
+
+total=$(sed -n 's/^ *total: \([0-9]*\).*/\1/p' "$LOG" | tail -1)
+failed=$(sed -n 's/^ *failed: \([0-9]*\).*/\1/p' "$LOG" | tail -1)
+passed=$(sed -n 's/^ *succeeded: \([0-9]*\).*/\1/p' "$LOG" | tail -1)
+skipped=$(sed -n 's/^ *skipped: \([0-9]*\).*/\1/p' "$LOG" | tail -1)
+rm -f "$LOG"
+
+if [ -z "$total" ]; then
+  say "no test summary found (the test run did not complete)"
+  echo "0 passed, 1 failed"
+  exit 1
+fi
+
+summary="${passed:-0} passed, ${failed:-0} failed"
+[ "${skipped:-0}" -gt 0 ] && summary="$summary, $skipped skipped"
+echo ""
+echo "$summary"
+
+if [ "$STATUS" -ne 0 ] || [ "${failed:-0}" -ne 0 ] || [ "${total:-0}" -eq 0 ]; then
+  exit 1
+fi
