@@ -83,7 +83,8 @@ say "starting the service (MQTT 127.0.0.1:$MQTT_PORT, HTTP 127.0.0.1:$HTTP_PORT)
 dotnet src/Telemetry.Service/bin/Release/net10.0/Telemetry.Service.dll \
   --Urls="http://127.0.0.1:$HTTP_PORT" \
   --Broker:Port="$MQTT_PORT" \
-  --Influx:Api=V1 --Influx:Url="http://127.0.0.1:$INFLUX_PORT" --Influx:Database=campus &
+  --Influx:Api=V1 --Influx:Url="http://127.0.0.1:$INFLUX_PORT" --Influx:Database=campus \
+  --Spool:Path="$DATA/spool" &
 PIDS+=($!)
 wait_http "http://127.0.0.1:$HTTP_PORT/health/ready" 60 || die "the service did not become ready; see its log above"
 

@@ -43,7 +43,7 @@ public sealed record SimulationSummary
     /// <summary>Errors by kind (connect, publish, disconnect), e.g. <c>"connect: SocketException: Connection refused"</c>.</summary>
     public required IReadOnlyDictionary<string, long> Errors { get; init; }
 
-    /// <summary>Per sensor id, in layout order.</summary>
+    /// <summary>What each sensor sent and had acknowledged, by sensor id.</summary>
     public required IReadOnlyDictionary<string, SensorTally> Sensors { get; init; }
 
     /// <summary>QoS 1 messages sent without a PUBACK of any kind (failed or abandoned).</summary>

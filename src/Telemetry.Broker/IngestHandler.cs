@@ -15,9 +15,9 @@ namespace Telemetry.Broker;
 /// <item>refused — wrong topic or bad payload: counted and logged with its reason, nothing of it is written;
 ///   MQTT 5 clients get the reason code and string in their PUBACK, 3.1.1 clients a plain PUBACK (3.1.1 has no way
 ///   to say no, and without one the device would resend the same bad message forever);</item>
-/// <item>accepted — handed to its sensor's grain, which returns once the write pipeline accepted the readings;</item>
-/// <item>failed — the pipeline could not accept it: the connection is closed without an acknowledgement, so the
-///   device still holds the message and sends it again.</item>
+/// <item>accepted — handed to its sensor's grain, which returns once the readings are durable in the spool;</item>
+/// <item>failed — they could not be made durable (spool full for too long, disk error, stopping): the connection is
+///   closed without an acknowledgement, so the device still holds the message and sends it again.</item>
 /// </list>
 /// Device messages are never forwarded to MQTT subscribers (<c>ProcessPublish = false</c>).
 /// </summary>
@@ -54,8 +54,9 @@ public sealed class IngestHandler(
             var reason = ex switch
             {
                 OperationCanceledException => "stopping",
-                TimeoutException => "timeout",
-                _ => "write_failed",
+                TimeoutException => "spool_full",
+                IOException or UnauthorizedAccessException => "disk_error",
+                _ => "grain_call_failed",
             };
             metrics.MessagesFailed.Add(1, new KeyValuePair<string, object?>("reason", reason));
             logger.LogWarning("Could not accept a message of {ClientId} for sensor {Sensor} ({Reason}); closing the connection without acknowledgement so the device sends it again: {Error}",

@@ -4,9 +4,9 @@ namespace Telemetry.Storage;
 public interface ITelemetryWriter
 {
     /// <summary>
-    /// Hands line-protocol lines to the pipeline. Completes when they are accepted — at this stage: when InfluxDB
-    /// acknowledged the batch holding them (2xx). Faults when they could not be written within the retry deadline.
-    /// Waits (backpressure) while the queue is full.
+    /// Hands over the line-protocol lines of one message. Completes when they are durable in the local spool
+    /// (written and fsynced); InfluxDB gets them from there. Waits while the spool is full and throws
+    /// <see cref="TimeoutException"/> if it stays full; throws when the disk refuses the write.
     /// </summary>
     ValueTask WriteAsync(IReadOnlyList<string> lines, CancellationToken cancellationToken);
 

@@ -57,14 +57,11 @@ public sealed class InfluxOptions
 }
 
 /// <summary>
-/// How the write pipeline batches and retries (configuration section <c>Writer</c>):
+/// How the drainer writes to InfluxDB (configuration section <c>Writer</c>):
 /// <code>
 /// "Writer": {
-///   "MaxBatchLines": 5000,
-///   "MaxConcurrentBatches": 2,
-///   "QueueCapacity": 20000,           // messages waiting for a batch; beyond it devices wait (backpressure)
-///   "RetryDeadline": "00:00:20"       // how long one batch is retried before its devices are told it failed
-///                                     // (below Orleans' 30 s grain-call timeout)
+///   "MaxBatchLines": 5000,            // lines per write request at most
+///   "MaxRetryDelay": "00:00:30"       // longest backoff between two attempts
 /// }
 /// </code>
 /// </summary>
@@ -75,11 +72,5 @@ public sealed class WriterOptions
     [Range(1, 100_000)]
     public int MaxBatchLines { get; set; } = 5000;
 
-    [Range(1, 16)]
-    public int MaxConcurrentBatches { get; set; } = 2;
-
-    [Range(1, 10_000_000)]
-    public int QueueCapacity { get; set; } = 20_000;
-
-    public TimeSpan RetryDeadline { get; set; } = TimeSpan.FromSeconds(20);
+    public TimeSpan MaxRetryDelay { get; set; } = TimeSpan.FromSeconds(30);
 }

@@ -1,25 +1,34 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
+using Telemetry.Storage.Drain;
 using Telemetry.Storage.Influx;
+using Telemetry.Storage.Spool;
 
 namespace Telemetry.Storage;
 
 public static class StorageServiceCollectionExtensions
 {
-    /// <summary>The write pipeline: sections <c>Influx</c> and <c>Writer</c>; the target API is chosen by <c>Influx:Api</c>.</summary>
+    /// <summary>
+    /// The write pipeline: the durable spool (section <c>Spool</c>) that the grains append to, and the drainer that
+    /// moves it into InfluxDB (sections <c>Influx</c>, <c>Writer</c>); the target API is chosen by <c>Influx:Api</c>.
+    /// Registered before the silo and the broker, so it starts first and stops last.
+    /// </summary>
     public static IServiceCollection AddTelemetryStorage(this IServiceCollection services)
     {
         services.AddOptions<InfluxOptions>().BindConfiguration(InfluxOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<WriterOptions>().BindConfiguration(WriterOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<SpoolOptions>().BindConfiguration(SpoolOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         services.AddHttpClient(InfluxV1Target.HttpClientName);
         services.AddSingleton<IInfluxTarget>(sp => sp.GetRequiredService<IOptions<InfluxOptions>>().Value.Api switch
         {
             InfluxApi.V1 => ActivatorUtilities.CreateInstance<InfluxV1Target>(sp),
             _ => ActivatorUtilities.CreateInstance<InfluxV2Target>(sp),
         });
-        services.AddSingleton<BatchingWriter>();
-        services.AddSingleton<ITelemetryWriter>(sp => sp.GetRequiredService<BatchingWriter>());
-        services.AddHostedService(sp => sp.GetRequiredService<BatchingWriter>());
+        services.AddSingleton<WriteAheadSpool>();
+        services.AddSingleton<ITelemetryWriter>(sp => sp.GetRequiredService<WriteAheadSpool>());
+        services.AddHostedService(sp => sp.GetRequiredService<WriteAheadSpool>());
+        services.AddSingleton<InfluxDrainer>();
+        services.AddHostedService(sp => sp.GetRequiredService<InfluxDrainer>());
         return services;
     }
 }

@@ -36,7 +36,7 @@ public static class BehaviourFactory
             if (!rooms.TryGetValue((sensor.Building, sensor.Room), out var room))
             {
                 var key = Noise.Derive(seed, RoomSalt, rooms.Count);
-                room = new RoomOccupancy(capacity: 8 + (int)(Noise.Uniform(key, -1) * 33), key);
+                room = new RoomOccupancy(capacity: new Random(key).Next(8, 41), key);
                 rooms.Add((sensor.Building, sensor.Room), room);
             }
 

@@ -6,8 +6,9 @@ namespace Telemetry.DeviceSim.Cli;
 /// <summary><c>device-sim layout</c>: list the demo campus's sensors and topics without connecting anywhere.</summary>
 static class LayoutCommand
 {
-    static readonly Option<int> Buildings = new("--buildings") { Description = "Buildings on the campus.", DefaultValueFactory = _ => 3 };
-    static readonly Option<int> Rooms = new("--rooms") { Description = "Rooms per building.", DefaultValueFactory = _ => 10 };
+    static readonly SimulatorOptions Defaults = new();
+    static readonly Option<int> Buildings = new("--buildings") { Description = "Buildings on the campus.", DefaultValueFactory = _ => Defaults.Buildings };
+    static readonly Option<int> Rooms = new("--rooms") { Description = "Rooms per building.", DefaultValueFactory = _ => Defaults.RoomsPerBuilding };
 
     public static Command Create()
     {

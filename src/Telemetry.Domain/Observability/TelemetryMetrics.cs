@@ -21,7 +21,7 @@ public sealed class TelemetryMetrics : IDisposable
         MessagesRefused = meter.CreateCounter<long>("telemetry.mqtt.messages.refused", "{message}",
             "Device messages refused, by reason");
         MessagesFailed = meter.CreateCounter<long>("telemetry.mqtt.messages.failed", "{message}",
-            "Device messages that could not be accepted (write pipeline unavailable); not acknowledged, by reason");
+            "Device messages that could not be made durable (spool full too long, disk error, stopping); not acknowledged, by reason");
         ReadingsAccepted = meter.CreateCounter<long>("telemetry.readings.accepted", "{reading}",
             "Readings accepted by the write pipeline");
         ConnectionsRefused = meter.CreateCounter<long>("telemetry.mqtt.connections.refused", "{connection}",
@@ -34,8 +34,14 @@ public sealed class TelemetryMetrics : IDisposable
             "Batches InfluxDB acknowledged");
         WriteRetries = meter.CreateCounter<long>("telemetry.influx.write.retries", "{attempt}",
             "Batch write attempts that failed and were retried, by reason");
-        WriteFailures = meter.CreateCounter<long>("telemetry.influx.write.failures", "{batch}",
-            "Batches given up on (their devices were not acknowledged), by reason");
+        LinesDeadLettered = meter.CreateCounter<long>("telemetry.influx.lines.deadlettered", "{line}",
+            "Lines InfluxDB rejected (400/413/422) that were moved to the dead-letter file, by reason");
+        SpoolAppends = meter.CreateCounter<long>("telemetry.spool.appends", "{message}",
+            "Messages appended to the spool (durable)");
+        SpoolFullWaits = meter.CreateCounter<long>("telemetry.spool.full.waits", "{message}",
+            "Messages that had to wait because the spool was full");
+        SpoolFsyncDuration = meter.CreateHistogram<double>("telemetry.spool.fsync.duration", "s",
+            "Time to write and fsync one group of appends");
         WriteDuration = meter.CreateHistogram<double>("telemetry.influx.write.duration", "s",
             "Time to write one batch to InfluxDB, retries included");
     }
@@ -49,7 +55,10 @@ public sealed class TelemetryMetrics : IDisposable
     public Counter<long> LinesWritten { get; }
     public Counter<long> BatchesWritten { get; }
     public Counter<long> WriteRetries { get; }
-    public Counter<long> WriteFailures { get; }
+    public Counter<long> LinesDeadLettered { get; }
+    public Counter<long> SpoolAppends { get; }
+    public Counter<long> SpoolFullWaits { get; }
+    public Histogram<double> SpoolFsyncDuration { get; }
     public Histogram<double> WriteDuration { get; }
 
     /// <summary>Registers an observable gauge on this meter (for values owned elsewhere, e.g. queue depth).</summary>

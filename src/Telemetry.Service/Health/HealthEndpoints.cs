@@ -1,16 +1,19 @@
 using System.Text.Json;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Options;
 using Orleans.Runtime;
 using Telemetry.Broker;
-using Telemetry.Storage;
+using Telemetry.Storage.Drain;
 using Telemetry.Storage.Influx;
+using Telemetry.Storage.Spool;
 
 namespace Telemetry.Service.Health;
 
 /// <summary>
-/// <c>/health/live</c>: the process answers. <c>/health/ready</c>: the broker listens, the silo is active and
-/// InfluxDB answers its ping; the body says which check failed and why.
+/// <c>/health/live</c>: the process answers. <c>/health/ready</c>: the broker listens, the silo is active, the spool
+/// has room and InfluxDB answers its ping (503 otherwise); Degraded (still 200) while a backlog waits in the spool
+/// for longer than <c>Spool:DegradedAfter</c>. The body names each check, its state, why, and the spool's numbers.
 /// </summary>
 public static class HealthEndpoints
 {
@@ -21,6 +24,7 @@ public static class HealthEndpoints
         builder.Services.AddHealthChecks()
             .AddCheck<BrokerHealthCheck>("broker", tags: [Ready])
             .AddCheck<SiloHealthCheck>("silo", tags: [Ready])
+            .AddCheck<SpoolHealthCheck>("spool", tags: [Ready])
             .AddCheck<InfluxHealthCheck>("influxdb", tags: [Ready]);
         return builder;
     }
@@ -67,7 +71,31 @@ sealed class SiloHealthCheck(ISiloStatusOracle oracle) : IHealthCheck
             : HealthCheckResult.Unhealthy($"silo {oracle.CurrentStatus}"));
 }
 
-sealed class InfluxHealthCheck(IInfluxTarget target, ITelemetryWriter writer) : IHealthCheck
+sealed class SpoolHealthCheck(WriteAheadSpool spool, InfluxDrainer drainer, IOptions<SpoolOptions> options) : IHealthCheck
+{
+    public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        var age = spool.OldestPendingAge;
+        var data = new Dictionary<string, object>
+        {
+            ["pendingLines"] = spool.PendingLines,
+            ["pendingBytes"] = spool.PendingBytes,
+            ["capacityBytes"] = spool.Capacity,
+            ["oldestPendingSeconds"] = Math.Round(age.TotalSeconds, 1),
+            ["influxOutage"] = drainer.InOutage,
+        };
+        if (spool.IsFull)
+        {
+            return Task.FromResult(HealthCheckResult.Unhealthy("the spool is full: devices are not acknowledged until InfluxDB catches up", data: data));
+        }
+
+        return Task.FromResult(age > options.Value.DegradedAfter
+            ? HealthCheckResult.Degraded($"a backlog waits for InfluxDB: the oldest reading has waited {age.TotalSeconds:0} s", data: data)
+            : HealthCheckResult.Healthy("durable; backlog within bounds", data));
+    }
+}
+
+sealed class InfluxHealthCheck(IInfluxTarget target) : IHealthCheck
 {
     static readonly TimeSpan PingTimeout = TimeSpan.FromSeconds(2);
 
@@ -85,9 +113,8 @@ sealed class InfluxHealthCheck(IInfluxTarget target, ITelemetryWriter writer) : 
             answers = false;
         }
 
-        var data = new Dictionary<string, object> { ["pendingLines"] = writer.PendingLines };
         return answers
-            ? HealthCheckResult.Healthy($"{target.Describe()} answers", data)
-            : HealthCheckResult.Unhealthy($"{target.Describe()} does not answer its ping within {PingTimeout.TotalSeconds:0} s", data: data);
+            ? HealthCheckResult.Healthy($"{target.Describe()} answers")
+            : HealthCheckResult.Unhealthy($"{target.Describe()} does not answer its ping within {PingTimeout.TotalSeconds:0} s; readings wait in the spool");
     }
 }

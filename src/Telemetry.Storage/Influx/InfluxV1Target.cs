@@ -51,11 +51,11 @@ public sealed class InfluxV1Target : IInfluxTarget
         }
         catch (HttpRequestException ex)
         {
-            throw new InfluxWriteException($"InfluxDB at {Describe()} is unreachable: {ex.Message}", null, transient: true, inner: ex);
+            throw new InfluxWriteException($"InfluxDB at {Describe()} is unreachable: {ex.Message}", null, inner: ex);
         }
         catch (TaskCanceledException ex) when (!cancellationToken.IsCancellationRequested)
         {
-            throw new InfluxWriteException($"InfluxDB at {Describe()} did not answer within {options.Timeout}", null, transient: true, inner: ex);
+            throw new InfluxWriteException($"InfluxDB at {Describe()} did not answer within {options.Timeout}", null, inner: ex);
         }
 
         using (response)
@@ -70,7 +70,6 @@ public sealed class InfluxV1Target : IInfluxTarget
             throw new InfluxWriteException(
                 $"InfluxDB answered {status} {response.ReasonPhrase}: {Truncate(body)}",
                 status,
-                InfluxWriteException.IsTransientStatus(status),
                 RetryAfter(response));
         }
     }

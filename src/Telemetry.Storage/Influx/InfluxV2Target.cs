@@ -50,22 +50,26 @@ public sealed class InfluxV2Target : IInfluxTarget, IDisposable
         {
             cancellationToken.ThrowIfCancellationRequested();
             TimeSpan? retryAfter = ex.RetryAfter is { } seconds ? TimeSpan.FromSeconds(seconds) : null;
-            throw new InfluxWriteException($"InfluxDB answered {ex.Status}: {ex.Message}", ex.Status,
-                InfluxWriteException.IsTransientStatus(ex.Status), retryAfter, ex);
+            throw new InfluxWriteException($"InfluxDB answered {ex.Status}: {ex.Message}", ex.Status, retryAfter, ex);
         }
         catch (InfluxException ex)
         {
             // InfluxDB.Client reports timeouts, refused connections and cancellation alike, as status 0.
             cancellationToken.ThrowIfCancellationRequested();
-            throw new InfluxWriteException($"InfluxDB at {Describe()} is unreachable: {ex.Message}", null, transient: true, inner: ex);
+            throw new InfluxWriteException($"InfluxDB at {Describe()} is unreachable: {ex.Message}", null, inner: ex);
         }
         catch (HttpRequestException ex)
         {
-            throw new InfluxWriteException($"InfluxDB at {Describe()} is unreachable: {ex.Message}", null, transient: true, inner: ex);
+            throw new InfluxWriteException($"InfluxDB at {Describe()} is unreachable: {ex.Message}", null, inner: ex);
+        }
+        catch (FormatException ex)
+        {
+            // InfluxDB.Client 5.1 cannot parse an HTTP-date Retry-After (it expects seconds): the answer was a 429/503.
+            throw new InfluxWriteException($"InfluxDB asked to retry later (unparsable Retry-After): {ex.Message}", 503, inner: ex);
         }
         catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested)
         {
-            throw new InfluxWriteException($"InfluxDB at {Describe()} did not answer within {options.Timeout}", null, transient: true, inner: ex);
+            throw new InfluxWriteException($"InfluxDB at {Describe()} did not answer within {options.Timeout}", null, inner: ex);
         }
     }
 

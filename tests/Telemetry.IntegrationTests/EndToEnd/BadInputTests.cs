@@ -78,14 +78,16 @@ public sealed class BadInputTests(ServiceOnInfluxV1Fixture fixture)
                 $"refusals counted for {reason}: {after.GetValueOrDefault(reason) - before.GetValueOrDefault(reason)}, expected {count}");
         }
 
-        var stored = await fixture.Influx.QueryAsync(ServiceOnInfluxV1Fixture.Database,
-            $"SELECT temperature FROM telemetry WHERE sensor = '{sensor}'", Ct);
+        var bystanderStored = await Eventually.MatchAsync(
+            () => fixture.Influx.CountAsync(ServiceOnInfluxV1Fixture.Database, "telemetry", "temperature", $"sensor = '{sensor}-by'", Ct),
+            n => n >= bystanderAcked, cancellationToken: Ct);
+        var stored = await Eventually.MatchAsync(
+            () => fixture.Influx.QueryAsync(ServiceOnInfluxV1Fixture.Database, $"SELECT temperature FROM telemetry WHERE sensor = '{sensor}'", Ct),
+            found => found.Count > 0, cancellationToken: Ct);
         var values = stored.SelectMany(s => Enumerable.Range(0, s.Values.Count).Select(i => s.Get(i, "temperature").GetDouble())).ToList();
         Assert.Equal([19.75], values);
 
         Assert.True(bystanderAcked > 0, "the bystander got nothing through");
-        var bystanderStored = await fixture.Influx.CountAsync(ServiceOnInfluxV1Fixture.Database, "telemetry", "temperature",
-            $"sensor = '{sensor}-by'", Ct);
         Assert.Equal(bystanderAcked, bystanderStored);
     }
 
@@ -113,7 +115,9 @@ public sealed class BadInputTests(ServiceOnInfluxV1Fixture fixture)
 
         var after = await fixture.Service.RefusalTotalsAsync(Ct);
         Assert.True(after.GetValueOrDefault("non_numeric_metric") > before.GetValueOrDefault("non_numeric_metric"));
-        Assert.Equal(1, await fixture.Influx.CountAsync(ServiceOnInfluxV1Fixture.Database, "telemetry", "temperature", $"sensor = '{sensor}'", Ct));
+        Assert.Equal(1, await Eventually.MatchAsync(
+            () => fixture.Influx.CountAsync(ServiceOnInfluxV1Fixture.Database, "telemetry", "temperature", $"sensor = '{sensor}'", Ct),
+            n => n >= 1, cancellationToken: Ct));
     }
 
     async Task<long> RunBystanderAsync(string sensor, CancellationToken stop)

@@ -24,7 +24,9 @@ public sealed class ClientCompatibilityTests(ServiceOnInfluxV1Fixture fixture)
             .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)
             .Build(), Ct);
         Assert.True(result.IsSuccess, $"{result.ReasonCode} {result.ReasonString}");
-        Assert.Equal(1, await fixture.Influx.CountAsync(ServiceOnInfluxV1Fixture.Database, "telemetry", "temperature", $"sensor = '{sensor}'", Ct));
+        Assert.Equal(1, await Eventually.MatchAsync(
+            () => fixture.Influx.CountAsync(ServiceOnInfluxV1Fixture.Database, "telemetry", "temperature", $"sensor = '{sensor}'", Ct),
+            n => n >= 1, cancellationToken: Ct));
     }
 
     [Theory]
@@ -39,8 +41,9 @@ public sealed class ClientCompatibilityTests(ServiceOnInfluxV1Fixture fixture)
              "-V", protocol, "-q", "1", "-t", $"campus/compat/r2/{sensor}/telemetry", "-m", payload]);
         Assert.True(exitCode == 0, $"mosquitto_pub exited {exitCode}: {output}");
 
-        var series = await fixture.Influx.QueryAsync(ServiceOnInfluxV1Fixture.Database,
-            $"SELECT temperature, humidity FROM telemetry WHERE sensor = '{sensor}'", Ct);
+        var series = await Eventually.MatchAsync(
+            () => fixture.Influx.QueryAsync(ServiceOnInfluxV1Fixture.Database, $"SELECT temperature, humidity FROM telemetry WHERE sensor = '{sensor}'", Ct),
+            found => found.Count > 0, cancellationToken: Ct);
         var s = Assert.Single(series);
         Assert.Equal(18.5, s.Get(0, "temperature").GetDouble());
         Assert.Equal(44, s.Get(0, "humidity").GetDouble());

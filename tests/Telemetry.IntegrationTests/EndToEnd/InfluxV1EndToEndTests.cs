@@ -16,9 +16,11 @@ public sealed class InfluxV1EndToEndTests(ServiceOnInfluxV1Fixture fixture)
         var sent = await DeviceLoad.PublishAsync(fixture.Service, runId, devices: 10, perDevice: 100, Ct);
         Assert.Equal(1000, sent.Count);
 
-        // A QoS 1 PUBACK is sent only after InfluxDB acknowledged the batch: everything is readable now, without waiting.
-        var series = await fixture.Influx.QueryAsync(ServiceOnInfluxV1Fixture.Database,
-            $"SELECT temperature, building, room, sensor FROM telemetry WHERE sensor =~ /^{runId}-/", Ct);
+        // A PUBACK means durable in the spool; the drainer moves it into InfluxDB shortly after.
+        var series = await Eventually.MatchAsync(
+            () => fixture.Influx.QueryAsync(ServiceOnInfluxV1Fixture.Database,
+                $"SELECT temperature, building, room, sensor FROM telemetry WHERE sensor =~ /^{runId}-/", Ct),
+            found => found.Sum(s => s.Values.Count) >= sent.Count, cancellationToken: Ct);
         var rows = series.SelectMany(s => Enumerable.Range(0, s.Values.Count).Select(i => new SentReading(
             s.Get(i, "building").GetString()!,
             s.Get(i, "room").GetString()!,
@@ -64,7 +66,7 @@ public sealed class InfluxV1EndToEndTests(ServiceOnInfluxV1Fixture fixture)
         Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
         using var doc = JsonDocument.Parse(await ready.Content.ReadAsStringAsync(Ct));
         var checks = doc.RootElement.GetProperty("checks");
-        foreach (var name in new[] { "broker", "silo", "influxdb" })
+        foreach (var name in new[] { "broker", "silo", "spool", "influxdb" })
         {
             Assert.Equal("Healthy", checks.GetProperty(name).GetProperty("status").GetString());
         }
@@ -74,8 +76,11 @@ public sealed class InfluxV1EndToEndTests(ServiceOnInfluxV1Fixture fixture)
     public async Task Metrics_are_exposed_for_prometheus()
     {
         await DeviceLoad.PublishAsync(fixture.Service, $"m-{Guid.NewGuid():N}"[..10], devices: 1, perDevice: 1, Ct);
-        var text = await fixture.Service.Http.GetStringAsync(new Uri("metrics", UriKind.Relative), Ct);
+        var text = await Eventually.MatchAsync(
+            () => fixture.Service.Http.GetStringAsync(new Uri("metrics", UriKind.Relative), Ct),
+            t => t.Contains("telemetry_influx_lines_written", StringComparison.Ordinal), cancellationToken: Ct);
         Assert.Contains("telemetry_mqtt_messages_accepted", text, StringComparison.Ordinal);
         Assert.Contains("telemetry_influx_lines_written", text, StringComparison.Ordinal);
+        Assert.Contains("telemetry_spool_bytes", text, StringComparison.Ordinal);
     }
 }

@@ -16,9 +16,10 @@ public sealed class TelemetryServiceHost : IAsyncDisposable
 {
     readonly WebApplication app;
 
-    TelemetryServiceHost(WebApplication app, int mqttPort, Uri httpUrl)
+    TelemetryServiceHost(WebApplication app, int mqttPort, Uri httpUrl, string spoolPath)
     {
         this.app = app;
+        SpoolPath = spoolPath;
         MqttPort = mqttPort;
         HttpUrl = httpUrl;
         Http = new HttpClient { BaseAddress = httpUrl, Timeout = TimeSpan.FromSeconds(30) };
@@ -30,11 +31,15 @@ public sealed class TelemetryServiceHost : IAsyncDisposable
 
     public HttpClient Http { get; }
 
+    /// <summary>The spool directory (a fresh temp folder unless the settings name one).</summary>
+    public string SpoolPath { get; }
+
     public IServiceProvider Services => app.Services;
 
-    public static async Task<TelemetryServiceHost> StartAsync(IEnumerable<string> settings, CancellationToken cancellationToken)
+    public static async Task<TelemetryServiceHost> StartAsync(IEnumerable<string> settings, CancellationToken cancellationToken, string? spoolPath = null)
     {
         var ports = FreePort.GetMany(4);
+        spoolPath ??= Directory.CreateTempSubdirectory("telemetry-it-spool-").FullName;
         var httpUrl = new Uri($"http://127.0.0.1:{ports[1]}/");
         string[] args =
         [
@@ -44,11 +49,12 @@ public sealed class TelemetryServiceHost : IAsyncDisposable
             $"--Orleans:GatewayPort={ports[3]}",
             $"--Orleans:ClusterId=test-{Guid.NewGuid():N}",
             "--Serilog:MinimumLevel:Default=Warning",
+            $"--Spool:Path={spoolPath}",
             .. settings,
         ];
         var app = TelemetryApp.Build(args);
         await app.StartAsync(cancellationToken);
-        var host = new TelemetryServiceHost(app, ports[0], httpUrl);
+        var host = new TelemetryServiceHost(app, ports[0], httpUrl, spoolPath);
         try
         {
             await host.WaitUntilReadyAsync(TimeSpan.FromSeconds(30), cancellationToken);
@@ -123,5 +129,9 @@ public sealed class TelemetryServiceHost : IAsyncDisposable
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
         await app.StopAsync(timeout.Token);
         await app.DisposeAsync();
+        if (SpoolPath.Contains("telemetry-it-spool-", StringComparison.Ordinal))
+        {
+            Directory.Delete(SpoolPath, recursive: true);
+        }
     }
 }

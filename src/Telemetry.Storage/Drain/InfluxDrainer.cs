@@ -1,0 +1,212 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Polly;
+using Polly.Retry;
+using Telemetry.Domain.Observability;
+using Telemetry.Storage.Influx;
+using Telemetry.Storage.Spool;
+
+namespace Telemetry.Storage.Drain;
+
+/// <summary>
+/// Moves the spool into InfluxDB: reads batches of up to <see cref="WriterOptions.MaxBatchLines"/> lines in spool
+/// order, writes each (gzip), and acknowledges it in the spool only after a 2xx.
+/// <list type="bullet">
+/// <item>Timeouts, connection errors, 408/429/5xx, and configuration errors (401/403/404) are retried with
+///   exponential backoff and jitter, honouring Retry-After, for as long as it takes (Polly); the spool holds the data.</item>
+/// <item>400/413/422 are never retried as is: the batch is halved until the lines InfluxDB refuses stand alone; the good
+///   ones are written, each refused one goes to the dead-letter file with InfluxDB's reason.</item>
+/// <item>An outage is logged once when it starts and once when it ends, not per batch.</item>
+/// </list>
+/// </summary>
+public sealed class InfluxDrainer : BackgroundService
+{
+    readonly WriteAheadSpool spool;
+    readonly IInfluxTarget target;
+    readonly WriterOptions options;
+    readonly SpoolOptions spoolOptions;
+    readonly TelemetryMetrics metrics;
+    readonly ILogger<InfluxDrainer> logger;
+    readonly DeadLetters deadLetters;
+    readonly ResiliencePipeline pipeline;
+    readonly CancellationTokenSource shutdown = new();
+    volatile bool stopping;
+    long outageStartedTicks;
+
+    public InfluxDrainer(
+        WriteAheadSpool spool,
+        IInfluxTarget target,
+        IOptions<WriterOptions> options,
+        IOptions<SpoolOptions> spoolOptions,
+        TelemetryMetrics metrics,
+        ILogger<InfluxDrainer> logger,
+        TimeProvider time)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(spoolOptions);
+        ArgumentNullException.ThrowIfNull(spool);
+        this.spool = spool;
+        this.target = target;
+        this.options = options.Value;
+        this.spoolOptions = spoolOptions.Value;
+        this.metrics = metrics;
+        this.logger = logger;
+        deadLetters = new DeadLetters(Path.Combine(spool.Directory, "dead-letter"), metrics, logger, time);
+        pipeline = BuildPipeline();
+    }
+
+    /// <summary>True while writes to InfluxDB are failing and being retried.</summary>
+    public bool InOutage => Interlocked.Read(ref outageStartedTicks) != 0;
+
+    public string DeadLetterDirectory => deadLetters.Directory;
+
+    /// <summary>
+    /// Graceful stop: keep draining until the spool is empty or <see cref="SpoolOptions.ShutdownDrainTimeout"/> has
+    /// passed; what is left stays in the spool for the next start.
+    /// </summary>
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        stopping = true;
+        shutdown.CancelAfter(spoolOptions.ShutdownDrainTimeout);
+        try
+        {
+            if (ExecuteTask is { } running)
+            {
+                await running.WaitAsync(cancellationToken);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        finally
+        {
+            await base.StopAsync(CancellationToken.None);
+        }
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        await Task.Yield();
+        logger.LogInformation("Draining the spool into InfluxDB at {Target}", target.Describe());
+        var ct = shutdown.Token;
+        try
+        {
+            while (true)
+            {
+                SpoolBatch batch;
+                if (stopping)
+                {
+                    if (spool.TryRead(options.MaxBatchLines) is not { } left)
+                    {
+                        break;
+                    }
+
+                    batch = left;
+                }
+                else
+                {
+                    batch = await spool.ReadAsync(options.MaxBatchLines, ct);
+                }
+
+                var started = Stopwatch.GetTimestamp();
+                await WriteAsync(batch.Lines, ct);
+                metrics.WriteDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds);
+                spool.Acknowledge(batch);
+            }
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            // Shutdown deadline: the rest stays in the spool.
+        }
+        catch (Exception ex) when (ex is InvalidDataException or IOException)
+        {
+            logger.LogCritical(ex, "The spool at {Directory} cannot be read; draining stopped (nothing is deleted)", spool.Directory);
+            throw;
+        }
+    }
+
+    async Task WriteAsync(IReadOnlyList<string> lines, CancellationToken ct)
+    {
+        try
+        {
+            await pipeline.ExecuteAsync(static (state, token) => new ValueTask(state.target.WriteAsync(state.lines, token)),
+                (target, lines), ct);
+            metrics.LinesWritten.Add(lines.Count);
+            metrics.BatchesWritten.Add(1);
+            NoteSuccess();
+        }
+        catch (InfluxWriteException ex) when (ex.Kind == WriteFailureKind.DataRejected)
+        {
+            NoteSuccess(); // InfluxDB answers; it refuses this data.
+            if (lines.Count == 1)
+            {
+                deadLetters.Write(lines[0], ex);
+                return;
+            }
+
+            logger.LogWarning("InfluxDB refused a batch of {Lines} lines ({Reason}); splitting it to isolate the refused lines: {Error}",
+                lines.Count, ex.Reason, ex.Message);
+            var half = lines.Count / 2;
+            await WriteAsync([.. lines.Take(half)], ct);
+            await WriteAsync([.. lines.Skip(half)], ct);
+        }
+    }
+
+    ResiliencePipeline BuildPipeline() => new ResiliencePipelineBuilder()
+        .AddRetry(new RetryStrategyOptions
+        {
+            ShouldHandle = new PredicateBuilder().Handle<InfluxWriteException>(ex => ex.Kind != WriteFailureKind.DataRejected),
+            MaxRetryAttempts = int.MaxValue,
+            BackoffType = DelayBackoffType.Exponential,
+            UseJitter = true,
+            Delay = TimeSpan.FromMilliseconds(200),
+            MaxDelay = options.MaxRetryDelay,
+            DelayGenerator = static args => ValueTask.FromResult(
+                args.Outcome.Exception is InfluxWriteException { RetryAfter: { } retryAfter } ? (TimeSpan?)retryAfter : null),
+            OnRetry = args =>
+            {
+                var error = args.Outcome.Exception as InfluxWriteException;
+                metrics.WriteRetries.Add(1, new KeyValuePair<string, object?>("reason", error?.Reason ?? "unknown"));
+                NoteFailure(error);
+                return default;
+            },
+        })
+        .Build();
+
+    void NoteFailure(InfluxWriteException? error)
+    {
+        if (Interlocked.CompareExchange(ref outageStartedTicks, Stopwatch.GetTimestamp(), 0) != 0)
+        {
+            return;
+        }
+
+        if (error?.Kind == WriteFailureKind.Misconfigured)
+        {
+            logger.LogError("InfluxDB refuses our writes ({Reason}): check Influx:Token, Influx:Database/Bucket and permissions; readings stay in the spool and are retried: {Error}",
+                error.Reason, error.Message);
+        }
+        else
+        {
+            logger.LogWarning("InfluxDB is not taking writes ({Reason}); readings stay in the spool and are retried with backoff: {Error}",
+                error?.Reason, error?.Message);
+        }
+    }
+
+    void NoteSuccess()
+    {
+        var since = Interlocked.Exchange(ref outageStartedTicks, 0);
+        if (since != 0)
+        {
+            logger.LogInformation("InfluxDB takes writes again after {Outage}; {Lines} lines wait in the spool",
+                Stopwatch.GetElapsedTime(since), spool.PendingLines);
+        }
+    }
+
+    public override void Dispose()
+    {
+        shutdown.Dispose();
+        base.Dispose();
+    }
+}
