@@ -48,6 +48,8 @@ public sealed class WriteAheadSpool : ITelemetryWriter, IHostedService, IDisposa
 
     long queuedBytes;
     int full;
+    long fsyncs;
+    long appended;
 
     // Appender state (appender task only).
     FileStream? active;
@@ -91,6 +93,12 @@ public sealed class WriteAheadSpool : ITelemetryWriter, IHostedService, IDisposa
     }
 
     public bool IsFull => Volatile.Read(ref full) == 1;
+
+    /// <summary>Group commits so far: each wrote one or more messages with one fsync.</summary>
+    public long Fsyncs => Interlocked.Read(ref fsyncs);
+
+    /// <summary>Messages made durable so far.</summary>
+    public long Appended => Interlocked.Read(ref appended);
 
     /// <summary>How long the oldest reading not yet in InfluxDB has been waiting (zero when none).</summary>
     public TimeSpan OldestPendingAge
@@ -273,6 +281,8 @@ public sealed class WriteAheadSpool : ITelemetryWriter, IHostedService, IDisposa
                 Interlocked.Add(ref queuedBytes, -size);
             }
 
+            Interlocked.Increment(ref fsyncs);
+            Interlocked.Add(ref appended, group.Count);
             metrics.SpoolAppends.Add(group.Count);
             metrics.SpoolFsyncDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds);
             foreach (var request in group)
