@@ -93,7 +93,7 @@ cat >&2 <<INFO
 Campus Telemetry is running.
   readings in InfluxDB:  curl -sG http://127.0.0.1:$INFLUX_PORT/query --data-urlencode db=campus \\
                            --data-urlencode "q=SELECT * FROM telemetry ORDER BY time DESC LIMIT 10"
-  one sensor's state:    curl -s http://127.0.0.1:$HTTP_PORT/api/sensors/north-r101-temp
+  one sensor's state:    curl -s http://127.0.0.1:$HTTP_PORT/api/sensors/bldg-1-r101-temp
   refused messages:      curl -s http://127.0.0.1:$HTTP_PORT/api/refusals
   health and metrics:    curl -s http://127.0.0.1:$HTTP_PORT/health/ready ; curl -s http://127.0.0.1:$HTTP_PORT/metrics
   publish by hand:       mosquitto_pub -p $MQTT_PORT -q 1 -t campus/north/r101/my-sensor/telemetry -m '{"temperature":21.5}'

@@ -33,6 +33,7 @@ public sealed class MqttBroker(
             .WithDefaultEndpointBoundIPAddress(address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork ? address : IPAddress.None)
             .WithDefaultEndpointBoundIPV6Address(address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? address : IPAddress.None)
             .WithDefaultEndpointPort(broker.Port)
+            .WithDefaultEndpointReuseAddress() // a restart after a crash binds again despite connections in TIME_WAIT
             .WithKeepAlive()
             .WithMaxPendingMessagesPerClient(broker.MaxPendingMessagesPerClient)
             .Build();

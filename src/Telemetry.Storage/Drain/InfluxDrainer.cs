@@ -32,6 +32,7 @@ public sealed class InfluxDrainer : BackgroundService
     readonly DeadLetters deadLetters;
     readonly ResiliencePipeline pipeline;
     readonly CancellationTokenSource shutdown = new();
+    readonly CancellationTokenSource stopRequested = new();
     volatile bool stopping;
     long outageStartedTicks;
 
@@ -69,6 +70,7 @@ public sealed class InfluxDrainer : BackgroundService
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
         stopping = true;
+        await stopRequested.CancelAsync();
         shutdown.CancelAfter(spoolOptions.ShutdownDrainTimeout);
         try
         {
@@ -107,7 +109,14 @@ public sealed class InfluxDrainer : BackgroundService
                 }
                 else
                 {
-                    batch = await spool.ReadAsync(options.MaxBatchLines, ct);
+                    try
+                    {
+                        batch = await spool.ReadAsync(options.MaxBatchLines, stopRequested.Token);
+                    }
+                    catch (OperationCanceledException) when (stopping)
+                    {
+                        continue; // drain what is left, then stop
+                    }
                 }
 
                 var started = Stopwatch.GetTimestamp();
@@ -207,6 +216,7 @@ public sealed class InfluxDrainer : BackgroundService
     public override void Dispose()
     {
         shutdown.Dispose();
+        stopRequested.Dispose();
         base.Dispose();
     }
 }

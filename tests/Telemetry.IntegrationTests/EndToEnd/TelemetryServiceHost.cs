@@ -49,6 +49,8 @@ public sealed class TelemetryServiceHost : IAsyncDisposable
             $"--Orleans:GatewayPort={ports[3]}",
             $"--Orleans:ClusterId=test-{Guid.NewGuid():N}",
             "--Serilog:MinimumLevel:Default=Warning",
+            "--Serilog:MinimumLevel:Override:Microsoft.Hosting.Lifetime=Warning",
+            "--Serilog:MinimumLevel:Override:Orleans=Error",
             $"--Spool:Path={spoolPath}",
             .. settings,
         ];

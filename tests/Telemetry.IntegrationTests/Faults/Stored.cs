@@ -1,0 +1,55 @@
+using System.Globalization;
+using Telemetry.IntegrationTests.Fixtures;
+
+namespace Telemetry.IntegrationTests.Faults;
+
+/// <summary>Reads back what a <see cref="SteadyLoad"/> run left in InfluxDB and checks it against what was acknowledged.</summary>
+public static class Stored
+{
+    public static async Task<IReadOnlyList<(string Sensor, long Ts)>> ReadingsAsync(InfluxDbServer influx, string runId, CancellationToken ct)
+    {
+        var series = await influx.QueryAsync("campus", $"SELECT temperature, sensor FROM telemetry WHERE sensor =~ /^{runId}-/", ct);
+        return [.. series.SelectMany(s => Enumerable.Range(0, s.Values.Count).Select(i => (s.Get(i, "sensor").GetString()!, s.Get(i, "time").GetInt64())))];
+    }
+
+    /// <summary>
+    /// Waits (polling, with a deadline) until every acknowledged reading is in InfluxDB, then checks: all acknowledged
+    /// readings are there, each once, and nothing is there that was never sent.
+    /// </summary>
+    public static async Task AssertEveryAcknowledgedReadingStoredOnceAsync(InfluxDbServer influx, string runId, SteadyLoad load, TimeSpan within, CancellationToken ct)
+    {
+        var acked = load.AcknowledgedReadings;
+        var deadline = DateTime.UtcNow + within;
+        IReadOnlyList<(string Sensor, long Ts)> stored;
+        while (true)
+        {
+            stored = await ReadingsAsync(influx, runId, ct);
+            if (acked.IsSubsetOf(stored) || DateTime.UtcNow > deadline)
+            {
+                break;
+            }
+
+            await Task.Delay(100, ct);
+        }
+
+        var missing = acked.Except(stored).Take(5).ToList();
+        Assert.True(missing.Count == 0,
+            $"{acked.Except(stored).Count()} of {acked.Count} acknowledged readings are missing from InfluxDB, e.g. {string.Join(", ", missing)}");
+        Assert.Equal(stored.Count, stored.Distinct().Count());
+        var neverSent = stored.Except(load.AttemptedReadings).Take(5).ToList();
+        Assert.True(neverSent.Count == 0, $"InfluxDB holds readings that were never sent: {string.Join(", ", neverSent)}");
+    }
+
+    /// <summary>Sum of a Prometheus metric over all its label sets, from <c>/metrics</c>.</summary>
+    public static async Task<double> MetricAsync(HttpClient http, string name, CancellationToken ct)
+    {
+        var text = await http.GetStringAsync(new Uri("metrics", UriKind.Relative), ct);
+        return text.Split('\n')
+            .Where(line => line.StartsWith(name, StringComparison.Ordinal) && (line.Length == name.Length || line[name.Length] is ' ' or '{'))
+            .Sum(line =>
+            {
+                var rest = line.Contains('}', StringComparison.Ordinal) ? line[(line.IndexOf('}', StringComparison.Ordinal) + 1)..] : line[name.Length..];
+                return double.Parse(rest.Trim().Split(' ')[0], CultureInfo.InvariantCulture);
+            });
+    }
+}
