@@ -44,7 +44,9 @@ cleanup() {
     wait "${PIDS[$i]}" 2>/dev/null || true
   done
 }
-trap cleanup INT TERM EXIT
+trap 'cleanup; exit 130' INT
+trap 'cleanup; exit 143' TERM
+trap cleanup EXIT
 
 mkdir -p "$DATA/influxdb"
 cat > "$DATA/influxdb.conf" <<CONF
