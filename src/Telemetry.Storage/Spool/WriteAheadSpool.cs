@@ -50,6 +50,7 @@ public sealed class WriteAheadSpool : ITelemetryWriter, IHostedService, IDisposa
     int full;
     long fsyncs;
     long appended;
+    long lastMarkMs;
 
     // Appender state (appender task only).
     FileStream? active;
@@ -277,7 +278,12 @@ public sealed class WriteAheadSpool : ITelemetryWriter, IHostedService, IDisposa
                 segments[activeIndex] = activeLength;
                 pendingBytes += size;
                 pendingLines += lines;
-                ageMarks.Enqueue((new SpoolPosition(activeIndex, activeLength), nowMs));
+                // One age mark per 100 ms at most: enough for the oldest-age gauge, bounded during a long outage.
+                if (ageMarks.Count == 0 || nowMs - lastMarkMs >= 100)
+                {
+                    ageMarks.Enqueue((new SpoolPosition(activeIndex, activeLength), nowMs));
+                    lastMarkMs = nowMs;
+                }
                 Interlocked.Add(ref queuedBytes, -size);
             }
 

@@ -1,0 +1,14 @@
+using System.CommandLine;
+using Telemetry.Benchmarks;
+
+// telemetry-bench: measurements of the write pipeline on the machine it runs on.
+//   spool   append throughput of the write-ahead spool (group commit vs. one writer), and drain throughput into a
+//           real InfluxDB 1.x started on a free loopback port. See docs/benchmarks.md.
+
+var root = new RootCommand("Benchmarks of Campus Telemetry's write pipeline.")
+{
+    SpoolCommand.Create(),
+};
+
+// Ctrl-C cancels the run; give it time to stop influxd and delete its folders before the process ends anyway.
+return await root.Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = TimeSpan.FromSeconds(20) });
