@@ -11,7 +11,8 @@ namespace Telemetry.Broker;
 ///   "Port": 1883,
 ///   "AllowAnonymous": null,       // null: anonymous only while listening on loopback and no users are set
 ///   "Users": { "gateway-1": "…" } // username → password; set them through the environment (Broker__Users__gateway-1)
-///   "MaxPendingMessagesPerClient": 1000
+///   "MaxPendingMessagesPerClient": 1000,
+///   "ConnectionBacklog": 4096       // reconnect storms: pending TCP connections queued by the listener
 /// }
 /// </code>
 /// </summary>
@@ -31,6 +32,10 @@ public sealed class BrokerOptions
 
     [Range(1, 1_000_000)]
     public int MaxPendingMessagesPerClient { get; set; } = 1000;
+
+    /// <summary>Pending TCP connections the listener queues (capped by the kernel's net.core.somaxconn).</summary>
+    [Range(1, 65535)]
+    public int ConnectionBacklog { get; set; } = 4096;
 
     public IPAddress ListenAddress() => Host switch
     {

@@ -35,6 +35,7 @@ public sealed class MqttBroker(
             .WithDefaultEndpointPort(broker.Port)
             .WithDefaultEndpointReuseAddress() // a restart after a crash binds again despite connections in TIME_WAIT
             .WithKeepAlive()
+            .WithConnectionBacklog(broker.ConnectionBacklog)
             .WithMaxPendingMessagesPerClient(broker.MaxPendingMessagesPerClient)
             .Build();
 

@@ -73,7 +73,7 @@ static class SpoolCommand
             LinesPerMessage = Value(parse, LinesPerMessage, quick, 1),
             BaselineMessages = Value(parse, BaselineMessages, quick, 200),
             DrainLines = Value(parse, DrainLines, quick, 20_000),
-            Directory = parse.GetValue(Dir) ?? DefaultDirectory(),
+            Directory = parse.GetValue(Dir) ?? BenchPaths.DefaultDataDirectory(),
             Quick = quick,
         };
 
@@ -105,24 +105,6 @@ static class SpoolCommand
     /// <summary>The option's value; under --quick the quick value unless the option was given explicitly.</summary>
     static int Value(ParseResult parse, Option<int> option, bool quick, int quickValue) =>
         quick && parse.GetResult(option) is null or { Implicit: true } ? quickValue : parse.GetValue(option);
-
-    /// <summary>
-    /// <c>.data/bench</c> of the repository this program was built in (ignored by git, on the repository's disk), found
-    /// by walking up from the binary to <c>Telemetry.sln</c>; the system temp folder otherwise. Not /tmp by default:
-    /// it is a tmpfs on many systems, where fsync costs nothing and the numbers would say nothing about a disk.
-    /// </summary>
-    static string DefaultDirectory()
-    {
-        for (var folder = new DirectoryInfo(AppContext.BaseDirectory); folder is not null; folder = folder.Parent)
-        {
-            if (File.Exists(Path.Combine(folder.FullName, "Telemetry.sln")))
-            {
-                return Path.Combine(folder.FullName, ".data", "bench");
-            }
-        }
-
-        return Path.GetTempPath();
-    }
 }
 
 static class ExitCodes

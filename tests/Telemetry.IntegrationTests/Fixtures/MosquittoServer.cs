@@ -20,7 +20,7 @@ public sealed class MosquittoServer : IAsyncDisposable, IDisposable
 
     private const int MaxStartAttempts = 3;
 
-    private MosquittoServer(string directory, int port)
+    private MosquittoServer(string directory, int port, string extraConfig)
     {
         Directory = directory;
         Port = port;
@@ -44,6 +44,7 @@ public sealed class MosquittoServer : IAsyncDisposable, IDisposable
             log_timestamp true
             log_timestamp_format %Y-%m-%dT%H:%M:%S
             connection_messages true
+            {extraConfig}
 
             """);
         Process = new ServerProcess(
@@ -82,14 +83,18 @@ public sealed class MosquittoServer : IAsyncDisposable, IDisposable
     public int Pid => Process.Pid;
 
     /// <summary>Starts mosquitto in a fresh temp folder and waits until its port accepts TCP connections.</summary>
-    public static async Task<MosquittoServer> StartAsync(CancellationToken cancellationToken = default)
+    public static Task<MosquittoServer> StartAsync(CancellationToken cancellationToken = default) => StartAsync("", cancellationToken);
+
+    /// <param name="extraConfig">More mosquitto.conf lines, e.g. limits for a benchmark baseline.</param>
+    /// <param name="cancellationToken">Cancels the start.</param>
+    public static async Task<MosquittoServer> StartAsync(string extraConfig, CancellationToken cancellationToken = default)
     {
         ServerProcess.RequireExecutable(ExecutablePath, AptPackage);
         for (var attempt = 1; ; attempt++)
         {
             var port = FreePort.Get();
             var directory = System.IO.Directory.CreateTempSubdirectory("telemetry-it-mosquitto-").FullName;
-            var server = new MosquittoServer(directory, port);
+            var server = new MosquittoServer(directory, port, extraConfig);
             try
             {
                 await server.Process.StartAsync(cancellationToken);

@@ -1,0 +1,248 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Text.Json;
+using MQTTnet;
+using MQTTnet.Protocol;
+using Telemetry.DeviceSim.Load;
+using Telemetry.IntegrationTests.Fixtures;
+
+namespace Telemetry.Benchmarks;
+
+/// <summary>
+/// <c>telemetry-bench e2e</c>: the whole pipeline under load, and mosquitto under the same load in the same run.
+/// Starts a real InfluxDB and the service (this build, its own process, v1 API), drives it with the device
+/// simulator's load generator (its own process), measures acknowledged rates, publish→PUBACK latency, publish→visible
+/// in InfluxDB, the service's CPU and peak RSS, and checks that InfluxDB holds exactly what was acknowledged.
+/// Then runs the same load against mosquitto with one counting subscriber and prints the ratio.
+/// </summary>
+static class E2eCommand
+{
+    static readonly Option<int> Connections = new("--connections") { Description = "Device connections.", DefaultValueFactory = _ => 100 };
+    static readonly Option<string> Duration = new("--duration") { Description = "Measured window (after warm-up), e.g. 30s.", DefaultValueFactory = _ => "30s" };
+    static readonly Option<string> Warmup = new("--warmup") { Description = "Warm-up before the measured window.", DefaultValueFactory = _ => "3s" };
+    static readonly Option<int> Inflight = new("--inflight") { Description = "Unacknowledged publishes per connection at most.", DefaultValueFactory = _ => 8 };
+    static readonly Option<int> Qos = new("--qos") { Description = "0 or 1.", DefaultValueFactory = _ => 1 };
+    static readonly Option<int> PayloadBytes = new("--payload-bytes") { Description = "Size of one reading's JSON.", DefaultValueFactory = _ => 100 };
+    static readonly Option<int> ReadingsPerMessage = new("--readings-per-message") { Description = "Readings per message.", DefaultValueFactory = _ => 1 };
+    static readonly Option<bool> NoBaseline = new("--no-baseline") { Description = "Skip the mosquitto run." };
+    static readonly Option<bool> Quick = new("--quick") { Description = "A smoke run: 10 connections, 2 s, 1 s warm-up (options given explicitly win)." };
+    static readonly Option<string[]> ServiceSetting = new("--service-setting") { Description = "Extra service configuration, e.g. --service-setting Writer:MaxBatchLines=10000.", AllowMultipleArgumentsPerToken = true };
+
+    public static Command Create()
+    {
+        var command = new Command("e2e", "End-to-end throughput and latency of the service against mosquitto, with a stored-equals-acknowledged check.")
+        {
+            Connections, Duration, Warmup, Inflight, Qos, PayloadBytes, ReadingsPerMessage, NoBaseline, Quick, ServiceSetting,
+        };
+        command.SetAction(RunAsync);
+        return command;
+    }
+
+    static string Get(ParseResult parse, Option<string> option, bool quick, string quickValue) =>
+        quick && parse.GetResult(option) is null or { Implicit: true } ? quickValue : parse.GetValue(option)!;
+
+    static int Get(ParseResult parse, Option<int> option, bool quick, int quickValue) =>
+        quick && parse.GetResult(option) is null or { Implicit: true } ? quickValue : parse.GetValue(option);
+
+    static async Task<int> RunAsync(ParseResult parse, CancellationToken ct)
+    {
+        var quick = parse.GetValue(Quick);
+        var load = new List<string>
+        {
+            "--connections", Get(parse, Connections, quick, 10).ToString(CultureInfo.InvariantCulture),
+            "--duration", Get(parse, Duration, quick, "2s"),
+            "--warmup", Get(parse, Warmup, quick, "1s"),
+            "--inflight", parse.GetValue(Inflight).ToString(CultureInfo.InvariantCulture),
+            "--qos", parse.GetValue(Qos).ToString(CultureInfo.InvariantCulture),
+            "--payload-bytes", parse.GetValue(PayloadBytes).ToString(CultureInfo.InvariantCulture),
+            "--readings-per-message", parse.GetValue(ReadingsPerMessage).ToString(CultureInfo.InvariantCulture),
+            "--json",
+        };
+        var root = BenchPaths.DefaultDataDirectory();
+        var work = Path.Combine(root, $"e2e-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(work);
+        var report = new Report(Console.Out);
+        var machine = MachineInfo.Collect(work);
+        report.Title("telemetry-bench e2e");
+        report.Row("machine", $"{machine.Cores} cores, {machine.Memory}, {machine.Cpu}; {machine.Dotnet}");
+        report.Row("spool disk", machine.Filesystem);
+        report.Row("load", string.Join(' ', load.Where(a => a != "--json")));
+        report.Row("load average before", MachineInfo.LoadAverage());
+        try
+        {
+            var ours = await RunServiceAsync(work, load, parse.GetValue(ServiceSetting) ?? [], report, ct);
+            if (ours is null)
+            {
+                return 1;
+            }
+
+            if (parse.GetValue(NoBaseline))
+            {
+                return ours.Value.Verified ? 0 : 2;
+            }
+
+            var mosquitto = await RunMosquittoAsync(load, report, ct);
+            report.Section("ratio (ours / mosquitto)");
+            report.Row("acknowledged msg/s", Ratio(ours.Value.Result.AckedPerSecond, mosquitto.Result.AckedPerSecond));
+            report.Row("vs mosquitto's relay rate", Ratio(ours.Value.Result.AckedPerSecond, mosquitto.RelayPerSecond));
+            report.Row("PUBACK p99", Ratio(ours.Value.Result.LatencyMs.P99, mosquitto.Result.LatencyMs.P99) + " (lower is better)");
+            report.Row("load average after", MachineInfo.LoadAverage());
+            report.Flush();
+            return ours.Value.Verified ? 0 : 2;
+        }
+        finally
+        {
+            Directory.Delete(work, recursive: true);
+        }
+    }
+
+    static string Ratio(double a, double b) => b > 0 ? (a / b).ToString("0.00", CultureInfo.InvariantCulture) + " ×" : "n/a";
+
+    static async Task<(LoadResult Result, bool Verified)?> RunServiceAsync(string work, List<string> load, string[] settings, Report report, CancellationToken ct)
+    {
+        await using var influx = await InfluxDbServer.StartAsync(ct);
+        await influx.CreateDatabaseAsync("campus", ct);
+        var ports = FreePort.GetMany(4);
+        var http = new Uri($"http://127.0.0.1:{ports[1]}/");
+        using var probeHttp = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
+        using var service = new ServerProcess(
+            "telemetry-service", ChildProcess.Dotnet, "dotnet-sdk-10.0",
+            [
+                ChildProcess.Dll("Telemetry.Service.dll"),
+                $"--Urls={http}", $"--Broker:Port={ports[0]}", $"--Orleans:SiloPort={ports[2]}", $"--Orleans:GatewayPort={ports[3]}",
+                $"--Spool:Path={Path.Combine(work, "spool")}",
+                "--Influx:Api=V1", $"--Influx:Url={influx.Url}", "--Influx:Database=campus",
+                "--Serilog:MinimumLevel:Default=Warning",
+                .. settings.Select(s => "--" + s),
+            ],
+            work, Path.Combine(work, "service.log"),
+            async token => (await probeHttp.GetAsync(new Uri(http, "health/ready"), token)).StatusCode == HttpStatusCode.OK,
+            TimeSpan.FromSeconds(60));
+        await service.StartAsync(ct);
+
+        var runId = Guid.NewGuid().ToString("N")[..8];
+        var cpuBefore = CpuTime.OfProcess(service.Pid);
+        var clock = Stopwatch.StartNew();
+        var probe = new VisibilityProbe(influx, "campus", ports[0], $"probe-{runId}");
+        using var stopProbe = new CancellationTokenSource();
+        var probing = probe.RunAsync(stopProbe.Token);
+        var (exit, stdout) = await ChildProcess.RunAsync("device-sim.dll",
+            ["load", "--host", "127.0.0.1", "--port", ports[0].ToString(CultureInfo.InvariantCulture), "--run-id", runId, .. load], ct);
+        var elapsed = clock.Elapsed;
+        var cpu = CpuTime.OfProcess(service.Pid) - cpuBefore;
+        var peakRss = ProcessStats.PeakRssBytes(service.Pid);
+        await stopProbe.CancelAsync();
+        await probing;
+
+        var result = Parse(stdout);
+        if (result is null)
+        {
+            report.Note($"the load generator exited {exit} without a result");
+            return null;
+        }
+
+        // Everything acknowledged is durable; wait until the drainer has moved it into InfluxDB, then count.
+        var drainClock = Stopwatch.StartNew();
+        await probe.FinishAsync(TimeSpan.FromSeconds(120), ct);
+        var stored = await WaitForCountAsync(influx, runId, result.ReadingsAcked, TimeSpan.FromSeconds(120), ct);
+        var drainedAfter = drainClock.Elapsed;
+        service.Stop();
+
+        var verified = stored == result.ReadingsAcked || (stored > result.ReadingsAcked && stored <= result.ReadingsSent);
+        var visible = new Distribution(probe.VisibleAfterMs);
+        report.Section("Campus Telemetry (embedded broker → grains → spool → InfluxDB 1.6, v1 API)");
+        Describe(report, result);
+        report.Row("publish → visible in InfluxDB", visible.Count > 0
+            ? $"p50 {visible.Percentile(50):0} ms, p99 {visible.Percentile(99):0} ms, max {visible.Max:0} ms ({visible.Count} markers, {probe.NeverSeen} never seen)"
+            : "no markers");
+        report.Row("service CPU", $"{cpu.TotalSeconds / elapsed.TotalSeconds * 100:0} % of one core (of {Environment.ProcessorCount}) over {Report.Seconds(elapsed)}");
+        report.Row("service peak RSS", $"{peakRss / 1024.0 / 1024.0:0} MiB");
+        report.Row("InfluxDB holds", $"{Report.Count(stored)} readings; acknowledged {Report.Count(result.ReadingsAcked)} → {(verified ? "OK" : "MISMATCH")}" +
+            $" (all in InfluxDB {Report.Seconds(drainedAfter)} after the load ended)");
+        report.Flush();
+        return (result, verified);
+    }
+
+    static async Task<(LoadResult Result, double RelayPerSecond)> RunMosquittoAsync(List<string> load, Report report, CancellationToken ct)
+    {
+        await using var mosquitto = await MosquittoServer.StartAsync(
+            "max_queued_messages 0\nmax_inflight_messages 0\nmax_queued_bytes 0\nconnection_messages false", ct);
+        using var subscriber = new MqttClientFactory().CreateMqttClient();
+        long received = 0;
+        long firstTicks = 0, lastTicks = 0;
+        subscriber.ApplicationMessageReceivedAsync += _ =>
+        {
+            var now = Stopwatch.GetTimestamp();
+            if (Interlocked.Increment(ref received) == 1)
+            {
+                firstTicks = now;
+            }
+
+            Volatile.Write(ref lastTicks, now);
+            return Task.CompletedTask;
+        };
+        await subscriber.ConnectAsync(new MqttClientOptionsBuilder().WithTcpServer(mosquitto.Host, mosquitto.Port).WithClientId("bench-counter").Build(), ct);
+        await subscriber.SubscribeAsync(new MqttClientSubscribeOptionsBuilder()
+            .WithTopicFilter("campus/#", MqttQualityOfServiceLevel.AtLeastOnce).Build(), ct);
+
+        var (_, stdout) = await ChildProcess.RunAsync("device-sim.dll",
+            ["load", "--host", mosquitto.Host, "--port", mosquitto.Port.ToString(CultureInfo.InvariantCulture), .. load], ct);
+        var result = Parse(stdout) ?? throw new InvalidOperationException("the load generator gave no result for mosquitto");
+
+        // Let the subscriber catch up on what mosquitto still relays.
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (Interlocked.Read(ref received) < result.MessagesAcked && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(50, ct);
+        }
+
+        var relaySeconds = Stopwatch.GetElapsedTime(firstTicks, Volatile.Read(ref lastTicks)).TotalSeconds;
+        var relay = relaySeconds > 0 ? received / relaySeconds : 0;
+        report.Section("mosquitto 2.0 (one subscriber counting, QoS 1)");
+        Describe(report, result);
+        report.Row("relayed to the subscriber", $"{Report.Count(received)} of {Report.Count(result.MessagesAcked)} acknowledged, {Report.Count(relay)} msg/s");
+        report.Flush();
+        return (result, relay);
+    }
+
+    static void Describe(Report report, LoadResult r)
+    {
+        report.Row("connections", $"{r.ConnectionsEstablished} of {r.Connections}, inflight {r.Inflight}, QoS {r.Qos}, {r.MessageBytes} B messages, {r.ReadingsPerMessage} reading(s) each");
+        report.Row("acknowledged", $"{Report.Count(r.AckedPerSecond)} msg/s, {Report.Count(r.ReadingsPerSecond)} readings/s over {r.DurationSeconds:0.#} s");
+        report.Row("publish → PUBACK", $"p50 {r.LatencyMs.P50:0.00} ms, p95 {r.LatencyMs.P95:0.00} ms, p99 {r.LatencyMs.P99:0.00} ms, max {r.LatencyMs.Max:0.0} ms");
+        report.Row("totals", $"sent {Report.Count(r.MessagesSent)}, acknowledged {Report.Count(r.MessagesAcked)} messages / {Report.Count(r.ReadingsAcked)} readings, unacknowledged {r.MessagesUnacknowledged}, refused {r.MessagesRefused}");
+        if (r.Failures.Count > 0)
+        {
+            report.Row("failures", string.Join(", ", r.Failures.Select(f => $"{f.Key} {f.Value}")));
+        }
+    }
+
+    internal static readonly JsonSerializerOptions JsonOptions = new(JsonSerializerDefaults.Web) { Converters = { new System.Text.Json.Serialization.JsonStringEnumConverter() } };
+
+    static LoadResult? Parse(string stdout)
+    {
+        var json = stdout.Split('\n').LastOrDefault(l => l.TrimStart().StartsWith('{'));
+        return json is null ? null : JsonSerializer.Deserialize<LoadResult>(json, JsonOptions);
+    }
+
+    static async Task<long> WaitForCountAsync(InfluxDbServer influx, string runId, long expected, TimeSpan within, CancellationToken ct)
+    {
+        var deadline = DateTime.UtcNow + within;
+        long count;
+        do
+        {
+            var series = await influx.QueryAsync("campus", $"SELECT count(temperature) FROM telemetry WHERE sensor =~ /^{runId}-c/", ct);
+            count = series.Count > 0 && series[0].Values.Count > 0 ? series[0].Get(0, "count").GetInt64() : 0;
+            if (count >= expected)
+            {
+                return count;
+            }
+
+            await Task.Delay(100, ct);
+        }
+        while (DateTime.UtcNow < deadline);
+        return count;
+    }
+}
