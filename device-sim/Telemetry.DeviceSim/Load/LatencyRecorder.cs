@@ -127,7 +127,7 @@ sealed class LatencyRecorder(int maxExactSamples)
 /// <summary>One publish loop's exact latency samples: growing chunks, written by that loop only.</summary>
 sealed class LatencySlot
 {
-    const int FirstChunk = 256;
+    const int FirstChunk = 64;
     const int MaxChunk = 64 * 1024;
 
     readonly LatencyRecorder _recorder;

@@ -85,13 +85,13 @@ public sealed class LoadGenerator
         {
             var source = Options.SourceAddresses.Count == 0 ? null : Options.SourceAddresses[i % Options.SourceAddresses.Count];
             var sensorId = SensorId(i);
-            connections[i] = new LoadConnection(run, factory.CreateMqttClient(), ClientOptions(sensorId, source), sensorId);
+            connections[i] = new LoadConnection(run, factory.CreateMqttClient(), ClientOptions(sensorId, source, run.Payload.Capacity), sensorId);
         }
 
         return connections;
     }
 
-    MqttClientOptions ClientOptions(string clientId, IPAddress? source)
+    MqttClientOptions ClientOptions(string clientId, IPAddress? source, int messageCapacity)
     {
         var builder = new MqttClientOptionsBuilder();
         builder = IPAddress.TryParse(Options.Host, out var address)
@@ -111,7 +111,15 @@ public sealed class LoadGenerator
         }
 
         var options = builder.Build();
-        if (source is not null && options.ChannelOptions is MqttClientTcpOptions tcp)
+        if (options.ChannelOptions is not MqttClientTcpOptions tcp)
+        {
+            return options;
+        }
+
+        // MQTTnet sets both socket buffers to BufferSize (8 KiB by default). A message much larger than the send buffer
+        // then crawls (delayed ACKs: a 64 KiB message took ~90 ms on loopback), so the buffer holds a few messages.
+        tcp.BufferSize = Math.Max(tcp.BufferSize, Math.Min(4 << 20, 4 * (messageCapacity + 64)));
+        if (source is not null)
         {
             // MqttClientOptionsBuilder has no setter for the local end point; the TCP channel binds to it before connecting.
             tcp.AddressFamily = source.AddressFamily;
