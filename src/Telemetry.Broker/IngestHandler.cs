@@ -45,7 +45,7 @@ public sealed class IngestHandler(
 
         try
         {
-            await grains.GetGrain<ISensorGrain>(address.Sensor).Ingest(new TelemetryMessage(address, readings, receivedAtMs));
+            await SensorGrainOf(args, address.Sensor).Ingest(new TelemetryMessage(address, readings, receivedAtMs));
             metrics.MessagesAccepted.Add(1);
             metrics.ReadingsAccepted.Add(readings.Count);
         }
@@ -66,6 +66,26 @@ public sealed class IngestHandler(
             args.Response.ReasonString = "not stored; send again";
         }
     }
+
+    /// <summary>
+    /// The grain reference of the connection's sensor, kept in the MQTT session: a device publishes for one sensor,
+    /// so the reference (whose creation resolves the grain type every time) is made once per connection.
+    /// </summary>
+    ISensorGrain SensorGrainOf(InterceptingPublishEventArgs args, string sensor)
+    {
+        if (args.SessionItems[SessionGrainKey] is SessionGrain cached && cached.Sensor == sensor)
+        {
+            return cached.Grain;
+        }
+
+        var grain = grains.GetGrain<ISensorGrain>(sensor);
+        args.SessionItems[SessionGrainKey] = new SessionGrain(sensor, grain);
+        return grain;
+    }
+
+    static readonly object SessionGrainKey = new();
+
+    sealed record SessionGrain(string Sensor, ISensorGrain Grain);
 
     void Refuse(InterceptingPublishEventArgs args, Refusal refusal)
     {

@@ -28,6 +28,7 @@ public sealed class WriteAheadSpool : ITelemetryWriter, IHostedService, IDisposa
     const string CheckpointName = "checkpoint";
     const int ReadChunkBytes = 4 << 20;
     const long MarkEveryBytes = 1 << 20;
+    static readonly TimeSpan CheckpointInterval = TimeSpan.FromMilliseconds(250);
 
     readonly SpoolOptions options;
     readonly TelemetryMetrics metrics;
@@ -63,6 +64,7 @@ public sealed class WriteAheadSpool : ITelemetryWriter, IHostedService, IDisposa
     long readHandleSegment = -1;
     SafeFileHandle? readHandle;
     byte[] readBuffer = new byte[ReadChunkBytes];
+    long lastCheckpointWrite;
 
     public WriteAheadSpool(IOptions<SpoolOptions> options, TelemetryMetrics metrics, ILogger<WriteAheadSpool> logger, TimeProvider time)
     {
@@ -139,6 +141,14 @@ public sealed class WriteAheadSpool : ITelemetryWriter, IHostedService, IDisposa
         {
             await appender.WaitAsync(cancellationToken);
         }
+
+        SpoolPosition acknowledged;
+        lock (gate)
+        {
+            acknowledged = checkpoint;
+        }
+
+        WriteCheckpoint(acknowledged);
 
         lock (gate)
         {
@@ -450,7 +460,12 @@ public sealed class WriteAheadSpool : ITelemetryWriter, IHostedService, IDisposa
         return new SpoolBatch(lines, position, bytes, records);
     }
 
-    /// <summary>InfluxDB took <paramref name="batch"/> (or it was dead-lettered): move the checkpoint past it, free space.</summary>
+    /// <summary>
+    /// InfluxDB took <paramref name="batch"/> (or it was dead-lettered): move the checkpoint past it and free space.
+    /// The checkpoint file is rewritten at most every <see cref="CheckpointInterval"/>, and always before a segment is
+    /// deleted: a checkpoint that lags only means some lines are written again after a crash, which overwrites the
+    /// same points, while every rewrite costs a rename that the next fsync has to wait for.
+    /// </summary>
     public void Acknowledge(SpoolBatch batch)
     {
         ArgumentNullException.ThrowIfNull(batch);
@@ -475,7 +490,13 @@ public sealed class WriteAheadSpool : ITelemetryWriter, IHostedService, IDisposa
             roomAgain = pendingBytes + Interlocked.Read(ref queuedBytes) < options.MaxBytes * 9 / 10;
         }
 
-        WriteCheckpoint(batch.End);
+        var now = Stopwatch.GetTimestamp();
+        if (released.Count > 0 || Stopwatch.GetElapsedTime(lastCheckpointWrite, now) >= CheckpointInterval)
+        {
+            WriteCheckpoint(batch.End);
+            lastCheckpointWrite = now;
+        }
+
         foreach (var index in released)
         {
             if (index == readHandleSegment)
