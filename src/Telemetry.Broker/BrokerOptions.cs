@@ -12,7 +12,8 @@ namespace Telemetry.Broker;
 ///   "AllowAnonymous": null,       // null: anonymous only while listening on loopback and no users are set
 ///   "Users": { "gateway-1": "…" } // username → password; set them through the environment (Broker__Users__gateway-1)
 ///   "MaxPendingMessagesPerClient": 1000,
-///   "ConnectionBacklog": 4096       // reconnect storms: pending TCP connections queued by the listener
+///   "ConnectionBacklog": 4096,      // reconnect storms: pending TCP connections queued by the listener
+///   "MaxConnections": null          // default: the open-file limit less 1,000
 /// }
 /// </code>
 /// </summary>
@@ -33,6 +34,13 @@ public sealed class BrokerOptions
     [Range(1, 1_000_000)]
     public int MaxPendingMessagesPerClient { get; set; } = 1000;
 
+    /// <summary>
+    /// Most MQTT connections held at once; beyond it new ones are refused (server unavailable). Unset: the process's
+    /// open-file limit less 1,000, so that a connection storm cannot exhaust file descriptors.
+    /// </summary>
+    [Range(1, int.MaxValue)]
+    public int? MaxConnections { get; set; }
+
     /// <summary>Pending TCP connections the listener queues (capped by the kernel's net.core.somaxconn).</summary>
     [Range(1, 65535)]
     public int ConnectionBacklog { get; set; } = 4096;
@@ -43,6 +51,24 @@ public sealed class BrokerOptions
         "*" or "0.0.0.0" => IPAddress.Any,
         _ => IPAddress.Parse(Host),
     };
+
+    /// <summary>The connection limit in force: <see cref="MaxConnections"/>, or the open-file limit less 1,000.</summary>
+    public int EffectiveMaxConnections()
+    {
+        if (MaxConnections is { } configured)
+        {
+            return configured;
+        }
+
+        // "Max open files            20000                20000                files" in /proc/self/limits (Linux).
+        var line = File.Exists("/proc/self/limits")
+            ? File.ReadLines("/proc/self/limits").FirstOrDefault(l => l.StartsWith("Max open files", StringComparison.Ordinal))
+            : null;
+        var parts = line?.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        return parts is { Length: >= 4 } && long.TryParse(parts[3], out var soft)
+            ? (int)Math.Clamp(soft - 1000, 100, int.MaxValue)
+            : int.MaxValue;
+    }
 
     /// <summary>Anonymous devices are let in when explicitly allowed, or by default only on loopback without users.</summary>
     public bool AnonymousAllowed() => AllowAnonymous ?? (Users.Count == 0 && IPAddress.IsLoopback(ListenAddress()));

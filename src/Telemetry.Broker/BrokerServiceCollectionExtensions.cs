@@ -10,6 +10,7 @@ public static class BrokerServiceCollectionExtensions
     {
         services.AddOptions<BrokerOptions>().BindConfiguration(BrokerOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<IngestLimits>().BindConfiguration(IngestLimits.SectionName);
+        services.AddSingleton<OpenConnections>();
         services.AddSingleton<ConnectionValidator>();
         services.AddSingleton<IngestHandler>();
         services.AddSingleton<RefusalLog>();

@@ -10,12 +10,19 @@ using Telemetry.Domain.Observability;
 namespace Telemetry.Broker;
 
 /// <summary>Decides who may connect: credentials when users are configured, anonymous only where allowed.</summary>
-public sealed class ConnectionValidator(IOptions<BrokerOptions> options, TelemetryMetrics metrics, ILogger<ConnectionValidator> logger)
+public sealed class ConnectionValidator(IOptions<BrokerOptions> options, OpenConnections open, TelemetryMetrics metrics, ILogger<ConnectionValidator> logger)
 {
     public Task ValidateAsync(ValidatingConnectionEventArgs args)
     {
         ArgumentNullException.ThrowIfNull(args);
         var broker = options.Value;
+
+        if (open.Count >= open.Limit)
+        {
+            Refuse(args, MqttConnectReasonCode.ServerUnavailable, "too_many_connections",
+                $"this node holds its limit of {open.Limit} connections (Broker:MaxConnections)");
+            return Task.CompletedTask;
+        }
 
         if (string.IsNullOrEmpty(args.ClientId) && args.ProtocolVersion == MqttProtocolVersion.V500)
         {
@@ -48,14 +55,54 @@ public sealed class ConnectionValidator(IOptions<BrokerOptions> options, Telemet
         args.ReasonCode = code;
         args.ReasonString = detail;
         metrics.ConnectionsRefused.Add(1, new KeyValuePair<string, object?>("reason", reason));
-        logger.LogWarning("Refused MQTT connection of client {ClientId} from {RemoteEndPoint}: {Reason} ({Detail})",
-            args.ClientId, args.RemoteEndPoint, reason, detail);
+
+        // At most one line per reason every 10 s, with the count in between: a reconnect storm must not flood the log.
+        var state = logThrottle.GetOrAdd(reason, static _ => new LogState());
+        long suppressed;
+        lock (state)
+        {
+            var now = Environment.TickCount64;
+            if (state.LastTicks != 0 && now - state.LastTicks < 10_000)
+            {
+                state.Suppressed++;
+                return;
+            }
+
+            suppressed = state.Suppressed;
+            state.Suppressed = 0;
+            state.LastTicks = now;
+        }
+
+        logger.LogWarning("Refused MQTT connection of client {ClientId} from {RemoteEndPoint}: {Reason} ({Detail}); {Suppressed} more refused for this reason since the last line",
+            args.ClientId, args.RemoteEndPoint, reason, detail, suppressed);
+    }
+
+    readonly System.Collections.Concurrent.ConcurrentDictionary<string, LogState> logThrottle = new(StringComparer.Ordinal);
+
+    sealed class LogState
+    {
+        public long LastTicks;
+        public long Suppressed;
     }
 
     static bool FixedTimeEquals(string expected, string actual) =>
         CryptographicOperations.FixedTimeEquals(
             SHA256.HashData(Encoding.UTF8.GetBytes(expected)),
             SHA256.HashData(Encoding.UTF8.GetBytes(actual)));
+}
+
+/// <summary>MQTT connections open now, and the limit in force.</summary>
+public sealed class OpenConnections(IOptions<BrokerOptions> options)
+{
+    int count;
+
+    public int Limit { get; } = options.Value.EffectiveMaxConnections();
+
+    public int Count => Volatile.Read(ref count);
+
+    public void Opened() => Interlocked.Increment(ref count);
+
+    public void Closed() => Interlocked.Decrement(ref count);
 }
 
 public static class ClientIds

@@ -12,6 +12,7 @@ namespace Telemetry.Broker;
 public sealed class MqttBroker(
     IOptions<BrokerOptions> options,
     ConnectionValidator validator,
+    OpenConnections open,
     IngestHandler ingest,
     TelemetryMetrics metrics,
     ILoggerFactory loggerFactory) : IHostedService, IDisposable
@@ -45,11 +46,13 @@ public sealed class MqttBroker(
         server.InterceptingPublishAsync += ingest.InterceptAsync;
         server.ClientConnectedAsync += _ =>
         {
+            open.Opened();
             metrics.Connections.Add(1);
             return Task.CompletedTask;
         };
         server.ClientDisconnectedAsync += args =>
         {
+            open.Closed();
             metrics.Connections.Add(-1);
             if (args.DisconnectType == MqttClientDisconnectType.Takeover)
             {
@@ -65,7 +68,8 @@ public sealed class MqttBroker(
             logger.LogInformation("MQTT broker requires credentials ({Users} users configured)", broker.Users.Count);
         }
 
-        logger.LogInformation("MQTT broker listening on {Endpoint} (MQTT 3.1.1 and 5.0)", Endpoint);
+        logger.LogInformation("MQTT broker listening on {Endpoint} (MQTT 3.1.1 and 5.0), at most {MaxConnections} connections",
+            Endpoint, open.Limit);
     }
 
     public async Task StopAsync(CancellationToken cancellationToken)
