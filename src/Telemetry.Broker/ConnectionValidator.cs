@@ -57,33 +57,14 @@ public sealed class ConnectionValidator(IOptions<BrokerOptions> options, OpenCon
         metrics.ConnectionsRefused.Add(1, new KeyValuePair<string, object?>("reason", reason));
 
         // At most one line per reason every 10 s, with the count in between: a reconnect storm must not flood the log.
-        var state = logThrottle.GetOrAdd(reason, static _ => new LogState());
-        long suppressed;
-        lock (state)
+        if (logThrottle.ShouldLog(reason, out var suppressed))
         {
-            var now = Environment.TickCount64;
-            if (state.LastTicks != 0 && now - state.LastTicks < 10_000)
-            {
-                state.Suppressed++;
-                return;
-            }
-
-            suppressed = state.Suppressed;
-            state.Suppressed = 0;
-            state.LastTicks = now;
+            logger.LogWarning("Refused MQTT connection of client {ClientId} from {RemoteEndPoint}: {Reason} ({Detail}); {Suppressed} more refused for this reason since the last line",
+                args.ClientId, args.RemoteEndPoint, reason, detail, suppressed);
         }
-
-        logger.LogWarning("Refused MQTT connection of client {ClientId} from {RemoteEndPoint}: {Reason} ({Detail}); {Suppressed} more refused for this reason since the last line",
-            args.ClientId, args.RemoteEndPoint, reason, detail, suppressed);
     }
 
-    readonly System.Collections.Concurrent.ConcurrentDictionary<string, LogState> logThrottle = new(StringComparer.Ordinal);
-
-    sealed class LogState
-    {
-        public long LastTicks;
-        public long Suppressed;
-    }
+    readonly LogThrottle logThrottle = new(TimeSpan.FromSeconds(10), TimeProvider.System);
 
     static bool FixedTimeEquals(string expected, string actual) =>
         CryptographicOperations.FixedTimeEquals(

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using MQTTnet.Diagnostics.Logger;
+using Telemetry.Domain.Observability;
 
 namespace Telemetry.Broker;
 
@@ -14,13 +15,7 @@ public sealed class MqttNetLogBridge(ILoggerFactory loggerFactory) : IMqttNetLog
     static readonly TimeSpan RepeatInterval = TimeSpan.FromSeconds(10);
 
     readonly ILogger logger = loggerFactory.CreateLogger("MQTTnet");
-    readonly System.Collections.Concurrent.ConcurrentDictionary<string, Repeats> recent = new(StringComparer.Ordinal);
-
-    sealed class Repeats
-    {
-        public long LastTicks;
-        public long Suppressed;
-    }
+    readonly LogThrottle throttle = new(RepeatInterval, TimeProvider.System, maxKeys: 1000);
 
     public bool IsEnabled => logger.IsEnabled(LogLevel.Warning);
 
@@ -37,26 +32,9 @@ public sealed class MqttNetLogBridge(ILoggerFactory loggerFactory) : IMqttNetLog
             return;
         }
 
-        var key = source + "|" + message;
-        if (recent.Count > 1000)
+        if (!throttle.ShouldLog(source + "|" + message, out var suppressed))
         {
-            recent.Clear();
-        }
-
-        var repeats = recent.GetOrAdd(key, static _ => new Repeats());
-        long suppressed;
-        lock (repeats)
-        {
-            var now = Environment.TickCount64;
-            if (repeats.LastTicks != 0 && now - repeats.LastTicks < (long)RepeatInterval.TotalMilliseconds)
-            {
-                repeats.Suppressed++;
-                return;
-            }
-
-            suppressed = repeats.Suppressed;
-            repeats.Suppressed = 0;
-            repeats.LastTicks = now;
+            return;
         }
 
         var text = parameters is { Length: > 0 } ? string.Format(System.Globalization.CultureInfo.InvariantCulture, message, parameters) : message;

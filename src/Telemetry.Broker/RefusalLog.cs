@@ -21,7 +21,7 @@ public sealed class RefusalLog(TelemetryMetrics metrics, ILogger<RefusalLog> log
 
     readonly ConcurrentDictionary<string, long> totals = new(StringComparer.Ordinal);
     readonly ConcurrentQueue<RefusedMessage> recent = new();
-    readonly ConcurrentDictionary<(string ClientId, string Reason), LogState> throttle = new();
+    readonly LogThrottle throttle = new(LogInterval, time);
 
     public IReadOnlyDictionary<string, long> Totals => totals;
 
@@ -39,34 +39,12 @@ public sealed class RefusalLog(TelemetryMetrics metrics, ILogger<RefusalLog> log
         {
         }
 
-        if (throttle.Count > 10_000)
+        if (!throttle.ShouldLog(clientId + "|" + code, out var suppressed))
         {
-            throttle.Clear();
-        }
-
-        var state = throttle.GetOrAdd((clientId, code), static _ => new LogState());
-        long suppressed;
-        lock (state)
-        {
-            if (now - state.LastLogged < LogInterval)
-            {
-                state.Suppressed++;
-                return;
-            }
-
-            suppressed = state.Suppressed;
-            state.Suppressed = 0;
-            state.LastLogged = now;
+            return;
         }
 
         logger.LogWarning("Refused a message from {ClientId} on {Topic}: {Reason}: {Detail} ({Suppressed} similar refusals not logged since the last line)",
             clientId, Text.Visible(topic), code, refusal.Detail, suppressed);
-    }
-
-    sealed class LogState
-    {
-        public DateTimeOffset LastLogged { get; set; } = DateTimeOffset.MinValue;
-
-        public long Suppressed { get; set; }
     }
 }
