@@ -13,7 +13,8 @@ namespace Telemetry.Broker;
 ///   "Users": { "gateway-1": "…" } // username → password; set them through the environment (Broker__Users__gateway-1)
 ///   "MaxPendingMessagesPerClient": 1000,
 ///   "ConnectionBacklog": 4096,      // reconnect storms: pending TCP connections queued by the listener
-///   "MaxConnections": null          // default: the open-file limit less 1,000
+///   "MaxConnections": null,         // default: the open-file limit less 1,000
+///   "MaxPacketBytes": 4194304       // larger packets close the connection before they are read
 /// }
 /// </code>
 /// </summary>
@@ -40,6 +41,13 @@ public sealed class BrokerOptions
     /// </summary>
     [Range(1, int.MaxValue)]
     public int? MaxConnections { get; set; }
+
+    /// <summary>
+    /// Largest MQTT packet (remaining length) read from a connection; a larger one closes the connection before any
+    /// of it is buffered. Payloads above <c>Ingest:MaxPayloadBytes</c> but below this are refused with a reason instead.
+    /// </summary>
+    [Range(1024, 268_435_455)]
+    public int MaxPacketBytes { get; set; } = 4 << 20;
 
     /// <summary>Pending TCP connections the listener queues (capped by the kernel's net.core.somaxconn).</summary>
     [Range(1, 65535)]

@@ -3,7 +3,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using MQTTnet.Server;
-using MQTTnet.Server.Internal.Adapter;
+using Telemetry.Broker.Transport;
 using Telemetry.Domain.Observability;
 
 namespace Telemetry.Broker;
@@ -18,6 +18,7 @@ public sealed class MqttBroker(
     ILoggerFactory loggerFactory) : IHostedService, IDisposable
 {
     readonly ILogger logger = loggerFactory.CreateLogger<MqttBroker>();
+    readonly LogThrottle tooLargeLog = new(TimeSpan.FromSeconds(10), TimeProvider.System);
     MqttServer? server;
 
     /// <summary>True while the broker listens for devices.</summary>
@@ -40,7 +41,16 @@ public sealed class MqttBroker(
             .WithMaxPendingMessagesPerClient(broker.MaxPendingMessagesPerClient)
             .Build();
 
-        var adapter = new ClientIdAssigningServerAdapter(new MqttTcpServerAdapter());
+        var transport = new LimitedTcpServerAdapter(address, broker.Port, broker.MaxPacketBytes, (remote, length) =>
+        {
+            metrics.MessagesRefused.Add(1, new KeyValuePair<string, object?>("reason", "packet_too_large"));
+            if (tooLargeLog.ShouldLog("packet_too_large", out var suppressed))
+            {
+                logger.LogWarning("Closed the connection from {RemoteEndPoint}: it sent a packet of {Length} bytes, more than Broker:MaxPacketBytes ({Limit}); {Suppressed} more since the last line",
+                    remote, length, broker.MaxPacketBytes, suppressed);
+            }
+        });
+        var adapter = new ClientIdAssigningServerAdapter(transport);
         server = new MqttServerFactory().CreateMqttServer(serverOptions, [adapter], new MqttNetLogBridge(loggerFactory));
         server.ValidatingConnectionAsync += validator.ValidateAsync;
         server.InterceptingPublishAsync += ingest.InterceptAsync;

@@ -1,0 +1,41 @@
+using MQTTnet;
+using MQTTnet.Protocol;
+
+namespace Telemetry.IntegrationTests.Faults;
+
+/// <summary>A packet above Broker:MaxPacketBytes closes its connection before it is buffered; counted; others unaffected.</summary>
+public sealed class PacketSizeLimitTests
+{
+    static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task An_oversized_packet_closes_only_its_own_connection()
+    {
+        await using var rig = await FaultRig.StartAsync(["--Broker:MaxPacketBytes=65536"], Ct);
+        using var bystander = await rig.Service.ConnectAsync("size-ok", cancellationToken: Ct);
+        using var offender = await rig.Service.ConnectAsync("size-big", cancellationToken: Ct);
+
+        var big = new MqttApplicationMessageBuilder()
+            .WithTopic("campus/size/r1/size-big/telemetry")
+            .WithPayload(new byte[200_000])
+            .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)
+            .Build();
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+        timeout.CancelAfter(TimeSpan.FromSeconds(15));
+        await Assert.ThrowsAnyAsync<Exception>(() => offender.PublishAsync(big, timeout.Token));
+
+        var refused = await EndToEnd.Eventually.MatchAsync(
+            () => Stored.MetricAsync(rig.Service.Http, "telemetry_mqtt_messages_refused_total", Ct), n => n >= 1, cancellationToken: Ct);
+        Assert.Equal(1, refused);
+        var gone = await EndToEnd.Eventually.MatchAsync(() => Task.FromResult(offender.IsConnected), connected => !connected, cancellationToken: Ct);
+        Assert.False(gone);
+
+        var ok = await bystander.PublishAsync(new MqttApplicationMessageBuilder()
+            .WithTopic("campus/size/r1/size-ok/telemetry").WithPayload("{\"temperature\":20}"u8.ToArray())
+            .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce).Build(), Ct);
+        Assert.True(ok.IsSuccess);
+        Assert.Equal(1, await EndToEnd.Eventually.MatchAsync(
+            () => rig.Influx.CountAsync("campus", "telemetry", "temperature", "sensor = 'size-ok'", Ct), n => n >= 1, cancellationToken: Ct));
+        Assert.Equal(0, await rig.Influx.CountAsync("campus", "telemetry", "temperature", "sensor = 'size-big'", Ct));
+    }
+}
