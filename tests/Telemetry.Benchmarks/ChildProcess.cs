@@ -1,13 +1,12 @@
 using System.Diagnostics;
+using Telemetry.IntegrationTests.Fixtures;
 
 namespace Telemetry.Benchmarks;
 
 /// <summary>Runs <c>dotnet some.dll args</c> from this program's output folder and collects its stdout; stderr goes to ours (progress lines).</summary>
 static class ChildProcess
 {
-    public static string Dotnet => Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host && File.Exists(host)
-        ? host
-        : "/usr/bin/dotnet";
+    public static string Dotnet => ServiceProcess.DotnetHost;
 
     public static string Dll(string name) => Path.Combine(AppContext.BaseDirectory, name);
 

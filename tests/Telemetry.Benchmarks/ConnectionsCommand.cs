@@ -40,26 +40,17 @@ static class ConnectionsCommand
         report.Row("net.core.somaxconn", File.ReadAllText("/proc/sys/net/core/somaxconn").Trim());
         report.Row("ephemeral ports", File.ReadAllText("/proc/sys/net/ipv4/ip_local_port_range").Trim().Replace('\t', '-'));
 
-        var ports = FreePort.GetMany(5);
-        var http = new Uri($"http://127.0.0.1:{ports[1]}/");
         using var probe = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
         try
         {
-            using var service = new ServerProcess(
-                "telemetry-service", ChildProcess.Dotnet, "dotnet-sdk-10.0",
+            await using var service = await ServiceProcess.StartAsync(
                 [
-                    ChildProcess.Dll("Telemetry.Service.dll"),
-                    $"--Urls={http}", $"--Broker:Port={ports[0]}", $"--Orleans:SiloPort={ports[2]}", $"--Orleans:GatewayPort={ports[3]}",
-                    $"--Spool:Path={Path.Combine(work, "spool")}",
-                    "--Influx:Api=V1", $"--Influx:Url=http://127.0.0.1:{ports[4]}",
+                    "--Influx:Api=V1", $"--Influx:Url=http://127.0.0.1:{FreePort.Get()}", // nothing listens there: no InfluxDB needed
                     "--Serilog:MinimumLevel:Default=Warning",
                 ],
-                work, Path.Combine(work, "service.log"),
-                async token => (await probe.GetAsync(new Uri(http, "health/live"), token)).StatusCode == HttpStatusCode.OK,
-                TimeSpan.FromSeconds(60));
-            await service.StartAsync(ct);
-            await Task.Delay(TimeSpan.FromSeconds(2), ct); // let start-up allocations settle before the baseline
-            var rssBefore = ProcessStats.RssBytes(service.Pid);
+                "health/live", work, ct);
+            var http = service.HttpUrl;
+            var rssBefore = await SettledRssAsync(service.Process.Pid, ct);
 
             var sources = string.Join(',', Enumerable.Range(2, Math.Max(1, (connections + 19_999) / 20_000)).Select(i => $"127.0.0.{i}"));
             long peakConnections = 0, rssAtPeak = rssBefore;
@@ -74,7 +65,7 @@ static class ConnectionsCommand
                         if (open >= peakConnections)
                         {
                             peakConnections = open;
-                            rssAtPeak = ProcessStats.RssBytes(service.Pid);
+                            rssAtPeak = ProcessStats.RssBytes(service.Process.Pid);
                         }
 
                         await Task.Delay(500, stopSampling.Token);
@@ -87,13 +78,13 @@ static class ConnectionsCommand
 
             var (_, stdout) = await ChildProcess.RunAsync("device-sim.dll",
             [
-                "load", "--idle", "--host", "127.0.0.1", "--port", ports[0].ToString(CultureInfo.InvariantCulture),
+                "load", "--idle", "--host", "127.0.0.1", "--port", service.MqttPort.ToString(CultureInfo.InvariantCulture),
                 "--connections", connections.ToString(CultureInfo.InvariantCulture), "--duration", hold,
                 "--connect-rate", connectRate.ToString(CultureInfo.InvariantCulture), "--source-addresses", sources, "--json",
             ], ct);
             await stopSampling.CancelAsync();
             await sampling;
-            var peakRss = ProcessStats.PeakRssBytes(service.Pid);
+            var peakRss = ProcessStats.PeakRssBytes(service.Process.Pid);
             var json = stdout.Split('\n').LastOrDefault(l => l.TrimStart().StartsWith('{'));
             var result = json is null ? null : JsonSerializer.Deserialize<LoadResult>(json, E2eCommand.JsonOptions);
 
@@ -108,7 +99,7 @@ static class ConnectionsCommand
             report.Row("per connection", peakConnections > 0 ? $"{(rssAtPeak - rssBefore) / (double)peakConnections:N0} bytes of RSS" : "n/a");
             report.Row("load average after", MachineInfo.LoadAverage());
             report.Flush();
-            service.Stop();
+            service.Process.Stop();
             return peakConnections >= connections ? 0 : 2;
         }
         finally
@@ -117,17 +108,25 @@ static class ConnectionsCommand
         }
     }
 
-    static async Task<double> GaugeAsync(HttpClient http, Uri baseUri, string name, CancellationToken ct)
-    {
-        var text = await http.GetStringAsync(new Uri(baseUri, "metrics"), ct);
-        var line = text.Split('\n').FirstOrDefault(l => l.StartsWith(name, StringComparison.Ordinal) && (l.Length > name.Length && l[name.Length] is ' ' or '{'));
-        if (line is null)
-        {
-            return 0;
-        }
+    static async Task<double> GaugeAsync(HttpClient http, Uri baseUri, string name, CancellationToken ct) =>
+        PrometheusText.Sum(await http.GetStringAsync(new Uri(baseUri, "metrics"), ct), name);
 
-        var rest = line.Contains('}', StringComparison.Ordinal) ? line[(line.IndexOf('}', StringComparison.Ordinal) + 1)..] : line[name.Length..];
-        return double.Parse(rest.Trim().Split(' ')[0], CultureInfo.InvariantCulture);
+    /// <summary>The service's RSS once start-up allocations have settled: two samples 250 ms apart within 1 % (at most 10 s).</summary>
+    static async Task<long> SettledRssAsync(int pid, CancellationToken ct)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        var previous = ProcessStats.RssBytes(pid);
+        while (true)
+        {
+            await Task.Delay(250, ct);
+            var current = ProcessStats.RssBytes(pid);
+            if (Math.Abs(current - previous) <= previous / 100 || DateTime.UtcNow > deadline)
+            {
+                return current;
+            }
+
+            previous = current;
+        }
     }
 
     static string Mib(long bytes) => (bytes / 1024.0 / 1024.0).ToString("N0", CultureInfo.InvariantCulture);

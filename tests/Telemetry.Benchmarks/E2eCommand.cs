@@ -104,35 +104,25 @@ static class E2eCommand
     {
         await using var influx = await InfluxDbServer.StartAsync(ct);
         await influx.CreateDatabaseAsync("campus", ct);
-        var ports = FreePort.GetMany(4);
-        var http = new Uri($"http://127.0.0.1:{ports[1]}/");
-        using var probeHttp = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
-        using var service = new ServerProcess(
-            "telemetry-service", ChildProcess.Dotnet, "dotnet-sdk-10.0",
+        await using var service = await ServiceProcess.StartAsync(
             [
-                ChildProcess.Dll("Telemetry.Service.dll"),
-                $"--Urls={http}", $"--Broker:Port={ports[0]}", $"--Orleans:SiloPort={ports[2]}", $"--Orleans:GatewayPort={ports[3]}",
-                $"--Spool:Path={Path.Combine(work, "spool")}",
                 "--Influx:Api=V1", $"--Influx:Url={influx.Url}", "--Influx:Database=campus",
                 "--Serilog:MinimumLevel:Default=Warning",
                 .. settings.Select(s => "--" + s),
             ],
-            work, Path.Combine(work, "service.log"),
-            async token => (await probeHttp.GetAsync(new Uri(http, "health/ready"), token)).StatusCode == HttpStatusCode.OK,
-            TimeSpan.FromSeconds(60));
-        await service.StartAsync(ct);
+            "health/ready", work, ct);
 
         var runId = Guid.NewGuid().ToString("N")[..8];
-        var cpuBefore = CpuTime.OfProcess(service.Pid);
+        var cpuBefore = CpuTime.OfProcess(service.Process.Pid);
         var clock = Stopwatch.StartNew();
-        var probe = new VisibilityProbe(influx, "campus", ports[0], $"probe-{runId}");
+        var probe = new VisibilityProbe(influx, "campus", service.MqttPort, $"probe-{runId}");
         using var stopProbe = new CancellationTokenSource();
         var probing = probe.RunAsync(stopProbe.Token);
         var (exit, stdout) = await ChildProcess.RunAsync("device-sim.dll",
-            ["load", "--host", "127.0.0.1", "--port", ports[0].ToString(CultureInfo.InvariantCulture), "--run-id", runId, .. load], ct);
+            ["load", "--host", "127.0.0.1", "--port", service.MqttPort.ToString(CultureInfo.InvariantCulture), "--run-id", runId, .. load], ct);
         var elapsed = clock.Elapsed;
-        var cpu = CpuTime.OfProcess(service.Pid) - cpuBefore;
-        var peakRss = ProcessStats.PeakRssBytes(service.Pid);
+        var cpu = CpuTime.OfProcess(service.Process.Pid) - cpuBefore;
+        var peakRss = ProcessStats.PeakRssBytes(service.Process.Pid);
         await stopProbe.CancelAsync();
         await probing;
 
@@ -148,7 +138,7 @@ static class E2eCommand
         await probe.FinishAsync(TimeSpan.FromSeconds(120), ct);
         var stored = await WaitForCountAsync(influx, runId, result.ReadingsAcked, TimeSpan.FromSeconds(120), ct);
         var drainedAfter = drainClock.Elapsed;
-        service.Stop();
+        service.Process.Stop();
 
         var verified = stored == result.ReadingsAcked || (stored > result.ReadingsAcked && stored <= result.ReadingsSent);
         var visible = new Distribution(probe.VisibleAfterMs);

@@ -377,21 +377,22 @@ public sealed class WriteAheadSpool : ITelemetryWriter, IHostedService, IDisposa
         {
             long committed;
             long? next;
+            bool known;
             lock (gate)
             {
-                if (!segments.TryGetValue(position.Segment, out committed))
-                {
-                    next = segments.Keys.Where(k => k > position.Segment).Cast<long?>().FirstOrDefault();
-                    if (next is null)
-                    {
-                        break;
-                    }
+                known = segments.TryGetValue(position.Segment, out committed);
+                next = segments.Keys.Where(k => k > position.Segment).Cast<long?>().FirstOrDefault();
+            }
 
-                    position = new SpoolPosition(next.Value, 0);
-                    continue;
+            if (!known)
+            {
+                if (next is null)
+                {
+                    break;
                 }
 
-                next = segments.Keys.Where(k => k > position.Segment).Cast<long?>().FirstOrDefault();
+                position = new SpoolPosition(next.Value, 0);
+                continue;
             }
 
             if (position.Offset >= committed)

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Telemetry.IntegrationTests.Fixtures;
 
 namespace Telemetry.IntegrationTests.Benchmarks;
 
@@ -50,8 +51,7 @@ public sealed class HarnessSmokeTests
             $"{Path.DirectorySeparatorChar}Telemetry.Benchmarks{Path.DirectorySeparatorChar}", StringComparison.Ordinal));
         var dll = Path.Combine(bench, "telemetry-bench.dll");
         Assert.True(File.Exists(dll), $"{dll} is missing: build the solution first (./test.sh does)");
-        var dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host && File.Exists(host) ? host : "/usr/bin/dotnet";
-        var psi = new ProcessStartInfo(dotnet) { RedirectStandardOutput = true, RedirectStandardError = true };
+        var psi = new ProcessStartInfo(ServiceProcess.DotnetHost) { RedirectStandardOutput = true, RedirectStandardError = true };
         psi.ArgumentList.Add(dll);
         foreach (var arg in args)
         {

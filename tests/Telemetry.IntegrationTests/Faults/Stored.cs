@@ -1,4 +1,3 @@
-using System.Globalization;
 using Telemetry.IntegrationTests.Fixtures;
 
 namespace Telemetry.IntegrationTests.Faults;
@@ -44,12 +43,6 @@ public static class Stored
     public static async Task<double> MetricAsync(HttpClient http, string name, CancellationToken ct)
     {
         var text = await http.GetStringAsync(new Uri("metrics", UriKind.Relative), ct);
-        return text.Split('\n')
-            .Where(line => line.StartsWith(name, StringComparison.Ordinal) && (line.Length == name.Length || line[name.Length] is ' ' or '{'))
-            .Sum(line =>
-            {
-                var rest = line.Contains('}', StringComparison.Ordinal) ? line[(line.IndexOf('}', StringComparison.Ordinal) + 1)..] : line[name.Length..];
-                return double.Parse(rest.Trim().Split(' ')[0], CultureInfo.InvariantCulture);
-            });
+        return PrometheusText.Sum(text, name);
     }
 }

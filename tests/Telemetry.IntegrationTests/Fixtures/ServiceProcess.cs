@@ -1,7 +1,6 @@
 using System.Net;
-using Telemetry.IntegrationTests.Fixtures;
 
-namespace Telemetry.IntegrationTests.Faults;
+namespace Telemetry.IntegrationTests.Fixtures;
 
 /// <summary>
 /// The service as its own OS process (<c>dotnet Telemetry.Service.dll</c> from this test's output folder), so that
@@ -34,19 +33,31 @@ public sealed class ServiceProcess : IAsyncDisposable
 
     public HttpClient Http { get; }
 
-    public static async Task<ServiceProcess> StartAsync(IEnumerable<string> settings, CancellationToken ct)
+    /// <summary>The dotnet host that runs this process (so children use the same runtime), else /usr/bin/dotnet.</summary>
+    public static string DotnetHost => Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host && File.Exists(host)
+        ? host
+        : "/usr/bin/dotnet";
+
+    /// <summary>Starts the service in a fresh temp folder and waits until <c>/health/live</c> answers.</summary>
+    public static Task<ServiceProcess> StartAsync(IEnumerable<string> settings, CancellationToken ct) =>
+        StartAsync(settings, "health/live", parentDirectory: null, ct);
+
+    /// <param name="settings">Configuration as <c>--Section:Key=value</c>; later ones win over the defaults here.</param>
+    /// <param name="readyPath">The HTTP path that must answer 200 before the service counts as started.</param>
+    /// <param name="parentDirectory">Where its folder (spool, log) goes; a fresh temp folder when null.</param>
+    /// <param name="ct">Cancels the start.</param>
+    public static async Task<ServiceProcess> StartAsync(IEnumerable<string> settings, string readyPath, string? parentDirectory, CancellationToken ct)
     {
-        var directory = Directory.CreateTempSubdirectory("telemetry-it-service-").FullName;
+        var directory = parentDirectory is null
+            ? Directory.CreateTempSubdirectory("telemetry-it-service-").FullName
+            : Directory.CreateDirectory(Path.Combine(parentDirectory, $"service-{Guid.NewGuid():N}")).FullName;
         var spoolPath = Path.Combine(directory, "spool");
         var ports = FreePort.GetMany(4);
         var httpUrl = new Uri($"http://127.0.0.1:{ports[1]}/");
-        var dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host && File.Exists(host)
-            ? host
-            : "/usr/bin/dotnet";
         var probe = new HttpClient { Timeout = TimeSpan.FromSeconds(2) }; // kept for restarts; disposed with the service
         var process = new ServerProcess(
             "telemetry-service",
-            dotnet,
+            DotnetHost,
             "dotnet-sdk-10.0",
             [
                 Path.Combine(AppContext.BaseDirectory, "Telemetry.Service.dll"),
@@ -62,7 +73,7 @@ public sealed class ServiceProcess : IAsyncDisposable
             Path.Combine(directory, "service.log"),
             async token =>
             {
-                using var response = await probe.GetAsync(new Uri(httpUrl, "health/live"), token);
+                using var response = await probe.GetAsync(new Uri(httpUrl, readyPath), token);
                 return response.StatusCode == HttpStatusCode.OK;
             },
             TimeSpan.FromSeconds(60));
