@@ -635,6 +635,8 @@ public sealed class SensorAlertEngine
                         nameof(rules));
                 case AlertRuleType.RateOfChange when rule.RatePerMinute is not { } rate || rate <= 0 || !double.IsFinite(rate):
                     throw new ArgumentException(Problem("rate-per-minute must be a positive number"), nameof(rules));
+                case AlertRuleType.RateOfChange when rule.Hysteresis >= rule.RatePerMinute:
+                    throw new ArgumentException(Problem("hysteresis must be smaller than rate-per-minute, or the alert could never clear"), nameof(rules));
                 case AlertRuleType.Offline when rule.Intervals <= 0 || !double.IsFinite(rule.Intervals):
                     throw new ArgumentException(Problem("intervals must be a positive number"), nameof(rules));
                 default:

@@ -146,5 +146,11 @@ public class ThresholdRuleTests
         Assert.Contains("twice", Assert.Throws<ArgumentException>(() => Engine([twice, twice])).Message, StringComparison.Ordinal);
 
         Assert.Throws<ArgumentException>(() => Engine([FreezerWarm()], interval: TimeSpan.Zero));
+
+        var noClearBand = FreezerWarm() with { Below = -16 };
+        Assert.Contains("no value could clear", Assert.Throws<ArgumentException>(() => Engine([noClearBand])).Message, StringComparison.Ordinal);
+
+        var rate = new AlertRuleSpec("jump", AlertRuleType.RateOfChange, AlertSeverity.Warning, Metric: "t", RatePerMinute: 0);
+        Assert.Contains("rate-per-minute", Assert.Throws<ArgumentException>(() => Engine([rate])).Message, StringComparison.Ordinal);
     }
 }
