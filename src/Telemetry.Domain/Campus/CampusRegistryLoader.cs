@@ -648,18 +648,18 @@ public static class CampusRegistryLoader
 
         YamlTreeNode? Required(YamlTreeMapping map, string key, string what)
         {
-            var node = map.Get(key);
-            if (node is null)
+            if (map.Find(key) is not { } entry)
             {
                 Error(map, $"{what}: missing required key '{key}'");
                 return null;
             }
-            if (node is YamlTreeScalar { IsNull: true })
+            if (entry.Value is YamlTreeScalar { IsNull: true })
             {
-                Error(node, $"{what}: '{key}' needs a value");
+                // An empty value has no position of its own worth showing; its key does.
+                Error(entry.Key, $"{what}: '{key}' needs a value");
                 return null;
             }
-            return node;
+            return entry.Value;
         }
 
         /// <summary>An optional key; an explicit null (<c>key:</c> or <c>key: ~</c>) counts as absent.</summary>

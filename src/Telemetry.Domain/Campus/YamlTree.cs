@@ -31,13 +31,15 @@ internal sealed class YamlTreeMapping(int line, int column) : YamlTreeNode(line,
 
     public override string Describe => "a mapping";
 
-    public YamlTreeNode? Get(string key)
+    public YamlTreeNode? Get(string key) => Find(key)?.Value;
+
+    public KeyValuePair<YamlTreeScalar, YamlTreeNode>? Find(string key)
     {
         foreach (var entry in Entries)
         {
             if (string.Equals(entry.Key.Value, key, StringComparison.Ordinal))
             {
-                return entry.Value;
+                return entry;
             }
         }
         return null;
