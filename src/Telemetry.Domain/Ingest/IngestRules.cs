@@ -52,9 +52,10 @@ internal static class IngestRules
         var latest = receivedAtMs + (long)limits.MaxFutureSkew.TotalMilliseconds;
         if (timestampMs < earliest || timestampMs > latest)
         {
-            var offset = TimeSpan.FromMilliseconds(timestampMs - receivedAtMs);
+            // In double: a far-off timestamp (e.g. 9e18) must not overflow long subtraction or TimeSpan.
+            var offsetMs = (double)timestampMs - receivedAtMs;
             refusal = new Refusal(RefusalReason.TimestampOutOfRange,
-                $"{what} {FormatMs(timestampMs)} is {Describe(offset)} the broker's clock; accepted are {limits.MaxAge} back to {limits.MaxFutureSkew} ahead");
+                $"{what} {FormatMs(timestampMs)} is {Describe(offsetMs)} the broker's clock; accepted are {limits.MaxAge} back to {limits.MaxFutureSkew} ahead");
             return false;
         }
 
@@ -73,8 +74,10 @@ internal static class IngestRules
         _ => token.ToString().ToLowerInvariant(),
     };
 
-    static string Describe(TimeSpan offset) =>
-        offset < TimeSpan.Zero ? $"{(-offset).TotalDays:F1} days behind" : $"{offset.TotalMinutes:F1} minutes ahead of";
+    static string Describe(double offsetMs) =>
+        offsetMs < 0
+            ? string.Create(CultureInfo.InvariantCulture, $"{-offsetMs / 86_400_000:F1} days behind")
+            : string.Create(CultureInfo.InvariantCulture, $"{offsetMs / 60_000:F1} minutes ahead of");
 
     static string FormatMs(long ms) =>
         ms >= DateTimeOffset.MinValue.ToUnixTimeMilliseconds() && ms <= DateTimeOffset.MaxValue.ToUnixTimeMilliseconds()
