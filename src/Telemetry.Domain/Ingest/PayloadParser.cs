@@ -99,7 +99,7 @@ public static class PayloadParser
 
             default:
                 refusal = new Refusal(RefusalReason.NotAReading,
-                    $"the payload is a JSON {Describe(reader.TokenType)}; expected a reading object or an array of them");
+                    $"the payload is a JSON {IngestRules.Describe(reader.TokenType)}; expected a reading object or an array of them");
                 return false;
         }
 
@@ -131,7 +131,7 @@ public static class PayloadParser
             if (reader.TokenType != JsonTokenType.StartObject)
             {
                 refusal = new Refusal(RefusalReason.NotAReading,
-                    $"reading {list.Count} of the batch is a JSON {Describe(reader.TokenType)}; expected an object");
+                    $"reading {list.Count} of the batch is a JSON {IngestRules.Describe(reader.TokenType)}; expected an object");
                 return false;
             }
 
@@ -212,7 +212,7 @@ public static class PayloadParser
                 continue;
             }
 
-            if (!TryValidateMetricName(name, metrics, out var nameProblem))
+            if (!IngestRules.TryValidateMetricName(name, metrics, out var nameProblem))
             {
                 refusal = new Refusal(RefusalReason.InvalidMetricName, $"{prefix}{nameProblem}");
                 reader.Skip();
@@ -222,7 +222,7 @@ public static class PayloadParser
             if (reader.TokenType != JsonTokenType.Number)
             {
                 refusal = new Refusal(RefusalReason.NonNumericMetric,
-                    $"{prefix}metric '{Text.Visible(name)}' is a JSON {Describe(reader.TokenType)}; expected a number");
+                    $"{prefix}metric '{Text.Visible(name)}' is a JSON {IngestRules.Describe(reader.TokenType)}; expected a number");
                 return false;
             }
 
@@ -249,13 +249,8 @@ public static class PayloadParser
             return false;
         }
 
-        var earliest = receivedAtMs - (long)limits.MaxAge.TotalMilliseconds;
-        var latest = receivedAtMs + (long)limits.MaxFutureSkew.TotalMilliseconds;
-        if (timestampMs < earliest || timestampMs > latest)
+        if (!IngestRules.TryCheckTimestampRange(timestampMs, receivedAtMs, limits, $"{prefix}ts", out refusal))
         {
-            var offset = TimeSpan.FromMilliseconds(timestampMs - receivedAtMs);
-            refusal = new Refusal(RefusalReason.TimestampOutOfRange,
-                $"{prefix}ts {FormatMs(timestampMs)} is {Describe(offset)} the broker's clock; accepted are {limits.MaxAge} back to {limits.MaxFutureSkew} ahead");
             return false;
         }
 
@@ -291,7 +286,7 @@ public static class PayloadParser
                 return false;
 
             default:
-                problem = $"ts is a JSON {Describe(reader.TokenType)}; expected an RFC 3339 string or an integer of epoch milliseconds";
+                problem = $"ts is a JSON {IngestRules.Describe(reader.TokenType)}; expected an RFC 3339 string or an integer of epoch milliseconds";
                 if (reader.TokenType is JsonTokenType.StartObject or JsonTokenType.StartArray)
                 {
                     reader.Skip();
@@ -300,62 +295,6 @@ public static class PayloadParser
                 return false;
         }
     }
-
-    static readonly string[] ReservedNames = ["time", "building", "room", "sensor"];
-
-    static bool TryValidateMetricName(string name, List<Metric> seen, out string problem)
-    {
-        problem = "";
-        if (name.Length == 0)
-        {
-            problem = "a metric name is empty";
-        }
-        else if (name.Length > IngestLimits.MaxMetricNameLength)
-        {
-            problem = $"metric name '{Text.Visible(name[..IngestLimits.MaxMetricNameLength])}…' is longer than {IngestLimits.MaxMetricNameLength} characters";
-        }
-        else if (!Text.IsPrintable(name))
-        {
-            problem = $"metric name '{Text.Visible(name)}' holds control characters";
-        }
-        else if (name.Contains('\\', StringComparison.Ordinal))
-        {
-            problem = $"metric name '{name}' holds a backslash, which InfluxDB line protocol cannot carry faithfully";
-        }
-        else if (name[0] == '_')
-        {
-            problem = $"metric name '{name}' starts with '_', which InfluxDB reserves";
-        }
-        else if (ReservedNames.Any(r => string.Equals(r, name, StringComparison.OrdinalIgnoreCase)))
-        {
-            problem = $"metric name '{name}' is reserved (time, building, room and sensor are the schema's own names)";
-        }
-        else if (seen.Exists(m => m.Name == name))
-        {
-            problem = $"metric '{name}' is given twice";
-        }
-
-        return problem.Length == 0;
-    }
-
-    static string Describe(JsonTokenType token) => token switch
-    {
-        JsonTokenType.StartObject => "object",
-        JsonTokenType.StartArray => "array",
-        JsonTokenType.String => "string",
-        JsonTokenType.Number => "number",
-        JsonTokenType.True or JsonTokenType.False => "boolean",
-        JsonTokenType.Null => "null",
-        _ => token.ToString().ToLowerInvariant(),
-    };
-
-    static string Describe(TimeSpan offset) =>
-        offset < TimeSpan.Zero ? $"{(-offset).TotalDays:F1} days behind" : $"{offset.TotalMinutes:F1} minutes ahead of";
-
-    static string FormatMs(long ms) =>
-        ms >= DateTimeOffset.MinValue.ToUnixTimeMilliseconds() && ms <= DateTimeOffset.MaxValue.ToUnixTimeMilliseconds()
-            ? DateTimeOffset.FromUnixTimeMilliseconds(ms).ToString("O")
-            : ms.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
     /// <summary>Encodes a reading object; the inverse of the parser for one reading (used by tools and tests).</summary>
     public static string Format(Reading reading)

@@ -29,6 +29,8 @@ public enum RefusalReason
     InvalidTimestamp,
     /// <summary><c>ts</c> lies further in the future or past than the configured limits.</summary>
     TimestampOutOfRange,
+    /// <summary>A SenML record's unit is unknown, or cannot be converted to the unit the registry gives the metric.</summary>
+    UnitMismatch,
 }
 
 /// <summary>A refused message: the reason and a sentence for the log and the MQTT 5 reason string.</summary>
@@ -56,6 +58,7 @@ public static class RefusalReasons
         RefusalReason.TooManyValues => "too_many_values",
         RefusalReason.InvalidTimestamp => "invalid_timestamp",
         RefusalReason.TimestampOutOfRange => "timestamp_out_of_range",
+        RefusalReason.UnitMismatch => "unit_mismatch",
         _ => throw new ArgumentOutOfRangeException(nameof(reason), reason, null),
     };
 }

@@ -3,7 +3,8 @@ using Telemetry.Contracts;
 namespace Telemetry.Domain.Ingest;
 
 /// <summary>
-/// The topic contract: devices publish to <c>campus/{building}/{room}/{sensor}/telemetry</c>.
+/// The topic contract: devices publish to <c>campus/{building}/{room}/{sensor}/telemetry</c> (JSON readings) or
+/// <c>campus/{building}/{room}/{sensor}/senml</c> (SenML, see <see cref="SenmlParser"/>).
 /// Each variable segment is 1..<see cref="MaxSegmentLength"/> characters of any Unicode text except
 /// control characters and backslashes (MQTT already forbids '/', '+' and '#' inside a published topic's segment).
 /// </summary>
@@ -11,6 +12,7 @@ public static class TelemetryTopic
 {
     public const string Root = "campus";
     public const string Suffix = "telemetry";
+    public const string SenmlSuffix = "senml";
     public const int MaxSegmentLength = 64;
 
     public static string Format(SensorAddress address)
@@ -19,9 +21,33 @@ public static class TelemetryTopic
         return $"{Root}/{address.Building}/{address.Room}/{address.Sensor}/{Suffix}";
     }
 
-    public static bool TryParse(string? topic, out SensorAddress address, out Refusal refusal)
+    /// <summary>Parses <c>campus/{building}/{room}/{sensor}/telemetry</c> (the JSON contract) only.</summary>
+    public static bool TryParse(string? topic, out SensorAddress address, out Refusal refusal) =>
+        TryParse(topic, allowSenml: false, out address, out _, out refusal);
+
+    /// <summary>
+    /// Parses <c>campus/{building}/{room}/{sensor}/telemetry</c> (<see cref="PayloadFormat.Json"/>) and
+    /// <c>campus/{building}/{room}/{sensor}/senml</c> (<see cref="PayloadFormat.Senml"/>, RFC 8428 SenML JSON).
+    /// </summary>
+    public static bool TryParse(string? topic, out SensorAddress address, out PayloadFormat format, out Refusal refusal) =>
+        TryParse(topic, allowSenml: true, out address, out format, out refusal);
+
+    public static string Format(SensorAddress address, PayloadFormat format)
+    {
+        ArgumentNullException.ThrowIfNull(address);
+        var suffix = format switch
+        {
+            PayloadFormat.Json => Suffix,
+            PayloadFormat.Senml => SenmlSuffix,
+            _ => throw new ArgumentOutOfRangeException(nameof(format), format, null),
+        };
+        return $"{Root}/{address.Building}/{address.Room}/{address.Sensor}/{suffix}";
+    }
+
+    static bool TryParse(string? topic, bool allowSenml, out SensorAddress address, out PayloadFormat format, out Refusal refusal)
     {
         address = null!;
+        format = PayloadFormat.Json;
         refusal = default;
         if (string.IsNullOrEmpty(topic))
         {
@@ -30,10 +56,13 @@ public static class TelemetryTopic
         }
 
         var parts = topic.Split('/');
-        if (parts.Length != 5 || parts[0] != Root || parts[4] != Suffix)
+        var knownSuffix = parts.Length == 5 && (parts[4] == Suffix || (allowSenml && parts[4] == SenmlSuffix));
+        if (!knownSuffix || parts[0] != Root)
         {
-            refusal = new Refusal(RefusalReason.TopicNotAllowed,
-                $"topic '{Shorten(topic)}' is not {Root}/{{building}}/{{room}}/{{sensor}}/{Suffix}");
+            var expected = allowSenml
+                ? $"{Root}/{{building}}/{{room}}/{{sensor}}/{Suffix} or …/{SenmlSuffix}"
+                : $"{Root}/{{building}}/{{room}}/{{sensor}}/{Suffix}";
+            refusal = new Refusal(RefusalReason.TopicNotAllowed, $"topic '{Shorten(topic)}' is not {expected}");
             return false;
         }
 
@@ -45,6 +74,7 @@ public static class TelemetryTopic
         }
 
         address = new SensorAddress(parts[1], parts[2], parts[3]);
+        format = parts[4] == SenmlSuffix ? PayloadFormat.Senml : PayloadFormat.Json;
         return true;
     }
 
@@ -82,4 +112,13 @@ public static class TelemetryTopic
     }
 
     static string Shorten(string topic) => Text.Visible(topic.Length > 120 ? topic[..120] + "…" : topic);
+}
+
+/// <summary>The payload format a topic announces.</summary>
+public enum PayloadFormat
+{
+    /// <summary><c>…/telemetry</c>: a reading object or an array of them (<see cref="PayloadParser"/>).</summary>
+    Json,
+    /// <summary><c>…/senml</c>: an RFC 8428 SenML JSON pack (<see cref="SenmlParser"/>).</summary>
+    Senml,
 }

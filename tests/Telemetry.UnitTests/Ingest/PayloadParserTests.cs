@@ -233,6 +233,16 @@ public class PayloadParserTests
         Assert.Equal(RefusalReason.TimestampOutOfRange, Refuse("""{"ts":1795860000,"a":1}""").Reason); // seconds, not ms
     }
 
+    [Theory]
+    [InlineData(long.MaxValue)]
+    [InlineData(long.MinValue)]
+    [InlineData(-1)]
+    public void Extreme_integer_timestamps_are_refused_not_crashed_on(long ts)
+    {
+        var refusal = Refuse($$"""{"ts":{{ts}},"a":1}""");
+        Assert.Equal(RefusalReason.TimestampOutOfRange, refusal.Reason);
+    }
+
     [Fact]
     public void Timestamps_at_the_edges_of_the_window_are_accepted()
     {

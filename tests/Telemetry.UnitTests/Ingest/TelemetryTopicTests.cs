@@ -70,3 +70,42 @@ public class TelemetryTopicTests
         Assert.DoesNotContain('\n', refusal.Detail);
     }
 }
+
+public class TelemetryTopicFormatTests
+{
+    [Theory]
+    [InlineData("campus/north/r101/north-r101-temp/telemetry", PayloadFormat.Json)]
+    [InlineData("campus/north/r101/north-r101-temp/senml", PayloadFormat.Senml)]
+    public void The_overload_with_a_format_recognises_telemetry_and_senml(string topic, PayloadFormat expected)
+    {
+        Assert.True(TelemetryTopic.TryParse(topic, out var address, out var format, out _));
+        Assert.Equal(expected, format);
+        Assert.Equal("north-r101-temp", address.Sensor);
+        Assert.Equal(topic, TelemetryTopic.Format(address, format));
+    }
+
+    [Fact]
+    public void The_original_overload_still_refuses_the_senml_topic()
+    {
+        Assert.False(TelemetryTopic.TryParse("campus/north/r101/temp/senml", out _, out var refusal));
+        Assert.Equal(RefusalReason.TopicNotAllowed, refusal.Reason);
+    }
+
+    [Theory]
+    [InlineData("campus/north/r101/temp/SenML")]
+    [InlineData("campus/north/r101/temp/senml/extra")]
+    [InlineData("site/north/r101/temp/senml")]
+    public void Other_shapes_are_refused_by_the_overload_too(string topic)
+    {
+        Assert.False(TelemetryTopic.TryParse(topic, out _, out _, out var refusal));
+        Assert.Equal(RefusalReason.TopicNotAllowed, refusal.Reason);
+        Assert.Contains("senml", refusal.Detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Senml_topic_segments_are_checked_like_telemetry_ones()
+    {
+        Assert.False(TelemetryTopic.TryParse("campus/north//temp/senml", out _, out _, out var refusal));
+        Assert.Equal(RefusalReason.InvalidTopicSegment, refusal.Reason);
+    }
+}

@@ -1,0 +1,86 @@
+using System.Globalization;
+using System.Text.Json;
+using Telemetry.Contracts;
+
+namespace Telemetry.Domain.Ingest;
+
+/// <summary>Checks every payload format applies the same way (JSON readings, SenML), so the contract cannot drift apart.</summary>
+internal static class IngestRules
+{
+    static readonly string[] ReservedNames = ["time", "building", "room", "sensor"];
+
+    /// <summary>Metric names: 1..64 printable characters, no backslash, not starting with '_', not reserved, not in <paramref name="seen"/>.</summary>
+    internal static bool TryValidateMetricName(string name, IReadOnlyList<Metric> seen, out string problem)
+    {
+        problem = "";
+        if (name.Length == 0)
+        {
+            problem = "a metric name is empty";
+        }
+        else if (name.Length > IngestLimits.MaxMetricNameLength)
+        {
+            problem = $"metric name '{Text.Visible(name[..IngestLimits.MaxMetricNameLength])}…' is longer than {IngestLimits.MaxMetricNameLength} characters";
+        }
+        else if (!Text.IsPrintable(name))
+        {
+            problem = $"metric name '{Text.Visible(name)}' holds control characters";
+        }
+        else if (name.Contains('\\', StringComparison.Ordinal))
+        {
+            problem = $"metric name '{name}' holds a backslash, which InfluxDB line protocol cannot carry faithfully";
+        }
+        else if (name[0] == '_')
+        {
+            problem = $"metric name '{name}' starts with '_', which InfluxDB reserves";
+        }
+        else if (ReservedNames.Any(r => string.Equals(r, name, StringComparison.OrdinalIgnoreCase)))
+        {
+            problem = $"metric name '{name}' is reserved (time, building, room and sensor are the schema's own names)";
+        }
+        else if (seen.Any(m => m.Name == name))
+        {
+            problem = $"metric '{name}' is given twice";
+        }
+
+        return problem.Length == 0;
+    }
+
+    /// <summary>A reading's time must lie within <c>MaxAge</c> before and <c>MaxFutureSkew</c> after the receive time.</summary>
+    internal static bool TryCheckTimestampRange(long timestampMs, long receivedAtMs, IngestLimits limits, string what, out Refusal refusal)
+    {
+        var earliest = receivedAtMs - (long)limits.MaxAge.TotalMilliseconds;
+        var latest = receivedAtMs + (long)limits.MaxFutureSkew.TotalMilliseconds;
+        if (timestampMs < earliest || timestampMs > latest)
+        {
+            // In double: a far-off timestamp (e.g. 9e18) must not overflow long subtraction or TimeSpan.
+            var offsetMs = (double)timestampMs - receivedAtMs;
+            refusal = new Refusal(RefusalReason.TimestampOutOfRange,
+                $"{what} {FormatMs(timestampMs)} is {Describe(offsetMs)} the broker's clock; accepted are {limits.MaxAge} back to {limits.MaxFutureSkew} ahead");
+            return false;
+        }
+
+        refusal = default;
+        return true;
+    }
+
+    internal static string Describe(JsonTokenType token) => token switch
+    {
+        JsonTokenType.StartObject => "object",
+        JsonTokenType.StartArray => "array",
+        JsonTokenType.String => "string",
+        JsonTokenType.Number => "number",
+        JsonTokenType.True or JsonTokenType.False => "boolean",
+        JsonTokenType.Null => "null",
+        _ => token.ToString().ToLowerInvariant(),
+    };
+
+    static string Describe(double offsetMs) =>
+        offsetMs < 0
+            ? string.Create(CultureInfo.InvariantCulture, $"{-offsetMs / 86_400_000:F1} days behind")
+            : string.Create(CultureInfo.InvariantCulture, $"{offsetMs / 60_000:F1} minutes ahead of");
+
+    static string FormatMs(long ms) =>
+        ms >= DateTimeOffset.MinValue.ToUnixTimeMilliseconds() && ms <= DateTimeOffset.MaxValue.ToUnixTimeMilliseconds()
+            ? DateTimeOffset.FromUnixTimeMilliseconds(ms).ToString("O")
+            : ms.ToString(CultureInfo.InvariantCulture);
+}

@@ -1,0 +1,192 @@
+using System.Text;
+using System.Text.RegularExpressions;
+using Telemetry.DeviceSim;
+using Telemetry.IntegrationTests.EndToEnd;
+using Telemetry.Tests.Dashboards;
+
+namespace Telemetry.IntegrationTests.Dashboards;
+
+/// <summary>
+/// Every query of every dashboard (panel targets, annotations, variables), interpolated as Grafana does, run against
+/// the InfluxDB the in-process service writes to after the simulator has sent a campus through it.
+/// </summary>
+[Collection(ServiceOnInfluxV1Fixture.CollectionName)]
+public sealed partial class DashboardQueryTests(ServiceOnInfluxV1Fixture fixture)
+{
+    const string EmptyDatabase = "dashboards_syntax";
+
+    // The campus time zone the dashboards' tz() clauses use; panel "today"/"this week" overrides follow it too.
+    static readonly TimeZoneInfo CampusZone = TimeZoneInfo.FindSystemTimeZoneById("Europe/Berlin");
+
+    // Panels whose query looks at a window in the past (last night, last weekend) that data sent by a test cannot reach:
+    // their queries must still be accepted, but may come back empty.
+    static readonly HashSet<(string Dashboard, string Panel)> PastWindowPanels =
+    [
+        ("campus-energy", "Overnight base load (last night 00–05)"),
+        ("campus-energy", "Weekend base load (last weekend)"),
+    ];
+
+    static readonly SemaphoreSlim SimulationGate = new(1, 1);
+    static ServiceOnInfluxV1Fixture? simulated;
+
+    static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    public static TheoryData<string> Files() => new(DashboardCatalog.DashboardPaths.Select(Path.GetFileName).OfType<string>());
+
+    [Fact]
+    public async Task Every_query_is_accepted_by_influxdb_on_an_empty_database()
+    {
+        await fixture.Influx.CreateDatabaseAsync(EmptyDatabase, Ct);
+        var failures = new StringBuilder();
+        var count = 0;
+        foreach (var dashboard in DashboardCatalog.LoadAll())
+        {
+            var variables = dashboard.Variables
+                .Select(v => new GrafanaVariable(v.Name, ["bldg-1", "r101"], v.Multi, v.IncludeAll))
+                .ToList();
+            foreach (var query in dashboard.Queries)
+            {
+                count++;
+                var (from, to) = GrafanaInfluxQl.PanelRange(DateTimeOffset.UtcNow.AddHours(-24), DateTimeOffset.UtcNow, query.TimeFrom, CampusZone);
+                var text = new GrafanaInfluxQl(from, to, variables, minInterval: TimeSpan.FromSeconds(15)).Interpolate(query.Query);
+                try
+                {
+                    await fixture.Influx.QueryAsync(EmptyDatabase, text, Ct);
+                }
+                catch (InvalidOperationException ex)
+                {
+                    failures.AppendLine($"{query}\n  query: {text}\n  InfluxDB: {ex.Message}");
+                }
+            }
+        }
+
+        Assert.True(count >= 40, $"only {count} queries found");
+        Assert.True(failures.Length == 0, "InfluxDB refused dashboard queries:\n" + failures);
+    }
+
+    [Theory]
+    [MemberData(nameof(Files))]
+    public async Task Every_query_returns_data_from_a_simulated_campus(string file)
+    {
+        await SimulateCampusOnceAsync();
+        var dashboard = DashboardCatalog.Load(file);
+        var measurements = await MeasurementsAsync();
+        var now = DateTimeOffset.UtcNow;
+        var from = now.AddHours(-24);
+        var failures = new List<string>();
+
+        // Variables first, in order, as Grafana resolves them: each may use the ones before it.
+        var resolved = new List<GrafanaVariable>();
+        foreach (var variable in dashboard.Variables)
+        {
+            var query = dashboard.Queries.Single(q => q.Kind == DashboardQueryKind.Variable && q.Owner == variable.Name);
+            var text = new GrafanaInfluxQl(from, now, resolved).Interpolate(variable.Query);
+            var (values, error) = await RunAsync(text);
+            var options = values?.SelectMany(s => s.Values.Select(row => row[s.ColumnIndex("value")].GetString() ?? "")).Distinct().ToList() ?? [];
+            if (error is not null || options.Count == 0)
+            {
+                failures.Add(Describe(query, text, error ?? "no values", measurements));
+
+                // Fall back to the raw readings' tags so that the panels can still be checked.
+                var fallback = await RunAsync($"SHOW TAG VALUES FROM \"telemetry\" WITH KEY = \"{variable.Name}\"");
+                options = fallback.Series?.SelectMany(s => s.Values.Select(row => row[s.ColumnIndex("value")].GetString() ?? "")).Distinct().ToList() ?? [];
+            }
+
+            // "All" selected, the dashboards' default: every option.
+            resolved.Add(new GrafanaVariable(variable.Name, options, variable.Multi, variable.IncludeAll));
+        }
+
+        foreach (var query in dashboard.Queries.Where(q => q.Kind != DashboardQueryKind.Variable))
+        {
+            var (panelFrom, panelTo) = GrafanaInfluxQl.PanelRange(from, now, query.TimeFrom, CampusZone);
+            var text = new GrafanaInfluxQl(panelFrom, panelTo, resolved, minInterval: TimeSpan.FromSeconds(15)).Interpolate(query.Query);
+            var (series, error) = await RunAsync(text);
+            if (error is not null)
+            {
+                failures.Add(Describe(query, text, error, measurements));
+            }
+            else if (series!.Count == 0 && !PastWindowPanels.Contains((query.Dashboard, query.Owner)))
+            {
+                failures.Add(Describe(query, text, "no series", measurements));
+            }
+        }
+
+        Assert.True(failures.Count == 0, $"{failures.Count} of {dashboard.Queries.Count} queries of {file} failed:\n" + string.Join('\n', failures));
+    }
+
+    async Task<(IReadOnlyList<Fixtures.InfluxSeries>? Series, string? Error)> RunAsync(string query)
+    {
+        try
+        {
+            return (await fixture.Influx.QueryAsync(ServiceOnInfluxV1Fixture.Database, query, Ct), null);
+        }
+        catch (InvalidOperationException ex)
+        {
+            return (null, ex.Message);
+        }
+    }
+
+    async Task<HashSet<string>> MeasurementsAsync()
+    {
+        var series = await fixture.Influx.QueryAsync(ServiceOnInfluxV1Fixture.Database, "SHOW MEASUREMENTS", Ct);
+        return series.SelectMany(s => s.Values.Select(row => row[0].GetString() ?? "")).ToHashSet(StringComparer.Ordinal);
+    }
+
+    static string Describe(DashboardQuery query, string sent, string answer, HashSet<string> measurements)
+    {
+        var missing = MeasurementReference().Matches(query.Query)
+            .Select(m => m.Groups[1].Value)
+            .Where(m => !measurements.Contains(m))
+            .Distinct(StringComparer.Ordinal)
+            .ToList();
+        var why = missing.Count > 0 ? $" [measurement not written yet: {string.Join(", ", missing)}]" : "";
+        return $"- {query}: {answer}{why}\n    query: {sent}";
+    }
+
+    [GeneratedRegex("FROM \"(\\w+)\"")]
+    private static partial Regex MeasurementReference();
+
+    /// <summary>Two buildings of the simulator through the service, once per fixture, then until the readings are stored.</summary>
+    async Task SimulateCampusOnceAsync()
+    {
+        await SimulationGate.WaitAsync(Ct);
+        try
+        {
+            if (ReferenceEquals(simulated, fixture))
+            {
+                return;
+            }
+
+            var simulator = new Simulator(new SimulatorOptions
+            {
+                Host = "127.0.0.1",
+                Port = fixture.Service.MqttPort,
+                Buildings = 2,
+                RoomsPerBuilding = 2,
+                Interval = TimeSpan.FromMilliseconds(250),
+                Duration = TimeSpan.FromSeconds(3),
+                Seed = 7,
+            });
+            var summary = await simulator.RunAsync(progress: null, Ct);
+            Assert.True(summary.Succeeded, $"simulator: acked {summary.MessagesAcked} of {summary.MessagesSent}");
+
+            await Eventually.MatchAsync(
+                () => fixture.Influx.CountAsync(ServiceOnInfluxV1Fixture.Database, "telemetry", "power", "building = 'bldg-2'", Ct),
+                count => count > 0,
+                cancellationToken: Ct);
+
+            // The roll-ups (room/building/campus state, device status, service stats) are written on a 15 s cycle.
+            string[] rollups = ["room_state", "building_state", "campus_state", "device_status", "service_stats", "refusals"];
+            await Eventually.MatchAsync(
+                MeasurementsAsync,
+                found => rollups.All(found.Contains),
+                within: TimeSpan.FromSeconds(20),
+                cancellationToken: Ct);
+            simulated = fixture;
+        }
+        finally
+        {
+            SimulationGate.Release();
+        }
+    }
+}
