@@ -3,7 +3,7 @@ namespace Telemetry.Domain.Ingest;
 /// <summary>Why a message was refused. The snake_case <see cref="RefusalReasons.Code"/> is what metrics and logs carry.</summary>
 public enum RefusalReason
 {
-    /// <summary>The topic is not <c>campus/{building}/{room}/{sensor}/telemetry</c>.</summary>
+    /// <summary>The topic is not <c>campus/{building}/{room}/{sensor}/telemetry</c> (or <c>…/senml</c> where SenML is accepted).</summary>
     TopicNotAllowed,
     /// <summary>A building, room or sensor segment is empty, too long or holds control characters.</summary>
     InvalidTopicSegment,

@@ -147,4 +147,19 @@ public class DemoCampusTests
         Assert.All(Demo.Kinds.Values.SelectMany(k => k.Alerts).Where(a => a.Type == AlertRuleType.Offline),
             a => Assert.Equal((1.5, AlertSeverity.Warning), (a.Intervals, a.Severity)));
     }
+
+    [Fact]
+    public void The_documented_example_loads()
+    {
+        var doc = File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "registry.md"));
+        const string fence = "```yaml\n";
+        var start = doc.LastIndexOf(fence, StringComparison.Ordinal);
+        Assert.True(start >= 0, "docs/registry.md has no yaml example");
+        start += fence.Length;
+        var yaml = doc[start..doc.IndexOf("```", start, StringComparison.Ordinal)];
+        var result = CampusRegistryLoader.Load(yaml, "docs/registry.md");
+        Assert.True(result.Succeeded, string.Join("\n", result.Errors));
+        Assert.Equal(2, result.Registry!.Sensors.Count());
+        Assert.Equal(["freezer", "temperature"], result.Registry.Kinds.Keys);
+    }
 }

@@ -66,6 +66,25 @@ public class SenmlParserTests
     }
 
     [Fact]
+    public void The_example_of_the_contract_gives_what_the_contract_says()
+    {
+        var specs = new Dictionary<string, MetricSpec>(StringComparer.Ordinal)
+        {
+            ["temperature"] = new("°C", RollupRole.None),
+            ["compressor"] = new("state", RollupRole.None),
+        };
+        var readings = Accept("""
+            [{"bn":"bldg-1-lab1-freezer1:","bt":1795859940,"bu":"Cel","n":"temperature","v":-21.4},
+             {"n":"compressor","u":"/","vb":true},
+             {"n":"temperature","t":30,"v":-21.2},
+             {"n":"compressor","t":30,"u":"/","vb":false}]
+            """, specs: specs, sensor: "bldg-1-lab1-freezer1");
+        Assert.Equal([NowMs - 60_000, NowMs - 30_000], readings.Select(r => r.TimestampMs));
+        Assert.Equal([new Metric("temperature", -21.4), new Metric("compressor", 1)], readings[0].Metrics);
+        Assert.Equal([new Metric("temperature", -21.2), new Metric("compressor", 0)], readings[1].Metrics);
+    }
+
+    [Fact]
     public void Records_with_the_same_resolved_time_merge_into_one_reading_in_record_order()
     {
         var reading = Assert.Single(Accept($$"""
@@ -322,6 +341,9 @@ public class SenmlParserTests
     [InlineData("humidity", "/100", 41, 41)]
     [InlineData("humidity", "/", 0.41, 41)]
     [InlineData("humidity", "%", 0.41, 41)] // RFC 8428: "%" is the ratio 0..1, not a percentage
+    [InlineData("humidity", "/1000", 410, 41)]
+    [InlineData("co2", "/", 0.000612, 612)]
+    [InlineData("co2", "/100", 0.0612, 612)]
     [InlineData("battery", "%EL", 88, 88)]
     [InlineData("co2", "ppm", 612, 612)]
     [InlineData("rssi", "dBm", -71, -71)]
