@@ -3,6 +3,7 @@ using Microsoft.Extensions.Options;
 using MQTTnet.Protocol;
 using MQTTnet.Server;
 using Telemetry.Contracts;
+using Telemetry.Domain.Campus;
 using Telemetry.Domain.Ingest;
 using Telemetry.Domain.Observability;
 
@@ -23,21 +24,39 @@ namespace Telemetry.Broker;
 /// </summary>
 public sealed class IngestHandler(
     IGrainFactory grains,
+    ICampusRegistrySource registry,
     IOptionsMonitor<IngestLimits> limits,
     RefusalLog refusals,
     TelemetryMetrics metrics,
     TimeProvider time,
     ILogger<IngestHandler> logger)
 {
+    long messagesAccepted;
+    long readingsAccepted;
+
+    /// <summary>Messages accepted since start (the same count as the metric, readable in process for service_stats).</summary>
+    public long MessagesAccepted => Interlocked.Read(ref messagesAccepted);
+
+    public long ReadingsAccepted => Interlocked.Read(ref readingsAccepted);
+
     public async Task InterceptAsync(InterceptingPublishEventArgs args)
     {
         ArgumentNullException.ThrowIfNull(args);
+        if (args.SessionItems.Contains(ServiceMessages.Marker))
+        {
+            // The service's own messages (alerts), injected by the broker: delivered to subscribers as they are.
+            return;
+        }
+
         args.ProcessPublish = false;
         var message = args.ApplicationMessage;
         var receivedAtMs = time.GetUtcNow().ToUnixTimeMilliseconds();
 
-        if (!TelemetryTopic.TryParse(message.Topic, out var address, out var refusal)
-            || !PayloadParser.TryParse(message.Payload, receivedAtMs, limits.CurrentValue, out var readings, out refusal))
+        if (!TelemetryTopic.TryParse(message.Topic, out var address, out var format, out var refusal)
+            || !IsAllowed(address, out var sensor, out refusal)
+            || !(format == PayloadFormat.Senml
+                ? SenmlParser.TryParse(message.Payload, address.Sensor, receivedAtMs, limits.CurrentValue, sensor?.Kind.Metrics, out var readings, out refusal)
+                : PayloadParser.TryParse(message.Payload, receivedAtMs, limits.CurrentValue, out readings, out refusal)))
         {
             Refuse(args, refusal);
             return;
@@ -48,6 +67,8 @@ public sealed class IngestHandler(
             await SensorGrainOf(args, address.Sensor).Ingest(new TelemetryMessage(address, readings, receivedAtMs));
             metrics.MessagesAccepted.Add(1);
             metrics.ReadingsAccepted.Add(readings.Count);
+            Interlocked.Increment(ref messagesAccepted);
+            Interlocked.Add(ref readingsAccepted, readings.Count);
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
@@ -67,9 +88,26 @@ public sealed class IngestHandler(
         }
     }
 
+    /// <summary>A sensor the registry does not list is accepted or refused as the registry's <c>unregistered</c> policy says.</summary>
+    bool IsAllowed(SensorAddress address, out RegisteredSensor? sensor, out Refusal refusal)
+    {
+        var current = registry.Current;
+        sensor = current.FindSensor(address.Sensor);
+        refusal = default;
+        if (sensor is null && current.Unregistered == UnregisteredPolicy.Refuse)
+        {
+            refusal = new Refusal(RefusalReason.SensorNotRegistered,
+                $"sensor '{address.Sensor}' is not in the campus registry, which refuses unregistered sensors");
+            return false;
+        }
+
+        return true;
+    }
+
     /// <summary>
     /// The grain reference of the connection's sensor, kept in the MQTT session: a device publishes for one sensor,
-    /// so the reference (whose creation resolves the grain type every time) is made once per connection.
+    /// so the reference (whose creation resolves the grain type every time) is made once per connection. The session
+    /// also remembers which sensors published on it, so their grains hear when the connection goes away.
     /// </summary>
     ISensorGrain SensorGrainOf(InterceptingPublishEventArgs args, string sensor)
     {
@@ -80,19 +118,63 @@ public sealed class IngestHandler(
 
         var grain = grains.GetGrain<ISensorGrain>(sensor);
         args.SessionItems[SessionGrainKey] = new SessionGrain(sensor, grain);
+        if (args.SessionItems[SessionSensorsKey] is not HashSet<string> sensors)
+        {
+            args.SessionItems[SessionSensorsKey] = sensors = new HashSet<string>(StringComparer.Ordinal);
+        }
+
+        if (sensors.Count < MaxSensorsPerSession)
+        {
+            sensors.Add(sensor);
+        }
+
         return grain;
     }
 
+    /// <summary>
+    /// A connection has closed: the sensors that published on it start their disconnect grace period (docs/alerts.md).
+    /// A takeover is the same device connecting again, so it is not a disconnect.
+    /// </summary>
+    public async Task OnDisconnectedAsync(ClientDisconnectedEventArgs args)
+    {
+        ArgumentNullException.ThrowIfNull(args);
+        if (args.DisconnectType == MqttClientDisconnectType.Takeover || args.SessionItems[SessionSensorsKey] is not HashSet<string> sensors)
+        {
+            return;
+        }
+
+        var atMs = time.GetUtcNow().ToUnixTimeMilliseconds();
+        foreach (var sensor in sensors)
+        {
+            try
+            {
+                await grains.GetGrain<ISensorGrain>(sensor).Disconnected(atMs);
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                // Offline detection by silence still applies; only the faster disconnect signal is lost.
+                logger.LogWarning("Could not tell sensor {Sensor} that client {ClientId} disconnected: {Error}", sensor, args.ClientId, ex.Message);
+            }
+        }
+    }
+
+    /// <summary>A gateway may publish for many sensors; beyond this many, only silence reveals that they are offline.</summary>
+    const int MaxSensorsPerSession = 10_000;
+
     static readonly object SessionGrainKey = new();
+    static readonly object SessionSensorsKey = new();
 
     sealed record SessionGrain(string Sensor, ISensorGrain Grain);
 
     void Refuse(InterceptingPublishEventArgs args, Refusal refusal)
     {
         refusals.Record(args.ClientId, args.ApplicationMessage.Topic, refusal);
-        args.Response.ReasonCode = refusal.Reason is RefusalReason.TopicNotAllowed or RefusalReason.InvalidTopicSegment
-            ? MqttPubAckReasonCode.TopicNameInvalid
-            : MqttPubAckReasonCode.PayloadFormatInvalid;
+        args.Response.ReasonCode = refusal.Reason switch
+        {
+            RefusalReason.TopicNotAllowed or RefusalReason.InvalidTopicSegment => MqttPubAckReasonCode.TopicNameInvalid,
+            RefusalReason.SensorNotRegistered => MqttPubAckReasonCode.NotAuthorized,
+            _ => MqttPubAckReasonCode.PayloadFormatInvalid,
+        };
         args.Response.ReasonString = refusal.ToString();
     }
 }

@@ -2,6 +2,7 @@ using System.Net;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using MQTTnet;
 using MQTTnet.Server;
 using Telemetry.Broker.Transport;
 using Telemetry.Domain.Observability;
@@ -69,7 +70,7 @@ public sealed class MqttBroker(
                 logger.LogInformation("MQTT client {ClientId} was taken over by a new connection with the same client id", args.ClientId);
             }
 
-            return Task.CompletedTask;
+            return ingest.OnDisconnectedAsync(args);
         };
 
         await server.StartAsync();
@@ -80,6 +81,25 @@ public sealed class MqttBroker(
 
         logger.LogInformation("MQTT broker listening on {Endpoint} (MQTT 3.1.1 and 5.0), at most {MaxConnections} connections",
             Endpoint, open.Limit);
+    }
+
+    /// <summary>
+    /// Publishes one of the service's own messages (alerts) to subscribers; retained when asked, and an empty retained
+    /// payload removes the retained message of its topic.
+    /// </summary>
+    public Task PublishAsync(MqttApplicationMessage message, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        if (server is not { IsStarted: true })
+        {
+            throw new InvalidOperationException("the MQTT broker is not running");
+        }
+
+        return server.InjectApplicationMessage(new InjectedMqttApplicationMessage(message)
+        {
+            SenderClientId = ServiceMessages.SenderClientId,
+            CustomSessionItems = ServiceMessages.SessionItems,
+        }, cancellationToken);
     }
 
     public async Task StopAsync(CancellationToken cancellationToken)

@@ -14,4 +14,21 @@ public interface ISensorGrain : IGrainWithStringKey
     /// <summary>The last reading and counters, or null when this sensor has not reported since activation.</summary>
     [Alias("GetSnapshot")]
     Task<SensorSnapshot?> GetSnapshot();
+
+    /// <summary>Wakes the grain so its offline clock runs (registered sensors are started with the campus).</summary>
+    [Alias("Start")]
+    Task Start();
+
+    /// <summary>The MQTT connection this sensor published on has closed (cleanly or not) at <paramref name="atMs"/>.</summary>
+    [Alias("Disconnected")]
+    Task Disconnected(long atMs);
+
+    [Alias("GetAlerts")]
+    Task<IReadOnlyList<AlertInfo>> GetAlerts();
+
+    [Alias("Acknowledge")]
+    Task<AlertCommandResult> Acknowledge(string alertId, string by, string? note);
+
+    [Alias("ClearAlert")]
+    Task<AlertCommandResult> ClearAlert(string alertId, string by);
 }

@@ -22,6 +22,8 @@ public enum InfluxApi
 ///   "Bucket": "campus",               // V2
 ///   "Database": "campus",             // V1
 ///   "RetentionPolicy": "",            // V1, empty for the database's default
+///   "LongRetentionPolicy": "",        // V1: roll-ups, room/building/campus state and alerts go here; empty: same as raw
+///   "LongBucket": "",                 // V2: the same for a bucket
 ///   "Username": "", "Password": "",   // V1, when InfluxDB has auth enabled
 ///   "Gzip": true,
 ///   "Timeout": "00:00:10"             // one HTTP attempt
@@ -46,6 +48,22 @@ public sealed class InfluxOptions
     public string Database { get; set; } = "campus";
 
     public string? RetentionPolicy { get; set; }
+
+    public string? LongRetentionPolicy { get; set; }
+
+    public string? LongBucket { get; set; }
+
+    /// <summary>True when the long-retention series go somewhere else than the raw readings.</summary>
+    public bool HasLongRetention => Api == InfluxApi.V1 ? !string.IsNullOrEmpty(LongRetentionPolicy) : !string.IsNullOrEmpty(LongBucket);
+
+    /// <summary>These options with the long-retention destination in place of the raw one.</summary>
+    public InfluxOptions ForLongRetention()
+    {
+        var copy = (InfluxOptions)MemberwiseClone();
+        copy.RetentionPolicy = LongRetentionPolicy;
+        copy.Bucket = string.IsNullOrEmpty(LongBucket) ? Bucket : LongBucket;
+        return copy;
+    }
 
     public string? Username { get; set; }
 

@@ -19,10 +19,13 @@ public static class StorageServiceCollectionExtensions
         services.AddOptions<WriterOptions>().BindConfiguration(WriterOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<SpoolOptions>().BindConfiguration(SpoolOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         services.AddHttpClient(InfluxV1Target.HttpClientName);
-        services.AddSingleton<IInfluxTarget>(sp => sp.GetRequiredService<IOptions<InfluxOptions>>().Value.Api switch
+        services.AddSingleton<IInfluxTarget>(sp =>
         {
-            InfluxApi.V1 => ActivatorUtilities.CreateInstance<InfluxV1Target>(sp),
-            _ => ActivatorUtilities.CreateInstance<InfluxV2Target>(sp),
+            var influx = sp.GetRequiredService<IOptions<InfluxOptions>>().Value;
+            var raw = Create(sp, influx);
+            return influx.HasLongRetention
+                ? new RoutingInfluxTarget(raw, Create(sp, influx.ForLongRetention()), Schema.SeriesLines.LongRetention)
+                : raw;
         });
         services.AddSingleton<WriteAheadSpool>();
         services.AddSingleton<ITelemetryWriter>(sp => sp.GetRequiredService<WriteAheadSpool>());
@@ -31,4 +34,10 @@ public static class StorageServiceCollectionExtensions
         services.AddHostedService(sp => sp.GetRequiredService<InfluxDrainer>());
         return services;
     }
+
+    static IInfluxTarget Create(IServiceProvider sp, InfluxOptions influx) => influx.Api switch
+    {
+        InfluxApi.V1 => ActivatorUtilities.CreateInstance<InfluxV1Target>(sp, Options.Create(influx)),
+        _ => ActivatorUtilities.CreateInstance<InfluxV2Target>(sp, Options.Create(influx)),
+    };
 }

@@ -31,6 +31,8 @@ public enum RefusalReason
     TimestampOutOfRange,
     /// <summary>A SenML record's unit is unknown, or cannot be converted to the unit the registry gives the metric.</summary>
     UnitMismatch,
+    /// <summary>The sensor id is not in the campus registry and the registry says <c>unregistered: refuse</c>.</summary>
+    SensorNotRegistered,
 }
 
 /// <summary>A refused message: the reason and a sentence for the log and the MQTT 5 reason string.</summary>
@@ -59,6 +61,7 @@ public static class RefusalReasons
         RefusalReason.InvalidTimestamp => "invalid_timestamp",
         RefusalReason.TimestampOutOfRange => "timestamp_out_of_range",
         RefusalReason.UnitMismatch => "unit_mismatch",
+        RefusalReason.SensorNotRegistered => "sensor_not_registered",
         _ => throw new ArgumentOutOfRangeException(nameof(reason), reason, null),
     };
 }

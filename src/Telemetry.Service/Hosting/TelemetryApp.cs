@@ -23,14 +23,18 @@ public static class TelemetryApp
         builder.AddTelemetryLogging();          // Serilog, configured from the "Serilog" section
         builder.AddTelemetryMetrics();          // System.Diagnostics.Metrics → Prometheus at /metrics
         builder.Services.AddTelemetryStorage(); // write pipeline → InfluxDB ("Influx", "Writer")
-        builder.AddTelemetrySilo();             // Orleans silo with the sensor grains ("Orleans")
+        builder.AddTelemetryCampus();           // campus registry and grain state ("Campus")
+        builder.AddTelemetrySilo();             // Orleans silo with the sensor, room, building, campus and alert grains ("Orleans")
         builder.Services.AddTelemetryBroker();  // embedded MQTT broker ("Broker", "Ingest")
+        builder.AddTelemetryAlerts();           // alert delivery over MQTT and webhooks, campus start, statistics ("Alerts")
         builder.AddTelemetryHealth();           // /health/live, /health/ready
 
         var app = builder.Build();
         app.MapTelemetryHealth();
         app.MapTelemetryMetrics();
         app.MapSensorApi();
+        app.MapCampusApi();
+        app.MapAlertApi();
         app.MapRefusalApi();
         return app;
     }

@@ -6,15 +6,25 @@ namespace Telemetry.Storage.Spool;
 /// fsync of a directory, so that a newly created segment file survives a power loss. .NET has no API for it
 /// (a directory cannot be opened as a file handle), hence libc.
 /// </summary>
-internal static partial class DirectorySync
+public static partial class DirectorySync
 {
     const int ReadOnly = 0;
 
-    public static int Open(string directory) => open(directory, ReadOnly);
+    /// <summary>Makes the directory's entries (files created or renamed in it) durable; Linux only, best effort elsewhere.</summary>
+    public static void Flush(string directory)
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return;
+        }
 
-    public static int Fsync(int fd) => fsync(fd);
-
-    public static int Close(int fd) => close(fd);
+        var fd = open(directory, ReadOnly);
+        if (fd >= 0)
+        {
+            _ = fsync(fd);
+            _ = close(fd);
+        }
+    }
 
     [LibraryImport("libc", EntryPoint = "open", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
     private static partial int open(string path, int flags);

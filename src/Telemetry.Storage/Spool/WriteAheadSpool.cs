@@ -659,20 +659,7 @@ public sealed class WriteAheadSpool : ITelemetryWriter, IHostedService, IDisposa
     string SegmentPath(long index) => System.IO.Path.Combine(directory, index.ToString("D12", CultureInfo.InvariantCulture) + SegmentSuffix);
 
     /// <summary>Makes a new segment's directory entry durable (fsync of the directory), on Linux.</summary>
-    void SyncDirectory()
-    {
-        if (!OperatingSystem.IsLinux())
-        {
-            return;
-        }
-
-        var fd = DirectorySync.Open(directory);
-        if (fd >= 0)
-        {
-            _ = DirectorySync.Fsync(fd);
-            _ = DirectorySync.Close(fd);
-        }
-    }
+    void SyncDirectory() => DirectorySync.Flush(directory);
 
     public void Dispose()
     {

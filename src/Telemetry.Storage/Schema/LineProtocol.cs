@@ -16,7 +16,7 @@ public static class LineProtocol
     public const WritePrecision Precision = WritePrecision.Ms;
 
     /// <summary>One line per reading.</summary>
-    public static string[] ToLines(SensorAddress address, IReadOnlyList<Reading> readings)
+    public static string[] ToLines(SensorAddress address, IReadOnlyList<Reading> readings, bool unregistered = false)
     {
         ArgumentNullException.ThrowIfNull(address);
         ArgumentNullException.ThrowIfNull(readings);
@@ -24,13 +24,17 @@ public static class LineProtocol
         var lines = new string[readings.Count];
         for (var i = 0; i < readings.Count; i++)
         {
-            lines[i] = ToLine(address, readings[i]);
+            lines[i] = ToLine(address, readings[i], unregistered);
         }
 
         return lines;
     }
 
-    public static string ToLine(SensorAddress address, Reading reading)
+    /// <summary>
+    /// One reading's line. Readings of sensors the campus registry does not list carry the tag
+    /// <c>unregistered=true</c> (registered ones carry no such tag, so their series stay as they were).
+    /// </summary>
+    public static string ToLine(SensorAddress address, Reading reading, bool unregistered = false)
     {
         ArgumentNullException.ThrowIfNull(address);
         ArgumentNullException.ThrowIfNull(reading);
@@ -41,6 +45,7 @@ public static class LineProtocol
             .Tag("building", address.Building)
             .Tag("room", address.Room)
             .Tag("sensor", address.Sensor)
+            .Tag("unregistered", unregistered ? "true" : null)
             .Timestamp(reading.TimestampMs, Precision);
         foreach (var metric in reading.Metrics)
         {
@@ -67,7 +72,7 @@ public static class LineProtocol
     /// trailing one would escape the separator that follows. The ingest contract refuses such names; this is the
     /// last guard. Empty names would be dropped silently by PointData.
     /// </summary>
-    static void EnsureRepresentable(string name)
+    internal static void EnsureRepresentable(string name)
     {
         if (string.IsNullOrEmpty(name))
         {

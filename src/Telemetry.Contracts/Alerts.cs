@@ -1,0 +1,60 @@
+namespace Telemetry.Contracts;
+
+/// <summary>An alert as the API, the notifications and the alert index see it (docs/alerts.md).</summary>
+[GenerateSerializer, Immutable, Alias("Telemetry.AlertInfo")]
+public sealed record AlertInfo(
+    [property: Id(0)] string Id,
+    [property: Id(1)] string Building,
+    [property: Id(2)] string Room,
+    [property: Id(3)] string Sensor,
+    [property: Id(4)] string Rule,
+    [property: Id(5)] string RuleType,
+    [property: Id(6)] string Severity,
+    [property: Id(7)] string State,
+    [property: Id(8)] long RaisedAtMs,
+    [property: Id(9)] double? Value,
+    [property: Id(10)] string Message,
+    [property: Id(11)] long? AcknowledgedAtMs,
+    [property: Id(12)] string? AcknowledgedBy,
+    [property: Id(13)] string? AcknowledgeNote,
+    [property: Id(14)] long? ClearedAtMs,
+    [property: Id(15)] string? ClearedBy,
+    [property: Id(16)] bool Flapping)
+{
+    public bool IsActive => State is "active" or "acknowledged";
+}
+
+/// <summary>A lifecycle step of an alert: <c>raised</c>, <c>acknowledged</c> or <c>cleared</c>, and when.</summary>
+[GenerateSerializer, Immutable, Alias("Telemetry.AlertStep")]
+public sealed record AlertStep(
+    [property: Id(0)] string Event,
+    [property: Id(1)] long AtMs,
+    [property: Id(2)] AlertInfo Alert);
+
+/// <summary>The answer to an acknowledge or clear request.</summary>
+[GenerateSerializer, Immutable, Alias("Telemetry.AlertCommandResult")]
+public sealed record AlertCommandResult(
+    [property: Id(0)] bool Succeeded,
+    [property: Id(1)] string? Error,
+    [property: Id(2)] AlertInfo? Alert);
+
+/// <summary>
+/// The campus-wide list of alerts (one grain, key <c>campus</c>): every active alert and the most recent finished
+/// ones, persisted, so the API and notifications after a restart know what is active.
+/// </summary>
+[Alias("Telemetry.IAlertIndexGrain")]
+public interface IAlertIndexGrain : IGrainWithStringKey
+{
+    /// <summary>Records a lifecycle step; completes once it is persisted.</summary>
+    [Alias("Record")]
+    Task Record(AlertStep alertStep);
+
+    [Alias("GetActive")]
+    Task<IReadOnlyList<AlertInfo>> GetActive();
+
+    [Alias("GetRecent")]
+    Task<IReadOnlyList<AlertInfo>> GetRecent(int max);
+
+    [Alias("Find")]
+    Task<AlertInfo?> Find(string alertId);
+}

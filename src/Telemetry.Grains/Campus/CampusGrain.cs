@@ -1,0 +1,74 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Telemetry.Contracts;
+using Telemetry.Grains.Alerts;
+using Telemetry.Domain.Campus;
+using Telemetry.Storage;
+using Telemetry.Storage.Schema;
+
+namespace Telemetry.Grains.Campus;
+
+/// <summary>
+/// The campus: starts every registered sensor, room and building (so a sensor that never reports still goes offline
+/// on time, and every room writes its state), again after each registry reload; computes the campus figures from the
+/// buildings and writes <c>campus_state</c> every <c>Campus:StateInterval</c>.
+/// </summary>
+public sealed class CampusGrain(
+    ICampusRegistrySource registry,
+    ITelemetryWriter writer,
+    IOptions<CampusOptions> options,
+    TimeProvider time,
+    ILogger<CampusGrain> logger) : Grain, ICampusGrain
+{
+    CampusRegistry? started;
+
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        var interval = options.Value.StateInterval;
+        this.RegisterGrainTimer(TickAsync, new GrainTimerCreationOptions(interval, interval) { KeepAlive = true });
+        return Task.CompletedTask;
+    }
+
+    public async Task Start()
+    {
+        var current = registry.Current;
+        if (ReferenceEquals(current, started))
+        {
+            return;
+        }
+
+        started = current;
+        var sensors = current.Sensors.ToList();
+        foreach (var chunk in sensors.Chunk(256))
+        {
+            await Task.WhenAll(chunk.Select(s => GrainFactory.GetGrain<ISensorGrain>(s.Id).Start()));
+        }
+
+        await Task.WhenAll(current.Buildings.Select(b => GrainFactory.GetGrain<IBuildingGrain>(b.Id).GetState(withRooms: false)));
+        logger.LogInformation("Campus {Campus}: started {Buildings} buildings, {Rooms} rooms, {Sensors} registered sensors",
+            current.Campus.Id, current.Buildings.Count, current.Buildings.Sum(b => b.Rooms.Count), sensors.Count);
+    }
+
+    public async Task<CampusState> GetState()
+    {
+        var current = registry.Current;
+        var buildings = await Task.WhenAll(current.Buildings.Select(b => GrainFactory.GetGrain<IBuildingGrain>(b.Id).GetState(withRooms: false)));
+        var active = await GrainFactory.GetGrain<IAlertIndexGrain>(AlertIndexGrain.Key).GetActive();
+        var bySeverity = active.GroupBy(a => a.Severity, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
+        return BuildingFigures.Compute(current.Campus, buildings, bySeverity);
+    }
+
+    async Task TickAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await Start(); // no-op unless the registry was reloaded
+            var state = await GetState();
+            await writer.WriteAsync([SeriesLines.Campus(state, time.GetUtcNow().ToUnixTimeMilliseconds())], cancellationToken);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            logger.LogWarning("Could not write campus_state: {Error}", ex.Message);
+        }
+    }
+}

@@ -1,0 +1,44 @@
+namespace Telemetry.Service.Alerts;
+
+/// <summary>
+/// Alert delivery (configuration section <c>Alerts</c>):
+/// <code>
+/// "Alerts": {
+///   "MqttTopicRoot": "campus/alerts",          // campus/alerts/{building}/{room}/{sensor}/{rule}
+///   "Webhooks": [
+///     { "Name": "technicians", "Url": "https://ops.example/hooks/campus", "MinSeverity": "Warning",
+///       "Events": [ "raised", "acknowledged", "cleared" ], "Secret": "",    // set the secret through the environment
+///       "MaxAttempts": 10, "MaxDelay": "00:05:00", "Timeout": "00:00:10" }
+///   ]
+/// }
+/// </code>
+/// </summary>
+public sealed class AlertOptions
+{
+    public const string SectionName = "Alerts";
+
+    public string MqttTopicRoot { get; set; } = "campus/alerts";
+
+    public List<WebhookOptions> Webhooks { get; set; } = [];
+}
+
+public sealed class WebhookOptions
+{
+    public string Name { get; set; } = "webhook";
+
+    public Uri? Url { get; set; }
+
+    /// <summary>Info, Warning or Critical: alerts below it are not sent to this webhook.</summary>
+    public string MinSeverity { get; set; } = "Info";
+
+    public List<string> Events { get; set; } = ["raised", "acknowledged", "cleared"];
+
+    /// <summary>When set, each POST carries <c>X-Campus-Signature: sha256=HMAC(secret, body)</c>.</summary>
+    public string? Secret { get; set; }
+
+    public int MaxAttempts { get; set; } = 10;
+
+    public TimeSpan MaxDelay { get; set; } = TimeSpan.FromMinutes(5);
+
+    public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(10);
+}

@@ -1,0 +1,45 @@
+using Microsoft.Extensions.Options;
+using Telemetry.Broker;
+using Telemetry.Grains;
+using Telemetry.Storage;
+using Telemetry.Storage.Schema;
+
+namespace Telemetry.Service.Observability;
+
+/// <summary>
+/// Writes the service's own counters to InfluxDB every <c>Campus:StateInterval</c> — <c>service_stats</c> (accepted
+/// and refused messages) and <c>refusals</c> by reason — so the device-health dashboard shows message rates and
+/// refusals beside the devices. Counters are cumulative since the process started; Grafana takes their rate.
+/// </summary>
+public sealed class StatsWriter(
+    IngestHandler ingest,
+    RefusalLog refusals,
+    ITelemetryWriter writer,
+    IOptions<CampusOptions> options,
+    TimeProvider time,
+    ILogger<StatsWriter> logger) : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var host = Environment.MachineName;
+        using var timer = new PeriodicTimer(options.Value.StateInterval, time);
+        while (await timer.WaitForNextTickAsync(stoppingToken))
+        {
+            var now = time.GetUtcNow().ToUnixTimeMilliseconds();
+            var totals = refusals.Totals.ToArray();
+            var lines = new List<string>(totals.Length + 1)
+            {
+                SeriesLines.Stats(host, ingest.MessagesAccepted, ingest.ReadingsAccepted, totals.Sum(t => t.Value), now),
+            };
+            lines.AddRange(totals.Select(t => SeriesLines.Refusal(host, t.Key, t.Value, now)));
+            try
+            {
+                await writer.WriteAsync(lines, stoppingToken);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                logger.LogWarning("Could not write service_stats: {Error}", ex.Message);
+            }
+        }
+    }
+}
