@@ -99,7 +99,10 @@ public static class ScenarioLoader
             scenario = scenario with { Faults = ReadFaults(reader, faults) };
         }
 
-        return errors.Count == 0 ? new ScenarioLoadResult(scenario, []) : new ScenarioLoadResult(null, errors);
+        return errors.Count == 0 ? new ScenarioLoadResult(scenario, []) : new ScenarioLoadResult(null, [.. errors.OrderBy(LineOf)]);
+
+        int LineOf(string error) =>
+            int.TryParse(error.AsSpan(source.Length + 1, error.IndexOf(':', source.Length + 1) - source.Length - 1), CultureInfo.InvariantCulture, out var line) ? line : 0;
     }
 
     static bool HasOffset(string text)
@@ -196,7 +199,7 @@ public static class ScenarioLoader
                 return true;
             }
 
-            reader.Error(timeNode, $"{path}.{key}: '{text}' is not a time like \"08:15\" (quote it: YAML reads 08:15 unquoted as a number)");
+            reader.Error(timeNode, $"{path}.{key}: '{text}' is not a time like \"08:15\"");
             return false;
         }
     }
