@@ -30,7 +30,7 @@ public sealed record SimulationSummary
     public required long MessagesAcked { get; init; }
     public required long ReadingsAcked { get; init; }
 
-    /// <summary>QoS 1 messages whose PUBACK carried a failure reason code (MQTT 5).</summary>
+    /// <summary>QoS 1 messages whose PUBACK carried a failure reason code (MQTT 5); malformed messages sent on purpose are not counted here.</summary>
     public required long MessagesRefused { get; init; }
     public required IReadOnlyDictionary<MqttClientPublishReasonCode, long> RefusedByReason { get; init; }
 
@@ -46,9 +46,36 @@ public sealed record SimulationSummary
     /// <summary>What each sensor sent and had acknowledged, by sensor id.</summary>
     public required IReadOnlyDictionary<string, SensorTally> Sensors { get; init; }
 
+    /// <summary>Time acceleration of the run (1: real time).</summary>
+    public double Speed { get; init; } = 1;
+
+    /// <summary>Simulated time when the run started and when it stopped.</summary>
+    public DateTimeOffset SimulatedStart { get; init; }
+    public DateTimeOffset SimulatedEnd { get; init; }
+
+    /// <summary>
+    /// The faults that began before the run stopped (sensor, fault, simulated start and end), in start order: what the
+    /// service's alerts should match.
+    /// </summary>
+    public IReadOnlyList<InjectedFault> Faults { get; init; } = [];
+
+    /// <summary>Times a device lost connectivity (scenario behaviour), and readings it kept in its local store meanwhile.</summary>
+    public long ConnectivityLosses { get; init; }
+    public long ReadingsStored { get; init; }
+
+    /// <summary>Readings not taken because their device was offline (offline fault).</summary>
+    public long ReadingsSkipped { get; init; }
+
+    /// <summary>Readings dropped because a device's local store was full.</summary>
+    public long ReadingsDropped { get; init; }
+
+    /// <summary>Malformed messages published on purpose, and how many of them the broker refused (expected refusals).</summary>
+    public long MalformedSent { get; init; }
+    public long MalformedRefused { get; init; }
+
     /// <summary>QoS 1 messages sent without a PUBACK of any kind (failed or abandoned).</summary>
     public long MessagesUnacknowledged =>
-        Qos == MqttQualityOfServiceLevel.AtMostOnce ? 0 : MessagesSent - MessagesAcked - MessagesRefused;
+        Qos == MqttQualityOfServiceLevel.AtMostOnce ? 0 : MessagesSent - MessagesAcked - MessagesRefused - MalformedRefused;
 
     /// <summary>Every device connected and every message was delivered (acknowledged, at QoS 1) without errors.</summary>
     public bool Succeeded =>

@@ -1,31 +1,47 @@
 using System.Diagnostics;
 using MQTTnet;
-using MQTTnet.Formatter;
 using Telemetry.DeviceSim.Behaviours;
 using Telemetry.DeviceSim.Campus;
 using Telemetry.DeviceSim.Devices;
 using Telemetry.DeviceSim.Mqtt;
 using Telemetry.DeviceSim.Progress;
+using Telemetry.DeviceSim.Scenarios;
+using Telemetry.DeviceSim.Time;
+using Telemetry.Domain.Campus;
 
 namespace Telemetry.DeviceSim;
 
 /// <summary>
-/// Simulates the demo campus: every sensor of <see cref="Layout"/> is its own MQTT client publishing readings
-/// until the duration ends or the run is cancelled; then in-flight publishes get the drain timeout to be acknowledged.
+/// Simulates a campus: every sensor of <see cref="Layout"/> is its own MQTT client publishing readings in simulated
+/// time until the duration ends or the run is cancelled; then in-flight publishes get the drain timeout to be acknowledged.
 /// </summary>
 public sealed class Simulator
 {
     const int DeviceSalt = 3;
+    const int PlanSalt = 4;
 
     readonly SimulatorOptions _options;
 
+    /// <summary>Throws <see cref="ArgumentException"/> naming the problem when the options or the faults are invalid.</summary>
     public Simulator(SimulatorOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         _options = options;
         Seed = options.Seed ?? Random.Shared.Next();
-        Layout = CampusLayout.Generate(options.Buildings, options.RoomsPerBuilding);
+        Layout = options.Registry is { } registry
+            ? CampusLayout.FromRegistry(registry)
+            : CampusLayout.Generate(options.Buildings, options.RoomsPerBuilding, options.LabsPerBuilding);
+        if (Layout.Sensors.Count == 0)
+        {
+            throw new ArgumentException("The campus has no sensors.", nameof(options));
+        }
+
+        var errors = ValidateFaults(options.Faults, Layout);
+        if (errors.Count > 0)
+        {
+            throw new ArgumentException(string.Join(Environment.NewLine, errors), nameof(options));
+        }
     }
 
     /// <summary>The seed in use: <see cref="SimulatorOptions.Seed"/> or one picked at random.</summary>
@@ -33,14 +49,52 @@ public sealed class Simulator
 
     public CampusLayout Layout { get; }
 
+    public CampusRegistry Registry => Layout.Registry;
+
+    /// <summary>
+    /// Problems of a fault schedule against a campus, each naming where the fault was written: unknown sensors and
+    /// faults the sensor cannot have (freezer-failure needs a freezer, meter-drift a meter with an energy register).
+    /// </summary>
+    public static IReadOnlyList<string> ValidateFaults(IEnumerable<FaultSpec> faults, CampusLayout layout)
+    {
+        ArgumentNullException.ThrowIfNull(faults);
+        ArgumentNullException.ThrowIfNull(layout);
+        var sensors = layout.Sensors.ToDictionary(s => s.Id, StringComparer.Ordinal);
+        var errors = new List<string>();
+        foreach (var fault in faults)
+        {
+            var where = string.IsNullOrEmpty(fault.Origin) ? "fault" : fault.Origin;
+            if (!sensors.TryGetValue(fault.Sensor, out var sensor))
+            {
+                errors.Add($"{where}: sensor '{fault.Sensor}' is not on the campus");
+                continue;
+            }
+
+            var fits = fault.Fault switch
+            {
+                FaultType.FreezerFailure => sensor.Model == SensorModel.Freezer,
+                FaultType.MeterDrift => sensor.Model is SensorModel.EnergyMeter or SensorModel.LightingMeter or SensorModel.HvacMeter,
+                _ => true,
+            };
+            if (!fits)
+            {
+                errors.Add($"{where}: {fault.Fault.Name()} does not apply to '{sensor.Id}' (kind {sensor.Kind})");
+            }
+        }
+
+        return errors;
+    }
+
     /// <summary>
     /// Runs the simulation. Cancelling <paramref name="cancellationToken"/> stops it gracefully: the summary is still
     /// returned, not an <see cref="OperationCanceledException"/>.
     /// </summary>
     public async Task<SimulationSummary> RunAsync(IProgress<ProgressSnapshot>? progress = null, CancellationToken cancellationToken = default)
     {
-        var elapsed = Stopwatch.StartNew();
+        var start = _options.Start ?? SimulationClock.DefaultStart(DateTimeOffset.UtcNow, _options.Duration, _options.Speed);
+        var clock = new SimulationClock(start, _options.Speed);
         var counters = new SimulationCounters();
+        var run = new RunContext(_options, clock, Stopwatch.StartNew(), CampusTimeZone(Registry.Campus.TimeZone), counters);
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         if (_options.Duration is { } duration)
         {
@@ -50,7 +104,7 @@ public sealed class Simulator
         using var drain = new CancellationTokenSource();
         using var drainAfterStop = stop.Token.Register(() => drain.CancelAfter(_options.DrainTimeout));
         using var connectGate = new SemaphoreSlim(_options.MaxConcurrentConnects);
-        var devices = CreateDevices(counters, connectGate);
+        var devices = CreateDevices(run, connectGate);
         try
         {
             using var stopReporting = new CancellationTokenSource();
@@ -59,10 +113,11 @@ public sealed class Simulator
                 : ReportProgressAsync(progress, () => Snapshot(), stopReporting.Token);
 
             await Task.WhenAll(devices.Select(device => device.RunAsync(stop.Token, drain.Token)));
+            var end = run.SimulatedNow;
             await stopReporting.CancelAsync();
             await reporting;
             progress?.Report(Snapshot());
-            return Summarise(counters, devices, elapsed.Elapsed);
+            return Summarise(run, devices, end);
         }
         finally
         {
@@ -73,20 +128,35 @@ public sealed class Simulator
         }
 
         ProgressSnapshot Snapshot() =>
-            counters.Snapshot(elapsed.Elapsed, devices.Count, devices.Count(device => device.IsConnected));
+            counters.Snapshot(run.Wall.Elapsed, devices.Count, devices.Count(device => device.IsConnected),
+                _options.Speed == 1 && _options.Start is null ? null : run.SimulatedNow);
     }
 
-    List<SimulatedDevice> CreateDevices(SimulationCounters counters, SemaphoreSlim connectGate)
+    /// <summary>The campus time zone (IANA id); UTC when the machine does not know it.</summary>
+    public static TimeZoneInfo CampusTimeZone(string id) =>
+        TimeZoneInfo.TryFindSystemTimeZoneById(id, out var zone) ? zone : TimeZoneInfo.Utc;
+
+    List<SimulatedDevice> CreateDevices(RunContext run, SemaphoreSlim connectGate)
     {
-        var behaviours = BehaviourFactory.Create(Layout, Seed);
+        var behaviours = BehaviourFactory.Create(Layout, Seed, _options.Timetable,
+            sensor => SensorFaults.For(sensor, _options.Faults, run.Clock.Start));
         var factory = new MqttClientFactory();
         var devices = new List<SimulatedDevice>(Layout.Sensors.Count);
         for (var i = 0; i < Layout.Sensors.Count; i++)
         {
             var sensor = Layout.Sensors[i];
-            var random = new Random(Noise.Derive(Seed, DeviceSalt, i));
-            var connection = new DeviceConnection(factory.CreateMqttClient(), ClientOptions(sensor), connectGate, counters, random, _options.ConnectTimeout);
-            devices.Add(new SimulatedDevice(sensor, behaviours[i], connection, _options, counters, random));
+            var connectionRandom = new Random(Noise.Derive(Seed, DeviceSalt, i));
+            var planRandom = new Random(Noise.Derive(Seed, PlanSalt, i));
+            var connection = new DeviceConnection(factory.CreateMqttClient(), ClientOptions(sensor), connectGate, run.Counters,
+                connectionRandom, _options.ConnectTimeout);
+            var interval = _options.Interval ?? Registry.Kinds[sensor.Kind].Interval;
+            if (interval <= TimeSpan.Zero)
+            {
+                interval = TimeSpan.FromMinutes(1);
+            }
+
+            devices.Add(new SimulatedDevice(sensor, behaviours[i], connection, run, interval,
+                SensorFaults.For(sensor.Id, _options.Faults, run.Clock.Start), planRandom));
         }
 
         return devices;
@@ -125,25 +195,52 @@ public sealed class Simulator
         }
     }
 
-    SimulationSummary Summarise(SimulationCounters counters, List<SimulatedDevice> devices, TimeSpan elapsed) => new()
+    /// <summary>The scheduled faults that began before <paramref name="end"/>, cut off at it, in start order.</summary>
+    public IReadOnlyList<InjectedFault> InjectedFaults(DateTimeOffset simulatedStart, DateTimeOffset end)
     {
-        Seed = Seed,
-        Elapsed = elapsed,
-        Qos = _options.Qos,
-        ProtocolVersion = _options.ProtocolVersion,
-        Devices = devices.Count,
-        DevicesConnected = devices.Count(device => device.EverConnected),
-        ConnectFailures = counters.ConnectFailures,
-        Reconnects = counters.Reconnects,
-        MessagesSent = counters.MessagesSent,
-        ReadingsSent = counters.ReadingsSent,
-        MessagesAcked = counters.MessagesAcked,
-        ReadingsAcked = counters.ReadingsAcked,
-        MessagesRefused = counters.MessagesRefused,
-        RefusedByReason = counters.RefusedByReason,
-        MessagesFailed = counters.MessagesFailed,
-        MessagesAbandoned = counters.MessagesAbandoned,
-        Errors = counters.Errors,
-        Sensors = devices.ToDictionary(device => device.Tally.Sensor.Id, device => device.Tally),
-    };
+        var sensors = Layout.Sensors.ToDictionary(s => s.Id, StringComparer.Ordinal);
+        return [.. _options.Faults
+            .Select(f => (Spec: f, Start: simulatedStart + f.At, End: simulatedStart + f.At + f.Duration))
+            .Where(f => f.Start < end)
+            .OrderBy(f => f.Start)
+            .Select(f => new InjectedFault(f.Spec.Sensor, sensors[f.Spec.Sensor].Building, sensors[f.Spec.Sensor].Room,
+                f.Spec.Fault.Name(), f.Start, f.End <= end ? f.End : end, f.End <= end,
+                f.Spec.Fault is FaultType.MeterDrift or FaultType.MalformedPayloads ? f.Spec.EffectiveRate : null))];
+    }
+
+    SimulationSummary Summarise(RunContext run, List<SimulatedDevice> devices, DateTimeOffset end)
+    {
+        var counters = run.Counters;
+        return new SimulationSummary
+        {
+            Seed = Seed,
+            Elapsed = run.Wall.Elapsed,
+            Qos = _options.Qos,
+            ProtocolVersion = _options.ProtocolVersion,
+            Devices = devices.Count,
+            DevicesConnected = devices.Count(device => device.EverConnected),
+            ConnectFailures = counters.ConnectFailures,
+            Reconnects = counters.Reconnects,
+            MessagesSent = counters.MessagesSent,
+            ReadingsSent = counters.ReadingsSent,
+            MessagesAcked = counters.MessagesAcked,
+            ReadingsAcked = counters.ReadingsAcked,
+            MessagesRefused = counters.MessagesRefused,
+            RefusedByReason = counters.RefusedByReason,
+            MessagesFailed = counters.MessagesFailed,
+            MessagesAbandoned = counters.MessagesAbandoned,
+            Errors = counters.Errors,
+            Sensors = devices.ToDictionary(device => device.Tally.Sensor.Id, device => device.Tally),
+            Speed = _options.Speed,
+            SimulatedStart = run.Clock.Start,
+            SimulatedEnd = end,
+            Faults = InjectedFaults(run.Clock.Start, end),
+            ConnectivityLosses = counters.ConnectivityLosses,
+            ReadingsStored = counters.ReadingsStored,
+            ReadingsSkipped = counters.ReadingsSkipped,
+            ReadingsDropped = counters.ReadingsDropped,
+            MalformedSent = counters.MalformedSent,
+            MalformedRefused = counters.MalformedRefused,
+        };
+    }
 }

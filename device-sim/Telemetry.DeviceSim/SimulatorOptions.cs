@@ -1,5 +1,7 @@
 using MQTTnet.Formatter;
 using MQTTnet.Protocol;
+using Telemetry.DeviceSim.Scenarios;
+using Telemetry.Domain.Campus;
 
 namespace Telemetry.DeviceSim;
 
@@ -11,8 +13,41 @@ public sealed class SimulatorOptions
     public int Buildings { get; init; } = 3;
     public int RoomsPerBuilding { get; init; } = 10;
 
-    /// <summary>Time between two readings of one sensor.</summary>
-    public TimeSpan Interval { get; init; } = TimeSpan.FromSeconds(5);
+    /// <summary>Labs per generated building (<c>lab1</c>, …), each with two freezers and a fume hood.</summary>
+    public int LabsPerBuilding { get; init; }
+
+    /// <summary>
+    /// The campus to simulate; <c>null</c> generates the demo campus from <see cref="Buildings"/>,
+    /// <see cref="RoomsPerBuilding"/> and <see cref="LabsPerBuilding"/>.
+    /// </summary>
+    public CampusRegistry? Registry { get; init; }
+
+    /// <summary>Time between two readings of one sensor (simulated time); <c>null</c> uses each kind's interval.</summary>
+    public TimeSpan? Interval { get; init; }
+
+    /// <summary>How much faster than the wall clock simulated time runs (720: a simulated day in two minutes).</summary>
+    public double Speed { get; init; } = 1;
+
+    /// <summary>
+    /// The simulated time the run starts at; <c>null</c>: now − <see cref="Duration"/> × <see cref="Speed"/>, so the
+    /// simulated period ends about when the run does and no timestamp lies in the future.
+    /// </summary>
+    public DateTimeOffset? Start { get; init; }
+
+    /// <summary>When rooms are used, by room type.</summary>
+    public Timetable Timetable { get; init; } = Timetable.Default;
+
+    /// <summary>Connectivity loss, clock skew, malformed payloads; off by default.</summary>
+    public DeviceBehaviour Behaviour { get; init; } = DeviceBehaviour.None;
+
+    /// <summary>Faults to inject; times are relative to the simulated start.</summary>
+    public IReadOnlyList<FaultSpec> Faults { get; init; } = [];
+
+    /// <summary>Readings per message at most when a device uploads its local store after an outage.</summary>
+    public int UploadBatchSize { get; init; } = 100;
+
+    /// <summary>Readings a device keeps while disconnected; beyond that the oldest are dropped.</summary>
+    public int StoreCapacity { get; init; } = 10_000;
 
     /// <summary>At most once or at least once; exactly once is not part of the service's contract.</summary>
     public MqttQualityOfServiceLevel Qos { get; init; } = MqttQualityOfServiceLevel.AtLeastOnce;
@@ -62,7 +97,20 @@ public sealed class SimulatorOptions
         Require(Port is > 0 and <= 65535, nameof(Port), "must be 1..65535");
         Require(Buildings > 0, nameof(Buildings), "must be at least 1");
         Require(RoomsPerBuilding >= 0, nameof(RoomsPerBuilding), "must not be negative");
-        Require(Interval >= TimeSpan.FromMilliseconds(10), nameof(Interval), "must be at least 10ms");
+        Require(LabsPerBuilding >= 0, nameof(LabsPerBuilding), "must not be negative");
+        Require(Interval is null || Interval >= TimeSpan.FromMilliseconds(10), nameof(Interval), "must be at least 10ms");
+        Require(double.IsFinite(Speed) && Speed is > 0 and <= 1_000_000, nameof(Speed), "must be above 0 and at most 1000000");
+        Require(Speed <= 1 || Duration is not null || Start is not null, nameof(Speed),
+            "above 1 needs a duration (the simulated period then ends now) or a start time");
+        Require(Timetable is not null, nameof(Timetable), "must not be null");
+        Require(Behaviour is not null, nameof(Behaviour), "must not be null");
+        Require(Behaviour is null || (Behaviour.ConnectivityLossPerHour is >= 0 and <= 1 && Behaviour.MalformedRate is >= 0 and <= 1
+            && Behaviour.ConnectivityLossMin > TimeSpan.Zero && Behaviour.ConnectivityLossMax >= Behaviour.ConnectivityLossMin
+            && Behaviour.ClockSkewMax >= TimeSpan.Zero && Behaviour.ClockSkewMax <= TimeSpan.FromMinutes(5)),
+            nameof(Behaviour), "needs probabilities and rates within 0..1, outage lengths with 0 < min <= max, clock skew 0..5m");
+        Require(Faults is not null, nameof(Faults), "must not be null");
+        Require(UploadBatchSize is > 0 and <= 1000, nameof(UploadBatchSize), "must be 1..1000");
+        Require(StoreCapacity > 0, nameof(StoreCapacity), "must be at least 1");
         Require(Qos is MqttQualityOfServiceLevel.AtMostOnce or MqttQualityOfServiceLevel.AtLeastOnce, nameof(Qos), "must be 0 or 1");
         Require(Duration is null || Duration > TimeSpan.Zero, nameof(Duration), "must be positive");
         Require(ProtocolVersion is MqttProtocolVersion.V311 or MqttProtocolVersion.V500, nameof(ProtocolVersion), "must be 3.1.1 or 5");

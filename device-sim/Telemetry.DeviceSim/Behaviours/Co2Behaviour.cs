@@ -1,33 +1,49 @@
 namespace Telemetry.DeviceSim.Behaviours;
 
 /// <summary>
-/// CO2 concentration: relaxes towards outdoor air (420 ppm) plus 35 ppm per person in the room, with a
-/// 20-minute time constant, so it climbs while a room fills and decays after people leave.
+/// CO2 concentration from a well-mixed room model: each person exhales 0.5 L of CO2 a minute (in a room of 100 m³
+/// that is 5 ppm a minute per person), and ventilation exchanges the air with outdoor air (420 ppm) 6 times an hour
+/// while it runs, 0.5 times an hour (leakage) when it does not. A full classroom settles around 1400 ppm; CO2 rises
+/// while people are in and decays towards 420 ppm after they leave, faster with ventilation on. Noise σ 5 ppm.
 /// </summary>
-public sealed class Co2Behaviour(RoomOccupancy room, Random random) : ISensorBehaviour
+public sealed class Co2Behaviour(RoomModel room, Random random) : ISensorBehaviour
 {
-    const double OutdoorPpm = 420;
-    const double PpmPerPerson = 35;
-    static readonly TimeSpan TimeConstant = TimeSpan.FromMinutes(20);
+    public const double OutdoorPpm = 420;
+    public const double ExhaledM3PerMinute = 0.0005;
+    public const double AirChangesPerHourVentilated = 6;
+    public const double AirChangesPerHourLeakage = 0.5;
+    static readonly TimeSpan Step = TimeSpan.FromMinutes(1);
 
     double _ppm = double.NaN;
     DateTimeOffset _last;
 
+    /// <summary>The concentration the room tends to at <paramref name="at"/> with its current people and ventilation.</summary>
+    public static double SteadyStatePpm(int people, double volumeM3, bool ventilated)
+    {
+        var airChangesPerHour = ventilated ? AirChangesPerHourVentilated : AirChangesPerHourLeakage;
+        return OutdoorPpm + people * ExhaledM3PerMinute * 60 / (airChangesPerHour * volumeM3) * 1e6;
+    }
+
     public IReadOnlyDictionary<string, double> Sample(DateTimeOffset at)
     {
-        var target = OutdoorPpm + PpmPerPerson * room.PeopleAt(at);
         if (double.IsNaN(_ppm))
         {
-            _ppm = target + random.Gaussian(20);
+            _ppm = SteadyStatePpm(room.PeopleAt(at), room.VolumeM3, room.VentilationOn(at));
         }
         else
         {
-            var elapsed = Math.Max(0, (at - _last).TotalSeconds);
-            _ppm += (target - _ppm) * (1 - Math.Exp(-elapsed / TimeConstant.TotalSeconds));
+            for (var t = _last; t < at;)
+            {
+                var step = at - t < Step ? at - t : Step;
+                var ventilated = room.VentilationOn(t);
+                var steady = SteadyStatePpm(room.PeopleAt(t), room.VolumeM3, ventilated);
+                var airChangesPerHour = ventilated ? AirChangesPerHourVentilated : AirChangesPerHourLeakage;
+                _ppm = steady + (_ppm - steady) * Math.Exp(-airChangesPerHour * step.TotalHours);
+                t += step;
+            }
         }
 
         _last = at;
-        var reported = Math.Max(OutdoorPpm - 30, _ppm + random.Gaussian(8));
-        return new Dictionary<string, double> { [MetricNames.Co2] = Math.Round(reported) };
+        return new Dictionary<string, double> { [MetricNames.Co2] = Math.Round(Math.Max(390, _ppm + random.Gaussian(5))) };
     }
 }

@@ -4,8 +4,8 @@ namespace Telemetry.DeviceSim.Behaviours;
 public interface ISensorBehaviour
 {
     /// <summary>
-    /// The metrics measured at <paramref name="at"/>, given in the campus's local time (daily curves follow it).
-    /// Calls come in increasing time order.
+    /// The metrics measured at simulated time <paramref name="at"/>, given in the campus's local time (daily curves
+    /// and timetables follow it). Calls come in increasing time order.
     /// </summary>
     IReadOnlyDictionary<string, double> Sample(DateTimeOffset at);
 }

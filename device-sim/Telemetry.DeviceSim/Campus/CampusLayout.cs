@@ -1,61 +1,91 @@
+using Telemetry.Domain.Campus;
+
 namespace Telemetry.DeviceSim.Campus;
 
 /// <summary>
-/// The demo campus: buildings <c>bldg-1..N</c>, each with rooms <c>r101</c>, <c>r102</c>, … (ten rooms a floor)
-/// holding a temperature, humidity, CO2 and occupancy sensor, plus one energy meter per building in room <c>plant</c>.
-/// Sensor ids are unique across the campus, e.g. <c>bldg-2-r203-co2</c> or <c>bldg-2-plant-energy</c>.
-/// The layout depends only on the counts, never on the seed.
+/// The simulator's view of a <see cref="CampusRegistry"/>: every registered sensor in file order (building by
+/// building, room by room) with the behaviour that simulates it.
 /// </summary>
 public sealed class CampusLayout
 {
-    public const string PlantRoom = "plant";
-    public const int RoomsPerFloor = 10;
+    public const string PlantRoom = DemoCampus.PlantRoom;
 
-    static readonly (SensorKind Kind, string Suffix)[] RoomSensors =
-    [
-        (SensorKind.Temperature, "temp"),
-        (SensorKind.Humidity, "hum"),
-        (SensorKind.Co2, "co2"),
-        (SensorKind.Occupancy, "occ"),
-    ];
-
-    CampusLayout(IReadOnlyList<string> buildings, IReadOnlyList<SensorInfo> sensors)
+    CampusLayout(CampusRegistry registry, IReadOnlyList<string> buildings, IReadOnlyList<SensorInfo> sensors)
     {
+        Registry = registry;
         Buildings = buildings;
         Sensors = sensors;
     }
+
+    public CampusRegistry Registry { get; }
 
     public IReadOnlyList<string> Buildings { get; }
 
     /// <summary>Every sensor, building by building and room by room.</summary>
     public IReadOnlyList<SensorInfo> Sensors { get; }
 
-    public static CampusLayout Generate(int buildings, int roomsPerBuilding)
-    {
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(buildings);
-        ArgumentOutOfRangeException.ThrowIfNegative(roomsPerBuilding);
+    /// <summary>The generated demo campus (see <see cref="DemoCampus.Generate"/>).</summary>
+    public static CampusLayout Generate(int buildings, int roomsPerBuilding, int labsPerBuilding = 0) =>
+        FromRegistry(DemoCampus.Generate(buildings, roomsPerBuilding, labsPerBuilding));
 
-        var buildingIds = new List<string>(buildings);
-        var sensors = new List<SensorInfo>(buildings * (roomsPerBuilding * RoomSensors.Length + 1));
-        for (var b = 1; b <= buildings; b++)
+    public static CampusLayout FromRegistry(CampusRegistry registry)
+    {
+        ArgumentNullException.ThrowIfNull(registry);
+        var sensors = new List<SensorInfo>();
+        foreach (var building in registry.Buildings)
         {
-            var building = $"bldg-{b}";
-            buildingIds.Add(building);
-            for (var r = 0; r < roomsPerBuilding; r++)
+            foreach (var room in building.Rooms)
             {
-                var room = RoomName(r);
-                foreach (var (kind, suffix) in RoomSensors)
+                foreach (var sensor in room.Sensors)
                 {
-                    sensors.Add(new SensorInfo($"{building}-{room}-{suffix}", building, room, kind));
+                    var kind = registry.Kinds[sensor.Kind];
+                    sensors.Add(new SensorInfo(sensor.Id, building.Id, room.Id, kind.Id, ModelOf(sensor.Id, kind)));
                 }
             }
-
-            sensors.Add(new SensorInfo($"{building}-{PlantRoom}-energy", building, PlantRoom, SensorKind.Energy));
         }
 
-        return new CampusLayout(buildingIds, sensors);
+        return new CampusLayout(registry, [.. registry.Buildings.Select(b => b.Id)], sensors);
     }
 
-    /// <summary>Room 0 is <c>r101</c>, room 9 is <c>r110</c>, room 10 is <c>r201</c>.</summary>
-    static string RoomName(int index) => $"r{index / RoomsPerFloor + 1}{index % RoomsPerFloor + 1:00}";
+    /// <summary>
+    /// The behaviour for a sensor: the demo kinds by id; other kinds by their metrics (a compressor makes a freezer,
+    /// airflow a fume hood, energy a meter — lighting or HVAC when the sensor id says so —, then people, co2,
+    /// humidity, temperature); anything else is <see cref="SensorModel.Generic"/>.
+    /// </summary>
+    public static SensorModel ModelOf(string sensorId, SensorKind kind)
+    {
+        ArgumentNullException.ThrowIfNull(sensorId);
+        ArgumentNullException.ThrowIfNull(kind);
+        var model = kind.Id switch
+        {
+            DemoCampus.TemperatureKind => SensorModel.Temperature,
+            DemoCampus.HumidityKind => SensorModel.Humidity,
+            DemoCampus.Co2Kind => SensorModel.Co2,
+            DemoCampus.OccupancyKind => SensorModel.Occupancy,
+            DemoCampus.EnergyMeterKind => SensorModel.EnergyMeter,
+            DemoCampus.SubMeterKind => SubMeter(sensorId),
+            DemoCampus.FreezerKind => SensorModel.Freezer,
+            DemoCampus.FumeHoodKind => SensorModel.FumeHood,
+            _ => (SensorModel?)null,
+        };
+        if (model is { } known)
+        {
+            return known;
+        }
+
+        var metrics = kind.Metrics;
+        return metrics.ContainsKey("compressor") ? SensorModel.Freezer
+            : metrics.ContainsKey("airflow") ? SensorModel.FumeHood
+            : metrics.ContainsKey("energy") ? SubMeter(sensorId) is var sub && sub == SensorModel.Generic ? SensorModel.EnergyMeter : sub
+            : metrics.ContainsKey("people") ? SensorModel.Occupancy
+            : metrics.ContainsKey("co2") ? SensorModel.Co2
+            : metrics.ContainsKey("humidity") ? SensorModel.Humidity
+            : metrics.ContainsKey("temperature") ? SensorModel.Temperature
+            : SensorModel.Generic;
+
+        static SensorModel SubMeter(string id) =>
+            id.Contains("light", StringComparison.OrdinalIgnoreCase) ? SensorModel.LightingMeter
+            : id.Contains("hvac", StringComparison.OrdinalIgnoreCase) ? SensorModel.HvacMeter
+            : SensorModel.Generic;
+    }
 }

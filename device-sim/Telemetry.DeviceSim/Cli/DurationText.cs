@@ -4,7 +4,7 @@ using System.Text.RegularExpressions;
 
 namespace Telemetry.DeviceSim.Cli;
 
-/// <summary>Durations as written on the command line: <c>500ms</c>, <c>5s</c>, <c>2m</c>, <c>1h</c>, <c>1m30s</c>, <c>1.5s</c>.</summary>
+/// <summary>Durations as written on the command line: <c>500ms</c>, <c>5s</c>, <c>2m</c>, <c>1h</c>, <c>1d</c>, <c>1m30s</c>, <c>1.5s</c>.</summary>
 public static partial class DurationText
 {
     public static bool TryParse(string? text, out TimeSpan duration)
@@ -23,7 +23,8 @@ public static partial class DurationText
                 "ms" => TimeSpan.FromMilliseconds(value),
                 "s" => TimeSpan.FromSeconds(value),
                 "m" => TimeSpan.FromMinutes(value),
-                _ => TimeSpan.FromHours(value),
+                "h" => TimeSpan.FromHours(value),
+                _ => TimeSpan.FromDays(value),
             };
         }
 
@@ -57,9 +58,9 @@ public static partial class DurationText
         return text.ToString();
     }
 
-    [GeneratedRegex(@"^(\d+(\.\d+)?(ms|s|m|h))+$")]
+    [GeneratedRegex(@"^(\d+(\.\d+)?(ms|s|m|h|d))+$")]
     private static partial Regex Duration();
 
-    [GeneratedRegex(@"(\d+(?:\.\d+)?)(ms|s|m|h)")]
+    [GeneratedRegex(@"(\d+(?:\.\d+)?)(ms|s|m|h|d)")]
     private static partial Regex Part();
 }

@@ -1,7 +1,9 @@
 using System.CommandLine;
 using MQTTnet.Formatter;
 using MQTTnet.Protocol;
+using Telemetry.DeviceSim.Campus;
 using Telemetry.DeviceSim.Progress;
+using Telemetry.DeviceSim.Scenarios;
 
 namespace Telemetry.DeviceSim.Cli;
 
@@ -15,7 +17,13 @@ static class RunCommand
     static readonly Option<int> Port = new("--port") { Description = "Broker TCP port.", DefaultValueFactory = _ => Defaults.Port };
     static readonly Option<int> Buildings = new("--buildings") { Description = "Buildings on the campus.", DefaultValueFactory = _ => Defaults.Buildings };
     static readonly Option<int> Rooms = new("--rooms") { Description = "Rooms per building; each has a temperature, humidity, CO2 and occupancy sensor.", DefaultValueFactory = _ => Defaults.RoomsPerBuilding };
-    static readonly Option<TimeSpan?> Interval = DurationOption.Create("--interval", "Time between two readings of one sensor. [default: 5s]");
+    static readonly Option<int> Labs = new("--labs") { Description = "Labs per building (lab1, …), each with two freezers and a fume hood.", DefaultValueFactory = _ => 0 };
+    static readonly Option<FileInfo?> ScenarioFile = new("--scenario") { Description = "Scenario file (YAML): registry, start, speed, timetable, behaviour, faults. Command-line options override it." };
+    static readonly Option<double?> Speed = new("--speed") { Description = "Time acceleration: simulated seconds per wall second (720: a simulated day in two minutes). [default: 1, or the scenario's]" };
+    static readonly Option<string?> Start = new("--start") { Description = "Simulated start time with UTC offset, e.g. 2026-03-02T06:00:00+01:00. [default: now - duration x speed]" };
+    static readonly Option<string[]> Fault = new("--fault") { Description = "Inject a fault: FAULT:SENSOR@AT+DURATION[,rate=R], e.g. freezer-failure:bldg-1-lab1-freezer1@10m+1h (simulated time from the start). Repeatable.", Arity = ArgumentArity.ZeroOrMore };
+    static readonly Option<FileInfo?> FaultsOut = new("--faults-out") { Description = "Write the injected faults (sensor, fault, simulated start and end) as JSON to this file." };
+    static readonly Option<TimeSpan?> Interval = DurationOption.Create("--interval", "Time between two readings of one sensor, in simulated time. [default: each kind's interval]");
     static readonly Option<TimeSpan?> Duration = DurationOption.Create("--duration", "Stop after this long. [default: until Ctrl-C]");
     static readonly Option<string> Qos = new Option<string>("--qos") { Description = "MQTT QoS: 0 (at most once) or 1 (at least once, acknowledged).", DefaultValueFactory = _ => "1" }.AcceptOnlyFromAmong("0", "1");
     static readonly Option<string> Mqtt = new Option<string>("--mqtt") { Description = "MQTT protocol version.", DefaultValueFactory = _ => "3.1.1" }.AcceptOnlyFromAmong("3.1.1", "5");
@@ -34,8 +42,8 @@ static class RunCommand
                                          "Progress goes to stderr once a second, the summary to stdout. Exit code 0: all acknowledged; " +
                                          "2: acknowledgements missing, refusals or failures; 1: usage error.")
         {
-            Host, Port, Buildings, Rooms, Interval, Duration, Qos, Mqtt, Username, Password, Seed, Batch, MaxConnects,
-            Timestamps, AckTimeout, DrainTimeout,
+            Host, Port, ScenarioFile, Buildings, Rooms, Labs, Interval, Duration, Speed, Start, Fault, FaultsOut, Qos, Mqtt,
+            Username, Password, Seed, Batch, MaxConnects, Timestamps, AckTimeout, DrainTimeout,
         };
         command.SetAction(RunAsync);
         return command;
@@ -63,21 +71,85 @@ static class RunCommand
             await error.WriteLineAsync($"device-sim: {e.Message.Replace($" (Parameter '{e.ParamName}')", "", StringComparison.Ordinal)}");
             return ExitCodes.Usage;
         }
+        catch (Exception e) when (e is UsageException or NotSupportedException or InvalidDataException or IOException)
+        {
+            await error.WriteLineAsync($"device-sim: {e.Message}");
+            return ExitCodes.Usage;
+        }
 
         await error.WriteLineAsync($"device-sim: {simulator.Layout.Sensors.Count} devices in {simulator.Layout.Buildings.Count} buildings " +
                                    $"-> {parse.GetValue(Host)}:{parse.GetValue(Port)}, seed {simulator.Seed}; Ctrl-C stops");
         var summary = await simulator.RunAsync(new ConsoleProgress(error), cancellationToken);
         SummaryWriter.Write(output, summary);
+        if (parse.GetValue(FaultsOut) is { } faultsOut)
+        {
+            try
+            {
+                await File.WriteAllTextAsync(faultsOut.FullName, FaultsWriter.ToJson(summary.Faults), CancellationToken.None);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                await error.WriteLineAsync($"device-sim: cannot write {faultsOut.FullName}: {e.Message}");
+                return ExitCodes.Incomplete;
+            }
+        }
+
         return summary.Succeeded ? ExitCodes.Success : ExitCodes.Incomplete;
     }
 
-    static SimulatorOptions Options(ParseResult parse) => new()
+    /// <summary>A problem with the command line or the files it names, reported as a usage error.</summary>
+    sealed class UsageException(string message) : Exception(message);
+
+    static SimulatorOptions Options(ParseResult parse)
     {
+        Scenario scenario = new();
+        if (parse.GetValue(ScenarioFile) is { } file)
+        {
+            var loaded = ScenarioLoader.LoadFile(file.FullName);
+            if (loaded.Scenario is null)
+            {
+                throw new UsageException("invalid scenario:" + Environment.NewLine + "  " + string.Join(Environment.NewLine + "  ", loaded.Errors));
+            }
+
+            scenario = loaded.Scenario;
+        }
+
+        // An explicit campus size asks for the generated campus, even when the scenario names a registry file.
+        var generated = !IsDefault(parse, Buildings) || !IsDefault(parse, Rooms) || !IsDefault(parse, Labs);
+        var registry = !generated && scenario.Registry is { } path ? RegistryFile.LoadRegistry(path) : null;
+
+        var faults = new List<FaultSpec>(scenario.Faults);
+        foreach (var text in parse.GetValue(Fault) ?? [])
+        {
+            if (!FaultSpec.TryParse(text, out var fault, out var problem))
+            {
+                throw new UsageException($"--fault: {problem}");
+            }
+
+            faults.Add(fault!);
+        }
+
+        DateTimeOffset? start = scenario.Start;
+        if (parse.GetValue(Start) is { } startText)
+        {
+            var parsed = ScenarioLoader.Load($"start: \"{startText}\"", "--start");
+            start = parsed.Scenario?.Start ?? throw new UsageException($"--start: '{startText}' is not a date and time with a UTC offset, e.g. 2026-03-02T06:00:00+01:00");
+        }
+
+        return new SimulatorOptions
+        {
+            Registry = registry,
+            Speed = parse.GetValue(Speed) ?? scenario.Speed ?? 1,
+            Start = start,
+            Timetable = scenario.Timetable ?? Defaults.Timetable,
+            Behaviour = scenario.Behaviour ?? Defaults.Behaviour,
+            Faults = faults,
         Host = parse.GetRequiredValue(Host),
         Port = parse.GetValue(Port),
         Buildings = parse.GetValue(Buildings),
         RoomsPerBuilding = parse.GetValue(Rooms),
-        Interval = parse.GetValue(Interval) ?? Defaults.Interval,
+        LabsPerBuilding = parse.GetValue(Labs),
+        Interval = parse.GetValue(Interval),
         Duration = parse.GetValue(Duration),
         Qos = parse.GetValue(Qos) == "0" ? MqttQualityOfServiceLevel.AtMostOnce : MqttQualityOfServiceLevel.AtLeastOnce,
         ProtocolVersion = parse.GetValue(Mqtt) == "5" ? MqttProtocolVersion.V500 : MqttProtocolVersion.V311,
@@ -94,5 +166,8 @@ static class RunCommand
         },
         AckTimeout = parse.GetValue(AckTimeout) ?? Defaults.AckTimeout,
         DrainTimeout = parse.GetValue(DrainTimeout) ?? Defaults.DrainTimeout,
-    };
+        };
+
+        static bool IsDefault(ParseResult parse, Option option) => parse.GetResult(option) is null or { Implicit: true };
+    }
 }

@@ -1,26 +1,69 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
 using MQTTnet;
 using MQTTnet.Protocol;
 using Telemetry.DeviceSim.Behaviours;
 using Telemetry.DeviceSim.Campus;
 using Telemetry.DeviceSim.Mqtt;
+using Telemetry.DeviceSim.Scenarios;
+using Telemetry.DeviceSim.Time;
 
 namespace Telemetry.DeviceSim.Devices;
 
+/// <summary>What every device of a run shares: options, the simulated clock and the wall time since the run started.</summary>
+sealed record RunContext(SimulatorOptions Options, SimulationClock Clock, Stopwatch Wall, TimeZoneInfo CampusTimeZone, SimulationCounters Counters)
+{
+    public DateTimeOffset SimulatedNow => Clock.SimulatedAt(Wall.Elapsed);
+}
+
 /// <summary>
-/// One sensor on its own connection: connects, waits a random phase so devices do not publish in lockstep, then
-/// takes a reading every interval and publishes each full batch, awaiting every publish so its order holds.
+/// One sensor on its own connection. It samples on a fixed grid of simulated times (its kind's interval, from a random
+/// phase), so its readings depend on the seed only, never on scheduling. Every reading goes to the local store; while
+/// connected the device publishes the store (one reading, or <see cref="SimulatorOptions.ReadingsPerMessage"/>, a
+/// message; a backlog after an outage as batches), awaiting each publish so its order holds. Without network
+/// (scenario connectivity loss) it disconnects and keeps sampling into the store; when offline (fault) it disconnects,
+/// and readings due meanwhile are not taken.
 /// </summary>
-sealed class SimulatedDevice(SensorInfo sensor, ISensorBehaviour behaviour, DeviceConnection connection,
-    SimulatorOptions options, SimulationCounters counters, Random random) : IDisposable
+sealed class SimulatedDevice : IDisposable
 {
     static readonly TimeSpan MaxConnectJitter = TimeSpan.FromMilliseconds(50);
 
-    readonly List<SensorReading> _buffer = new(options.ReadingsPerMessage);
-    long _lastTimestamp;
+    readonly SensorInfo _sensor;
+    readonly ISensorBehaviour _behaviour;
+    readonly DeviceConnection _connection;
+    readonly RunContext _run;
+    readonly SimulatorOptions _options;
+    readonly SensorFaults _faults;
+    readonly Random _random;
+    readonly TimeSpan _interval;
+    readonly ReadingStore _store;
+    readonly DeviceClock _clock;
+    readonly ConnectivityPlan _network;
+    IReadOnlyDictionary<string, double>? _lastMetrics;
+    bool _withoutNetwork;
+    long _malformed;
 
-    public SensorTally Tally { get; } = new(sensor, options.RecordAcknowledgedReadings);
-    public bool IsConnected => connection.IsConnected;
-    public bool EverConnected => connection.EverConnected;
+    public SimulatedDevice(SensorInfo sensor, ISensorBehaviour behaviour, DeviceConnection connection, RunContext run,
+        TimeSpan interval, SensorFaults faults, Random random)
+    {
+        _sensor = sensor;
+        _behaviour = behaviour;
+        _connection = connection;
+        _run = run;
+        _options = run.Options;
+        _faults = faults;
+        _random = random;
+        _interval = interval;
+        _store = new ReadingStore(_options.StoreCapacity);
+        _clock = new DeviceClock(DeviceClock.DrawSkew(random, _options.Behaviour.ClockSkewMax));
+        _network = new ConnectivityPlan(_options.Behaviour, random, run.Clock.Start);
+        Tally = new SensorTally(sensor, _options.RecordAcknowledgedReadings);
+    }
+
+    public SensorTally Tally { get; }
+    public bool IsConnected => _connection.IsConnected;
+    public bool EverConnected => _connection.EverConnected;
 
     /// <summary>
     /// Runs until <paramref name="stop"/> fires; a publish in flight then still gets until <paramref name="drain"/>
@@ -30,66 +73,159 @@ sealed class SimulatedDevice(SensorInfo sensor, ISensorBehaviour behaviour, Devi
     {
         try
         {
-            await Task.Delay(MaxConnectJitter * random.NextDouble(), stop);
-            await connection.ConnectAsync(stop);
-            await Task.Delay(options.Interval * random.NextDouble(), stop);
-
-            using var timer = new PeriodicTimer(options.Interval);
-            do
+            var next = _run.Clock.Start + _interval * _random.NextDouble();
+            await Task.Delay(MaxConnectJitter * _random.NextDouble(), stop);
+            await _connection.ConnectAsync(stop);
+            while (true)
             {
-                await SampleAsync(stop, drain);
+                var wait = _run.Clock.WallOffsetOf(next) - _run.Wall.Elapsed;
+                if (wait > TimeSpan.Zero)
+                {
+                    await Task.Delay(wait, stop);
+                }
+
+                var now = _run.SimulatedNow;
+                for (; next <= now; next += _interval)
+                {
+                    Take(next);
+                }
+
+                await DeliverAsync(now, stop, drain);
             }
-            while (await timer.WaitForNextTickAsync(stop));
         }
         catch (OperationCanceledException) when (stop.IsCancellationRequested)
         {
-            // Stopping is how every run ends; readings still buffered were never sent.
+            // Stopping is how every run ends; readings still in the store were never sent.
         }
         finally
         {
-            await connection.DisconnectAsync();
+            _run.Counters.Dropped(_store.Dropped);
+            await _connection.DisconnectAsync();
         }
     }
 
-    public void Dispose() => connection.Dispose();
+    public void Dispose() => _connection.Dispose();
 
-    async Task SampleAsync(CancellationToken stop, CancellationToken drain)
+    void Take(DateTimeOffset at)
     {
-        // Whole milliseconds, strictly increasing per sensor: every reading has a distinct timestamp.
-        _lastTimestamp = Math.Max(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), _lastTimestamp + 1);
-        var at = DateTimeOffset.FromUnixTimeMilliseconds(_lastTimestamp);
-        _buffer.Add(new SensorReading(at, behaviour.Sample(TimeZoneInfo.ConvertTime(at, TimeZoneInfo.Local))));
-        if (_buffer.Count < options.ReadingsPerMessage)
+        var metrics = _behaviour.Sample(TimeZoneInfo.ConvertTime(at, _run.CampusTimeZone));
+        if (_faults.IsActive(FaultType.StuckSensor, at) && _lastMetrics is not null)
         {
+            metrics = _lastMetrics;
+        }
+
+        _lastMetrics = metrics;
+        if (_faults.IsActive(FaultType.Offline, at))
+        {
+            _run.Counters.Skipped();
             return;
         }
 
-        if (!connection.IsConnected)
+        if (_network.InOutage(at))
         {
-            await connection.ConnectAsync(stop);
+            _run.Counters.Stored();
         }
 
-        SensorReading[] readings = [.. _buffer];
-        _buffer.Clear();
-        await PublishAsync(readings, drain);
+        _store.Add(new SensorReading(_clock.Stamp(at), metrics));
     }
+
+    async Task DeliverAsync(DateTimeOffset now, CancellationToken stop, CancellationToken drain)
+    {
+        var offline = _faults.IsActive(FaultType.Offline, now);
+        var withoutNetwork = _network.InOutage(now);
+        if (withoutNetwork && !_withoutNetwork)
+        {
+            _run.Counters.ConnectivityLost();
+        }
+
+        _withoutNetwork = withoutNetwork;
+        if (offline || withoutNetwork)
+        {
+            await _connection.DisconnectAsync();
+            return;
+        }
+
+        if (!_connection.IsConnected)
+        {
+            await _connection.ConnectAsync(stop);
+        }
+
+        var perMessage = _options.ReadingsPerMessage;
+        while (_store.Count >= perMessage)
+        {
+            // A backlog (after an outage, or when the device fell behind) leaves as larger batches.
+            var batch = _store.Count > perMessage ? Math.Min(_store.Count, Math.Max(perMessage, _options.UploadBatchSize)) : perMessage;
+            if (MalformedRate(now) is var rate && rate > 0 && _random.NextDouble() < rate)
+            {
+                await PublishMalformedAsync(drain);
+            }
+
+            await PublishAsync(_store.Take(batch), drain);
+        }
+    }
+
+    double MalformedRate(DateTimeOffset now) =>
+        Math.Max(_options.Behaviour.MalformedRate, _faults.Active(FaultType.MalformedPayloads, now)?.Rate ?? 0);
+
+    /// <summary>Alternately invalid JSON (cut off) and a reading whose metric is not a number.</summary>
+    async Task PublishMalformedAsync(CancellationToken drain)
+    {
+        var ts = _run.SimulatedNow.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture);
+        var metric = _lastMetrics?.Keys.FirstOrDefault() ?? "value";
+        var payload = _malformed++ % 2 == 0 ? $"{{\"ts\":{ts},\"{metric}\":" : $"{{\"ts\":{ts},\"{metric}\":\"n/a\"}}";
+        var message = Message(Encoding.UTF8.GetBytes(payload));
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(drain);
+        timeout.CancelAfter(_options.AckTimeout);
+        _run.Counters.PublishingMalformed();
+        try
+        {
+            var result = await _connection.PublishAsync(message, timeout.Token);
+            if (_options.Qos == MqttQualityOfServiceLevel.AtMostOnce)
+            {
+                return;
+            }
+
+            if (result.IsSuccess)
+            {
+                _run.Counters.AckedMalformed();
+            }
+            else
+            {
+                _run.Counters.MalformedWasRefused();
+            }
+        }
+        catch (Exception) when (drain.IsCancellationRequested)
+        {
+            _run.Counters.PublishAbandoned();
+        }
+        catch (Exception e)
+        {
+            _run.Counters.PublishFailed(timeout.IsCancellationRequested ? $"no PUBACK within {_options.AckTimeout.TotalSeconds:0.###}s" : SimulationCounters.Describe(e));
+        }
+        finally
+        {
+            _run.Counters.Published();
+        }
+    }
+
+    MqttApplicationMessage Message(byte[] payload) => new MqttApplicationMessageBuilder()
+        .WithTopic(_sensor.Topic)
+        .WithPayload(payload)
+        .WithQualityOfServiceLevel(_options.Qos)
+        .Build();
 
     async Task PublishAsync(SensorReading[] readings, CancellationToken drain)
     {
-        var message = new MqttApplicationMessageBuilder()
-            .WithTopic(sensor.Topic)
-            .WithPayload(PayloadWriter.Write(readings, options.Timestamps))
-            .WithQualityOfServiceLevel(options.Qos)
-            .Build();
-
+        var message = Message(PayloadWriter.Write(readings, _options.Timestamps));
+        var counters = _run.Counters;
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(drain);
-        timeout.CancelAfter(options.AckTimeout);
+        timeout.CancelAfter(_options.AckTimeout);
         counters.Publishing(readings.Length);
         Tally.Sent(readings.Length);
         try
         {
-            var result = await connection.PublishAsync(message, timeout.Token);
-            if (options.Qos == MqttQualityOfServiceLevel.AtMostOnce)
+            var result = await _connection.PublishAsync(message, timeout.Token);
+            if (_options.Qos == MqttQualityOfServiceLevel.AtMostOnce)
             {
                 return;
             }
@@ -112,7 +248,7 @@ sealed class SimulatedDevice(SensorInfo sensor, ISensorBehaviour behaviour, Devi
         }
         catch (Exception) when (timeout.IsCancellationRequested)
         {
-            counters.PublishFailed($"no PUBACK within {options.AckTimeout.TotalSeconds:0.###}s");
+            counters.PublishFailed($"no PUBACK within {_options.AckTimeout.TotalSeconds:0.###}s");
         }
         catch (Exception e)
         {

@@ -14,6 +14,7 @@ sealed class SimulationCounters
     readonly ConcurrentDictionary<string, long> _errors = new();
     long _messagesSent, _readingsSent, _messagesAcked, _readingsAcked, _messagesRefused;
     long _messagesFailed, _messagesAbandoned, _inFlight, _connectFailures, _reconnects;
+    long _connectivityLosses, _readingsStored, _readingsSkipped, _readingsDropped, _malformedSent, _malformedRefused;
 
     public long MessagesSent => Interlocked.Read(ref _messagesSent);
     public long ReadingsSent => Interlocked.Read(ref _readingsSent);
@@ -24,6 +25,12 @@ sealed class SimulationCounters
     public long MessagesAbandoned => Interlocked.Read(ref _messagesAbandoned);
     public long ConnectFailures => Interlocked.Read(ref _connectFailures);
     public long Reconnects => Interlocked.Read(ref _reconnects);
+    public long ConnectivityLosses => Interlocked.Read(ref _connectivityLosses);
+    public long ReadingsStored => Interlocked.Read(ref _readingsStored);
+    public long ReadingsSkipped => Interlocked.Read(ref _readingsSkipped);
+    public long ReadingsDropped => Interlocked.Read(ref _readingsDropped);
+    public long MalformedSent => Interlocked.Read(ref _malformedSent);
+    public long MalformedRefused => Interlocked.Read(ref _malformedRefused);
     public IReadOnlyDictionary<MqttClientPublishReasonCode, long> RefusedByReason => new Dictionary<MqttClientPublishReasonCode, long>(_refusedByReason);
     public IReadOnlyDictionary<string, long> Errors => new SortedDictionary<string, long>(_errors, StringComparer.Ordinal);
 
@@ -33,6 +40,22 @@ sealed class SimulationCounters
         Interlocked.Add(ref _readingsSent, readings);
         Interlocked.Increment(ref _inFlight);
     }
+
+    public void ConnectivityLost() => Interlocked.Increment(ref _connectivityLosses);
+    public void Stored() => Interlocked.Increment(ref _readingsStored);
+    public void Skipped() => Interlocked.Increment(ref _readingsSkipped);
+    public void Dropped(long readings) => Interlocked.Add(ref _readingsDropped, readings);
+
+    public void PublishingMalformed()
+    {
+        Interlocked.Increment(ref _messagesSent);
+        Interlocked.Increment(ref _malformedSent);
+        Interlocked.Increment(ref _inFlight);
+    }
+
+    public void MalformedWasRefused() => Interlocked.Increment(ref _malformedRefused);
+
+    public void AckedMalformed() => Interlocked.Increment(ref _messagesAcked);
 
     public void Published() => Interlocked.Decrement(ref _inFlight);
 
@@ -74,9 +97,14 @@ sealed class SimulationCounters
         _errors.AddOrUpdate(key, 1, (_, n) => n + 1);
     }
 
-    public ProgressSnapshot Snapshot(TimeSpan elapsed, int devices, int connected) => new(
+    public ProgressSnapshot Snapshot(TimeSpan elapsed, int devices, int connected, DateTimeOffset? simulatedTime = null) => new(
         elapsed, devices, connected, MessagesSent, ReadingsSent, MessagesAcked, MessagesRefused, MessagesFailed,
-        Interlocked.Read(ref _inFlight), ConnectFailures, Reconnects);
+        Interlocked.Read(ref _inFlight), ConnectFailures, Reconnects)
+    {
+        SimulatedTime = simulatedTime,
+        ReadingsStored = ReadingsStored,
+        MalformedSent = MalformedSent,
+    };
 
     /// <summary>An exception as an error kind: the innermost cause's type and message.</summary>
     public static string Describe(Exception exception)

@@ -20,6 +20,16 @@ public sealed class ConsoleProgress(TextWriter writer, TimeSpan? interval = null
         var acked = Rate(value.MessagesAcked, _previous?.MessagesAcked ?? 0, seconds);
         var line = $"t={value.Elapsed.TotalSeconds:0}s devices {value.Connected}/{value.Devices} sent {sent:0}/s acked {acked:0}/s "
                    + $"refused {value.MessagesRefused} failed {value.MessagesFailed} pending {value.InFlight}";
+        if (value.SimulatedTime is { } simulated)
+        {
+            line = $"t={value.Elapsed.TotalSeconds:0}s sim {simulated.UtcDateTime.ToString("yyyy-MM-dd HH:mm", System.Globalization.CultureInfo.InvariantCulture)}Z" + line[line.IndexOf(' ', StringComparison.Ordinal)..];
+        }
+
+        if (value.ReadingsStored > 0 || value.MalformedSent > 0)
+        {
+            line += $" stored {value.ReadingsStored} malformed {value.MalformedSent}";
+        }
+
         if (value.ConnectFailures > 0 || value.Reconnects > 0)
         {
             line += $" connect-failures {value.ConnectFailures} reconnects {value.Reconnects}";

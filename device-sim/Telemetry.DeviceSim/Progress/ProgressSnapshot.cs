@@ -12,4 +12,14 @@ public sealed record ProgressSnapshot(
     long MessagesFailed,
     long InFlight,
     long ConnectFailures,
-    long Reconnects);
+    long Reconnects)
+{
+    /// <summary>Simulated time now (campus clock of the run).</summary>
+    public DateTimeOffset? SimulatedTime { get; init; }
+
+    /// <summary>Readings devices kept while without connectivity, so far.</summary>
+    public long ReadingsStored { get; init; }
+
+    /// <summary>Malformed messages published on purpose, so far.</summary>
+    public long MalformedSent { get; init; }
+}

@@ -1,0 +1,174 @@
+using Telemetry.DeviceSim;
+using Telemetry.DeviceSim.Campus;
+using Telemetry.DeviceSim.Scenarios;
+
+namespace Telemetry.UnitTests.DeviceSim;
+
+public sealed class ScenarioTests
+{
+    static string RepositoryFile(string relative)
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "Telemetry.sln")))
+            {
+                return Path.Combine(dir.FullName, relative);
+            }
+        }
+
+        throw new InvalidOperationException("repository root not found");
+    }
+
+    [Fact]
+    public void The_demo_scenario_loads_and_its_faults_fit_the_demo_campus()
+    {
+        var path = RepositoryFile("deploy/scenario.yaml");
+        var result = ScenarioLoader.LoadFile(path);
+
+        Assert.Empty(result.Errors);
+        var scenario = result.Scenario!;
+        Assert.Equal(Path.Combine(Path.GetDirectoryName(path)!, "campus.yaml"), scenario.Registry);
+        Assert.Equal(720, scenario.Speed);
+        Assert.Null(scenario.Start);
+        Assert.Equal(5, scenario.Timetable!.For("classroom").Count);
+        Assert.Empty(scenario.Timetable.For("plant"));
+        Assert.Equal(TimeSpan.FromSeconds(3), scenario.Behaviour!.ClockSkewMax);
+        Assert.Equal(0.03, scenario.Behaviour.ConnectivityLossPerHour);
+        Assert.Contains(scenario.Faults, f => f is { Sensor: "bldg-1-lab1-freezer1", Fault: FaultType.FreezerFailure } && f.At == TimeSpan.FromHours(2) && f.Duration == TimeSpan.FromHours(1));
+        Assert.All(scenario.Faults, f => Assert.StartsWith(path + ":", f.Origin, StringComparison.Ordinal));
+        Assert.Empty(Simulator.ValidateFaults(scenario.Faults, CampusLayout.Generate(3, 10, labsPerBuilding: 2)));
+    }
+
+    [Fact]
+    public void Validation_errors_name_the_line_and_the_problem()
+    {
+        const string yaml = """
+            registry: campus.yaml
+            speed: fast
+            start: 2026-03-02 06:00
+            timetable:
+              classroom:
+                - { days: mon-fri, from: 8.15, to: "09:45", occupancy: 0.8 }
+                - { days: someday, from: "10:00", to: "09:00", occupancy: 1.5 }
+            behaviour:
+              clock-skew-max: 3 seconds
+              colour: blue
+            faults:
+              - { at: 2x, sensor: s1, fault: freezer-failure, duration: 1h }
+              - { at: 1h, sensor: s1, fault: melting, duration: 1h }
+              - { at: 1h, fault: offline, duration: 1h }
+              - { at: 1h, sensor: s1, fault: offline, duration: 1h, rate: 3 }
+            """;
+        var result = ScenarioLoader.Load(yaml, "s.yaml");
+
+        Assert.Null(result.Scenario);
+        string[] expected =
+        [
+            "s.yaml:2: speed: 'fast' is not a number",
+            "s.yaml:3: start: '2026-03-02 06:00' is not a date and time with a UTC offset",
+            "s.yaml:6: timetable.classroom[0].from: '8.15' is not a time like \"08:15\"",
+            "s.yaml:7: timetable.classroom[1].days: 'someday' is not days",
+            "s.yaml:7: timetable.classroom[1].occupancy: '1.5' is not a number from 0 to 1",
+            "s.yaml:9: behaviour.clock-skew-max: '3 seconds' is not a duration",
+            "s.yaml:10: behaviour.colour: unknown key",
+            "s.yaml:12: faults[0].at: '2x' is not a duration",
+            "s.yaml:13: faults[1].fault: unknown fault 'melting'",
+            "s.yaml:14: faults[2]: 'sensor' is missing",
+            "s.yaml:15: faults[3].rate: 3 is not valid for offline",
+        ];
+        Assert.Equal(expected.Length, result.Errors.Count);
+        for (var i = 0; i < expected.Length; i++)
+        {
+            Assert.StartsWith(expected[i], result.Errors[i], StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public void Periods_must_end_after_they_start_and_broken_yaml_names_its_line()
+    {
+        var backwards = ScenarioLoader.Load("timetable:\n  lab:\n    - { days: mon, from: \"10:00\", to: \"09:00\", occupancy: 0.5 }\n", "t.yaml");
+        Assert.Equal(["t.yaml:3: timetable.lab[0]: 'to' (09:00) must be after 'from' (10:00) on the same day"], backwards.Errors);
+
+        var broken = ScenarioLoader.Load("speed: 10\nfaults:\n  - { at: 1h\n", "b.yaml");
+        Assert.Single(broken.Errors);
+        Assert.Matches(@"^b\.yaml:[34]: not valid YAML", broken.Errors[0]);
+
+        var empty = ScenarioLoader.Load("", "e.yaml");
+        Assert.Empty(empty.Errors);
+        Assert.NotNull(empty.Scenario);
+    }
+
+    [Fact]
+    public void A_start_with_an_offset_and_behaviour_knobs_are_read()
+    {
+        var result = ScenarioLoader.Load("""
+            start: 2026-03-02T06:00:00+01:00
+            behaviour:
+              connectivity-loss: { probability: 0.1, min-duration: 1m, max-duration: 5m }
+              malformed-rate: 0.01
+            """, "k.yaml");
+
+        Assert.Empty(result.Errors);
+        Assert.Equal(new DateTimeOffset(2026, 3, 2, 5, 0, 0, TimeSpan.Zero), result.Scenario!.Start);
+        Assert.Equal(new DeviceBehaviour { ConnectivityLossPerHour = 0.1, ConnectivityLossMin = TimeSpan.FromMinutes(1), ConnectivityLossMax = TimeSpan.FromMinutes(5), MalformedRate = 0.01 },
+            result.Scenario.Behaviour);
+    }
+
+    [Fact]
+    public void Command_line_faults_parse_and_bad_ones_say_why()
+    {
+        Assert.True(FaultSpec.TryParse("freezer-failure:bldg-1-lab1-freezer1@10m+1h", out var fault, out _));
+        Assert.Equal(new FaultSpec("bldg-1-lab1-freezer1", FaultType.FreezerFailure, TimeSpan.FromMinutes(10), TimeSpan.FromHours(1), null, "--fault"), fault);
+        Assert.True(FaultSpec.TryParse("meter-drift:bldg-1-plant-energy@0+2h,rate=5", out var drift, out _));
+        Assert.Equal(5, drift!.EffectiveRate);
+        Assert.True(FaultSpec.TryParse("malformed-payloads:x@1d+30m", out var malformed, out _));
+        Assert.Equal(FaultSpec.DefaultMalformedShare, malformed!.EffectiveRate);
+
+        Assert.False(FaultSpec.TryParse("freezer-failure:x@10m", out _, out var missing));
+        Assert.Contains("FAULT:SENSOR@AT+DURATION", missing, StringComparison.Ordinal);
+        Assert.False(FaultSpec.TryParse("thaw:x@10m+1h", out _, out var unknown));
+        Assert.Contains("unknown fault 'thaw'", unknown, StringComparison.Ordinal);
+        Assert.False(FaultSpec.TryParse("malformed-payloads:x@1h+1h,rate=2", out _, out var rate));
+        Assert.Contains("share of messages", rate, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Faults_are_checked_against_the_campus()
+    {
+        var layout = CampusLayout.Generate(1, 1, labsPerBuilding: 1);
+        FaultSpec[] faults =
+        [
+            new("bldg-9-r101-temp", FaultType.Offline, TimeSpan.Zero, TimeSpan.FromHours(1), Origin: "a.yaml:3"),
+            new("bldg-1-r101-temp", FaultType.FreezerFailure, TimeSpan.Zero, TimeSpan.FromHours(1), Origin: "a.yaml:4"),
+            new("bldg-1-lab1-co2", FaultType.MeterDrift, TimeSpan.Zero, TimeSpan.FromHours(1), Origin: "--fault"),
+            new("bldg-1-plant-hvac", FaultType.MeterDrift, TimeSpan.Zero, TimeSpan.FromHours(1)),
+            new("bldg-1-lab1-freezer2", FaultType.FreezerFailure, TimeSpan.Zero, TimeSpan.FromHours(1)),
+        ];
+
+        Assert.Equal(
+        [
+            "a.yaml:3: sensor 'bldg-9-r101-temp' is not on the campus",
+            "a.yaml:4: freezer-failure does not apply to 'bldg-1-r101-temp' (kind temperature)",
+            "--fault: meter-drift does not apply to 'bldg-1-lab1-co2' (kind co2)",
+        ], Simulator.ValidateFaults(faults, layout));
+        var error = Assert.Throws<ArgumentException>(() => new Simulator(new SimulatorOptions { Buildings = 1, RoomsPerBuilding = 1, Faults = faults }));
+        Assert.Contains("lab1", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void The_generated_campus_has_the_demo_kinds_and_naming()
+    {
+        var layout = CampusLayout.Generate(2, 3, labsPerBuilding: 1);
+
+        Assert.Equal(2 * (3 * 4 + 6 + 3), layout.Sensors.Count);
+        Assert.Equal(["co2", "energy-meter", "freezer", "fume-hood", "humidity", "occupancy", "sub-meter", "temperature"],
+            layout.Registry.Kinds.Keys.Order(StringComparer.Ordinal));
+        Assert.Equal(TimeSpan.FromSeconds(30), layout.Registry.Kinds["freezer"].Interval);
+        var ids = layout.Sensors.Select(s => s.Id).ToHashSet();
+        Assert.Superset(new HashSet<string> { "bldg-2-r103-occ", "bldg-1-lab1-freezer2", "bldg-1-lab1-hood1", "bldg-2-plant-energy", "bldg-2-plant-lighting", "bldg-2-plant-hvac" }, ids);
+        Assert.Equal(SensorModel.LightingMeter, layout.Sensors.Single(s => s.Id == "bldg-1-plant-lighting").Model);
+        Assert.Equal(SensorModel.HvacMeter, layout.Sensors.Single(s => s.Id == "bldg-1-plant-hvac").Model);
+        Assert.Equal("campus/bldg-1/lab1/bldg-1-lab1-freezer1/telemetry", layout.Sensors.Single(s => s.Id == "bldg-1-lab1-freezer1").Topic);
+        Assert.Throws<NotSupportedException>(() => RegistryFile.LoadRegistry("campus.yaml"));
+    }
+}
