@@ -24,7 +24,8 @@ MQTT_PORT="${MQTT_PORT:-1883}"
 HTTP_PORT="${HTTP_PORT:-8080}"
 INFLUX_PORT="${INFLUX_PORT:-8086}"
 INFLUX_RPC_PORT="${INFLUX_RPC_PORT:-8088}"
-DATA="$PWD/.data"
+ROOT="$PWD"
+DATA="$ROOT/.data"
 
 require_dotnet
 command -v curl >/dev/null 2>&1 || ensure_packages curl:/usr/bin/curl
@@ -86,7 +87,8 @@ dotnet src/Telemetry.Service/bin/Release/net10.0/Telemetry.Service.dll \
   --Urls="http://127.0.0.1:$HTTP_PORT" \
   --Broker:Port="$MQTT_PORT" \
   --Influx:Api=V1 --Influx:Url="http://127.0.0.1:$INFLUX_PORT" --Influx:Database=campus \
-  --Spool:Path="$DATA/spool" &
+  --Spool:Path="$DATA/spool" --Campus:StatePath="$DATA/state" \
+  --Campus:RegistryPath="$ROOT/deploy/campus.yaml" &
 PIDS+=($!)
 wait_http "http://127.0.0.1:$HTTP_PORT/health/ready" 60 || die "the service did not become ready; see its log above"
 
@@ -95,6 +97,9 @@ cat >&2 <<INFO
 Campus Telemetry is running.
   readings in InfluxDB:  curl -sG http://127.0.0.1:$INFLUX_PORT/query --data-urlencode db=campus \\
                            --data-urlencode "q=SELECT * FROM telemetry ORDER BY time DESC LIMIT 10"
+  campus and buildings:  curl -s http://127.0.0.1:$HTTP_PORT/api/buildings ; curl -s http://127.0.0.1:$HTTP_PORT/api/buildings/bldg-1
+  one room:              curl -s http://127.0.0.1:$HTTP_PORT/api/rooms/bldg-1/r101
+  active alerts:         curl -s http://127.0.0.1:$HTTP_PORT/api/alerts
   one sensor's state:    curl -s http://127.0.0.1:$HTTP_PORT/api/sensors/bldg-1-r101-temp
   refused messages:      curl -s http://127.0.0.1:$HTTP_PORT/api/refusals
   health and metrics:    curl -s http://127.0.0.1:$HTTP_PORT/health/ready ; curl -s http://127.0.0.1:$HTTP_PORT/metrics
@@ -104,8 +109,16 @@ Ctrl-C stops everything.
 INFO
 
 if [ "$SIM" -eq 1 ]; then
+  # First the last 24 hours of the demo scenario in two minutes (so every dashboard has a day of history and the
+  # scenario's faults have raised and cleared their alerts), then the campus live, in real time.
+  say "simulating the last 24 hours of the demo campus in 2 minutes (deploy/scenario.yaml)"
   dotnet device-sim/Telemetry.DeviceSim/bin/Release/net10.0/device-sim.dll run \
-    --host 127.0.0.1 --port "$MQTT_PORT" --buildings 3 --rooms 10 --interval 5s --qos 1 &
+    --host 127.0.0.1 --port "$MQTT_PORT" --scenario "$ROOT/deploy/scenario.yaml" --speed 720 --duration 2m --qos 1 &
+  PIDS+=($!)
+  wait "${PIDS[-1]}" || true
+  say "the demo campus now runs live"
+  dotnet device-sim/Telemetry.DeviceSim/bin/Release/net10.0/device-sim.dll run \
+    --host 127.0.0.1 --port "$MQTT_PORT" --scenario "$ROOT/deploy/scenario.yaml" --speed 1 --qos 1 &
   PIDS+=($!)
 fi
 

@@ -1,6 +1,6 @@
 using System.Text;
 using System.Text.RegularExpressions;
-using Telemetry.DeviceSim;
+using Telemetry.IntegrationTests.Campus;
 using Telemetry.IntegrationTests.EndToEnd;
 using Telemetry.Tests.Dashboards;
 
@@ -8,10 +8,11 @@ namespace Telemetry.IntegrationTests.Dashboards;
 
 /// <summary>
 /// Every query of every dashboard (panel targets, annotations, variables), interpolated as Grafana does, run against
-/// the InfluxDB the in-process service writes to after the simulator has sent a campus through it.
+/// the InfluxDB the in-process service writes to after the simulator has sent a campus day through it (with its faults,
+/// so the alert panels have alerts).
 /// </summary>
-[Collection(ServiceOnInfluxV1Fixture.CollectionName)]
-public sealed partial class DashboardQueryTests(ServiceOnInfluxV1Fixture fixture)
+[Collection(CampusDayFixture.CollectionName)]
+public sealed partial class DashboardQueryTests(CampusDayFixture fixture)
 {
     const string EmptyDatabase = "dashboards_syntax";
 
@@ -25,9 +26,6 @@ public sealed partial class DashboardQueryTests(ServiceOnInfluxV1Fixture fixture
         ("campus-energy", "Overnight base load (last night 00–05)"),
         ("campus-energy", "Weekend base load (last weekend)"),
     ];
-
-    static readonly SemaphoreSlim SimulationGate = new(1, 1);
-    static ServiceOnInfluxV1Fixture? simulated;
 
     static CancellationToken Ct => TestContext.Current.CancellationToken;
 
@@ -118,7 +116,7 @@ public sealed partial class DashboardQueryTests(ServiceOnInfluxV1Fixture fixture
     {
         try
         {
-            return (await fixture.Influx.QueryAsync(ServiceOnInfluxV1Fixture.Database, query, Ct), null);
+            return (await fixture.Influx.QueryAsync(CampusDayFixture.Database, query, Ct), null);
         }
         catch (InvalidOperationException ex)
         {
@@ -128,7 +126,7 @@ public sealed partial class DashboardQueryTests(ServiceOnInfluxV1Fixture fixture
 
     async Task<HashSet<string>> MeasurementsAsync()
     {
-        var series = await fixture.Influx.QueryAsync(ServiceOnInfluxV1Fixture.Database, "SHOW MEASUREMENTS", Ct);
+        var series = await fixture.Influx.QueryAsync(CampusDayFixture.Database, "SHOW MEASUREMENTS", Ct);
         return series.SelectMany(s => s.Values.Select(row => row[0].GetString() ?? "")).ToHashSet(StringComparer.Ordinal);
     }
 
@@ -146,47 +144,10 @@ public sealed partial class DashboardQueryTests(ServiceOnInfluxV1Fixture fixture
     [GeneratedRegex("FROM \"(\\w+)\"")]
     private static partial Regex MeasurementReference();
 
-    /// <summary>Two buildings of the simulator through the service, once per fixture, then until the readings are stored.</summary>
+    /// <summary>Waits until every derived series of the campus day is in InfluxDB (they are written on 1–2 s cycles).</summary>
     async Task SimulateCampusOnceAsync()
     {
-        await SimulationGate.WaitAsync(Ct);
-        try
-        {
-            if (ReferenceEquals(simulated, fixture))
-            {
-                return;
-            }
-
-            var simulator = new Simulator(new SimulatorOptions
-            {
-                Host = "127.0.0.1",
-                Port = fixture.Service.MqttPort,
-                Buildings = 2,
-                RoomsPerBuilding = 2,
-                Interval = TimeSpan.FromMilliseconds(250),
-                Duration = TimeSpan.FromSeconds(3),
-                Seed = 7,
-            });
-            var summary = await simulator.RunAsync(progress: null, Ct);
-            Assert.True(summary.Succeeded, $"simulator: acked {summary.MessagesAcked} of {summary.MessagesSent}");
-
-            await Eventually.MatchAsync(
-                () => fixture.Influx.CountAsync(ServiceOnInfluxV1Fixture.Database, "telemetry", "power", "building = 'bldg-2'", Ct),
-                count => count > 0,
-                cancellationToken: Ct);
-
-            // The roll-ups (room/building/campus state, device status, service stats) are written on a 15 s cycle.
-            string[] rollups = ["room_state", "building_state", "campus_state", "device_status", "service_stats", "refusals"];
-            await Eventually.MatchAsync(
-                MeasurementsAsync,
-                found => rollups.All(found.Contains),
-                within: TimeSpan.FromSeconds(20),
-                cancellationToken: Ct);
-            simulated = fixture;
-        }
-        finally
-        {
-            SimulationGate.Release();
-        }
+        string[] series = ["telemetry", "telemetry_1m", "room_state", "building_state", "campus_state", "device_status", "service_stats", "refusals", "alerts"];
+        await Eventually.MatchAsync(MeasurementsAsync, found => series.All(found.Contains), within: TimeSpan.FromSeconds(30), cancellationToken: Ct);
     }
 }

@@ -52,6 +52,7 @@ public sealed class TelemetryServiceHost : IAsyncDisposable
             "--Serilog:MinimumLevel:Override:Microsoft.Hosting.Lifetime=Warning",
             "--Serilog:MinimumLevel:Override:Orleans=Error",
             $"--Spool:Path={spoolPath}",
+            $"--Campus:StatePath={Path.Combine(spoolPath, "state")}",
             .. settings,
         ];
         var app = TelemetryApp.Build(args);
