@@ -29,7 +29,9 @@ RUN mkdir -p /var/lib/campus-telemetry/spool /var/lib/campus-telemetry/state \
  && chown -R "$APP_UID" /var/lib/campus-telemetry
 WORKDIR /app
 COPY --from=build /app ./
+# ASPNETCORE_HTTP_PORTS (8080 in the base image) is cleared so that Urls alone decides, without a warning.
 ENV Urls=http://0.0.0.0:8080 \
+    ASPNETCORE_HTTP_PORTS= \
     Spool__Path=/var/lib/campus-telemetry/spool \
     Campus__StatePath=/var/lib/campus-telemetry/state \
     Broker__Host=0.0.0.0
