@@ -1,0 +1,172 @@
+using System.Diagnostics;
+using System.Text.RegularExpressions;
+using YamlDotNet.RepresentationModel;
+
+namespace Telemetry.IntegrationTests.Deploy;
+
+/// <summary>
+/// The compose stack as docker-compose itself resolves it (<c>docker-compose config</c> validates the file and
+/// interpolates the variables without a Docker engine).
+/// </summary>
+public sealed partial class ComposeConfigTests : IDisposable
+{
+    const string AptPackage = "docker-compose";
+    static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
+
+    static readonly Dictionary<string, string> Secrets = new(StringComparer.Ordinal)
+    {
+        ["INFLUX_ADMIN_PASSWORD"] = "test-admin-password",
+        ["INFLUX_TOKEN"] = "test-token-0123456789",
+        ["GRAFANA_ADMIN_PASSWORD"] = "test-grafana-password",
+        ["MQTT_DEVICE_PASSWORD"] = "test-device-password",
+    };
+
+    readonly ComposeFile compose = ComposeFile.Load();
+    readonly string directory = Directory.CreateTempSubdirectory("telemetry-compose-test-").FullName;
+
+    public void Dispose() => Directory.Delete(directory, recursive: true);
+
+    [Fact]
+    public async Task Config_WithTheSecretsSet_ResolvesEveryService()
+    {
+        var env = new Dictionary<string, string>(Secrets, StringComparer.Ordinal) { ["MQTT_DEVICE_USER"] = "test-device" };
+
+        var result = await RunConfigAsync(WriteEnvFile(env));
+
+        Assert.True(result.ExitCode == 0, $"docker-compose config failed ({result.ExitCode}): {result.Stderr}");
+        var resolved = ParseServices(result.Stdout);
+        Assert.Equal(["grafana", "influxdb", "simulator", "telemetry"], resolved.Keys.Order(StringComparer.Ordinal));
+
+        var telemetry = Environment(resolved["telemetry"]);
+        Assert.Equal("test-token-0123456789", telemetry["Influx__Token"]);
+        Assert.Equal("test-device-password", telemetry["Broker__Users__test-device"]);
+        Assert.Equal("test-token-0123456789", Environment(resolved["grafana"])["INFLUXDB_TOKEN"]);
+        Assert.Equal("test-token-0123456789", Environment(resolved["influxdb"])["DOCKER_INFLUXDB_INIT_ADMIN_TOKEN"]);
+        Assert.Equal("test-device-password", Environment(resolved["simulator"])["DEVICE_SIM_PASSWORD"]);
+        var command = Sequence(resolved["simulator"], "command");
+        Assert.Equal("test-device", command[command.IndexOf("--username") + 1]);
+        Assert.Equal("telemetry", command[command.IndexOf("--host") + 1]);
+
+        // Nothing is reachable from other machines unless asked for.
+        var ports = resolved.Values.SelectMany(s => Sequence(s, "ports")).ToList();
+        Assert.NotEmpty(ports);
+        Assert.All(ports, p => Assert.StartsWith("127.0.0.1:", p, StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData("INFLUX_TOKEN")]
+    [InlineData("INFLUX_ADMIN_PASSWORD")]
+    [InlineData("GRAFANA_ADMIN_PASSWORD")]
+    [InlineData("MQTT_DEVICE_PASSWORD")]
+    public async Task Config_WithoutASecret_FailsNamingIt(string secret)
+    {
+        var env = Secrets.Where(s => s.Key != secret).ToDictionary();
+
+        var result = await RunConfigAsync(WriteEnvFile(env));
+
+        Assert.NotEqual(0, result.ExitCode);
+        Assert.Contains($"set {secret} in deploy/.env", result.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Config_OfTheExampleEnvFile_Validates()
+    {
+        var result = await RunConfigAsync(Path.Combine(compose.DeployDirectory, ".env.example"));
+
+        Assert.True(result.ExitCode == 0, $"docker-compose config with deploy/.env.example failed ({result.ExitCode}): {result.Stderr}");
+        Assert.Contains("change-me", result.Stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void EnvExample_ListsEveryVariableTheComposeFileUses()
+    {
+        var used = ComposeVariables();
+        var listed = File.ReadAllLines(Path.Combine(compose.DeployDirectory, ".env.example"))
+            .Where(l => !l.TrimStart().StartsWith('#') && l.Contains('=', StringComparison.Ordinal))
+            .Select(l => l[..l.IndexOf('=', StringComparison.Ordinal)].Trim())
+            .ToHashSet(StringComparer.Ordinal);
+
+        Assert.Contains("INFLUX_TOKEN", used);
+        Assert.Empty(used.Except(listed));
+    }
+
+    /// <summary>Every ${NAME…} of the compose file.</summary>
+    HashSet<string> ComposeVariables() =>
+        ComposeVariable().Matches(File.ReadAllText(compose.ComposePath)).Select(m => m.Groups[1].Value).ToHashSet(StringComparer.Ordinal);
+
+    string WriteEnvFile(IReadOnlyDictionary<string, string> values)
+    {
+        var path = Path.Combine(directory, $"test-{Guid.NewGuid():N}.env");
+        File.WriteAllLines(path, values.Select(v => $"{v.Key}={v.Value}"));
+        return path;
+    }
+
+    async Task<(int ExitCode, string Stdout, string Stderr)> RunConfigAsync(string envFile)
+    {
+        var executable = FindDockerCompose();
+        var start = new ProcessStartInfo(executable)
+        {
+            ArgumentList = { "-f", compose.ComposePath, "--env-file", envFile, "config" },
+            WorkingDirectory = directory,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        // The variables must come from the env file only, not from whoever runs the tests.
+        foreach (var name in ComposeVariables().Append("COMPOSE_FILE").Append("COMPOSE_PROJECT_NAME"))
+        {
+            start.Environment.Remove(name);
+        }
+
+        using var process = Process.Start(start) ?? throw new InvalidOperationException($"{executable} did not start");
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
+        cts.CancelAfter(Timeout);
+        var stdout = process.StandardOutput.ReadToEndAsync(cts.Token);
+        var stderr = process.StandardError.ReadToEndAsync(cts.Token);
+        try
+        {
+            await process.WaitForExitAsync(cts.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            throw;
+        }
+
+        return (process.ExitCode, await stdout, await stderr);
+    }
+
+    static string FindDockerCompose()
+    {
+        var candidates = (System.Environment.GetEnvironmentVariable("PATH") ?? "")
+            .Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
+            .Select(dir => Path.Combine(dir, "docker-compose"))
+            .Prepend("/usr/bin/docker-compose");
+        return candidates.FirstOrDefault(File.Exists)
+               ?? throw new Xunit.Sdk.XunitException(
+                   $"docker-compose is not installed (looked in /usr/bin and on PATH); it validates deploy/docker-compose.yml. " +
+                   $"Install it with: sudo apt-get update && sudo apt-get install -y {AptPackage}   (./test.sh does this when run as root)");
+    }
+
+    static Dictionary<string, YamlMappingNode> ParseServices(string yaml)
+    {
+        var stream = new YamlStream();
+        stream.Load(new StringReader(yaml));
+        var root = Assert.IsType<YamlMappingNode>(Assert.Single(stream.Documents).RootNode);
+        var services = Assert.IsType<YamlMappingNode>(root.Children[new YamlScalarNode("services")]);
+        return services.Children.ToDictionary(e => ((YamlScalarNode)e.Key).Value!, e => Assert.IsType<YamlMappingNode>(e.Value), StringComparer.Ordinal);
+    }
+
+    /// <summary>docker-compose config writes every environment as a mapping.</summary>
+    static Dictionary<string, string> Environment(YamlMappingNode service) =>
+        Assert.IsType<YamlMappingNode>(service.Children[new YamlScalarNode("environment")]).Children
+            .ToDictionary(e => ((YamlScalarNode)e.Key).Value!, e => ((YamlScalarNode)e.Value).Value ?? "", StringComparer.Ordinal);
+
+    static List<string> Sequence(YamlMappingNode service, string key) =>
+        service.Children.TryGetValue(new YamlScalarNode(key), out var node)
+            ? Assert.IsType<YamlSequenceNode>(node).Children.Select(n => ((YamlScalarNode)n).Value ?? "").ToList()
+            : [];
+
+    [GeneratedRegex(@"\$\{(\w+)")]
+    private static partial Regex ComposeVariable();
+}
