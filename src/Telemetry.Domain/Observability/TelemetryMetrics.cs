@@ -42,6 +42,14 @@ public sealed class TelemetryMetrics : IDisposable
             "Messages that had to wait because the spool was full");
         SpoolFsyncDuration = meter.CreateHistogram<double>("telemetry.spool.fsync.duration", "s",
             "Time to write and fsync one group of appends");
+        RollupTooLate = meter.CreateCounter<long>("telemetry.rollup.readings.too_late", "{reading}",
+            "Readings older than their roll-up window's allowed lateness: stored raw, not rolled up");
+        RollupDuplicates = meter.CreateCounter<long>("telemetry.rollup.readings.duplicate", "{reading}",
+            "Readings whose timestamp their roll-up window already held (a resend): not counted twice");
+        AlertSteps = meter.CreateCounter<long>("telemetry.alerts.steps", "{step}",
+            "Alert lifecycle steps (raised, acknowledged, cleared), by event and severity");
+        WebhookDeliveries = meter.CreateCounter<long>("telemetry.alerts.webhook.deliveries", "{request}",
+            "Alert steps posted to webhooks, by outcome (delivered, given_up)");
         WriteDuration = meter.CreateHistogram<double>("telemetry.influx.write.duration", "s",
             "Time to write one batch to InfluxDB, retries included");
     }
@@ -60,6 +68,10 @@ public sealed class TelemetryMetrics : IDisposable
     public Counter<long> SpoolFullWaits { get; }
     public Histogram<double> SpoolFsyncDuration { get; }
     public Histogram<double> WriteDuration { get; }
+    public Counter<long> RollupTooLate { get; }
+    public Counter<long> RollupDuplicates { get; }
+    public Counter<long> AlertSteps { get; }
+    public Counter<long> WebhookDeliveries { get; }
 
     /// <summary>Registers an observable gauge on this meter (for values owned elsewhere, e.g. queue depth).</summary>
     public void ObserveGauge(string name, string unit, string description, Func<long> observe) =>

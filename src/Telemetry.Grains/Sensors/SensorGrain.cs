@@ -4,6 +4,7 @@ using Orleans.Concurrency;
 using Telemetry.Contracts;
 using Telemetry.Domain.Alerts;
 using Telemetry.Domain.Campus;
+using Telemetry.Domain.Observability;
 using Telemetry.Domain.Rollups;
 using Telemetry.Grains.Alerts;
 using Telemetry.Grains.Persistence;
@@ -34,6 +35,7 @@ public sealed class SensorGrain(
     ICampusRegistrySource registry,
     IAlertNotifier notifier,
     IOptions<CampusOptions> options,
+    TelemetryMetrics metrics,
     [PersistentState("sensor", GrainStorage.Name)] IPersistentState<SensorGrainState> persisted,
     TimeProvider time,
     ILogger<SensorGrain> logger) : Grain, ISensorGrain
@@ -108,7 +110,13 @@ public sealed class SensorGrain(
             var added = rollups.Add(reading.TimestampMs, reading.Metrics, points);
             if (added.TooLate)
             {
+                metrics.RollupTooLate.Add(1);
                 logger.LogDebug("Sensor {Sensor}: reading at {Timestamp} is too late for its roll-up window; stored raw only", SensorId, reading.TimestampMs);
+            }
+
+            if (added.Duplicates > 0)
+            {
+                metrics.RollupDuplicates.Add(1);
             }
         }
 
@@ -225,6 +233,7 @@ public sealed class SensorGrain(
         {
             await index.Record(step);
             notifier.Notify(step);
+            metrics.AlertSteps.Add(1, new KeyValuePair<string, object?>("event", step.Event), new KeyValuePair<string, object?>("severity", step.Alert.Severity));
             logger.LogInformation("Alert {AlertId} {Event}: {Severity} {Message}", step.Alert.Id, step.Event, step.Alert.Severity, step.Alert.Message);
         }
 

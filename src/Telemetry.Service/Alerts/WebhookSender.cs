@@ -5,6 +5,7 @@ using Microsoft.Extensions.Options;
 using Polly;
 using Polly.Retry;
 using Telemetry.Contracts;
+using Telemetry.Domain.Observability;
 
 namespace Telemetry.Service.Alerts;
 
@@ -20,10 +21,13 @@ public sealed class WebhookSender : BackgroundService
     readonly ILogger<WebhookSender> logger;
     readonly List<Hook> hooks;
 
-    public WebhookSender(IHttpClientFactory httpClients, IOptions<AlertOptions> options, ILogger<WebhookSender> logger)
+    readonly TelemetryMetrics metrics;
+
+    public WebhookSender(IHttpClientFactory httpClients, IOptions<AlertOptions> options, TelemetryMetrics metrics, ILogger<WebhookSender> logger)
     {
         ArgumentNullException.ThrowIfNull(options);
         this.httpClients = httpClients;
+        this.metrics = metrics;
         this.logger = logger;
         hooks = [.. options.Value.Webhooks.Where(w => w.Url is not null).Select(w => new Hook(w))];
     }
@@ -76,10 +80,12 @@ public sealed class WebhookSender : BackgroundService
             {
                 await pipeline.ExecuteAsync(async token => await PostAsync(hook, body, token), stoppingToken);
                 Interlocked.Increment(ref delivered);
+                metrics.WebhookDeliveries.Add(1, new KeyValuePair<string, object?>("outcome", "delivered"));
             }
             catch (Exception ex) when (ex is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
             {
                 Interlocked.Increment(ref givenUp);
+                metrics.WebhookDeliveries.Add(1, new KeyValuePair<string, object?>("outcome", "given_up"));
                 logger.LogError("Webhook {Webhook}: gave up delivering alert {AlertId} ({Event}) after {Attempts} attempts: {Error}",
                     hook.Options.Name, step.Alert.Id, step.Event, hook.Options.MaxAttempts, ex.Message);
             }
