@@ -1,0 +1,66 @@
+using Telemetry.Contracts;
+using Telemetry.Grains.Alerts;
+using static Telemetry.IntegrationTests.Grains.GrainTestCampus;
+
+namespace Telemetry.IntegrationTests.Grains;
+
+/// <summary>Alert state in the durable file storage: it survives a grain's deactivation and a silo restart.</summary>
+[Collection(GrainClusterFixture.CollectionName)]
+public sealed class GrainPersistenceTests(GrainClusterFixture fixture)
+{
+    [Fact]
+    public async Task Open_alert_survives_deactivation_of_the_sensor_grain()
+    {
+        var address = Messages.Address(FreezerDeactivate);
+        var sensor = fixture.Grains.GetGrain<ISensorGrain>(FreezerDeactivate);
+        var t0 = Messages.NowMs;
+        await fixture.Grains.IngestAsync(address, t0, ("fault", 6));
+        var alertId = Assert.Single(fixture.Notifier.For(FreezerDeactivate)).Alert.Id;
+        Assert.NotNull(await sensor.GetSnapshot());
+
+        await fixture.Cluster.DeactivateAsync(sensor);
+        await fixture.Cluster.WaitForDeactivationAsync(sensor);
+
+        // A new activation: the last reading (kept in memory only) is gone, the alert is not.
+        Assert.Null(await sensor.GetSnapshot());
+        var restored = Assert.Single(await sensor.GetAlerts());
+        Assert.Equal(alertId, restored.Id);
+        Assert.Equal("active", restored.State);
+        Assert.Equal(6, restored.Value);
+
+        // And it carries on from there: the fault ending clears that very alert.
+        await fixture.Grains.IngestAsync(address, t0 + 1_000, ("fault", 0));
+        var steps = fixture.Notifier.For(FreezerDeactivate);
+        Assert.Equal(["raised", "cleared"], steps.Select(s => s.Event));
+        Assert.Equal(alertId, steps[1].Alert.Id);
+        Assert.DoesNotContain(await fixture.Grains.GetGrain<IAlertIndexGrain>(AlertIndexGrain.Key).GetActive(), a => a.Id == alertId);
+    }
+
+    [Fact]
+    public async Task Alert_index_and_sensor_alerts_survive_a_silo_restart()
+    {
+        var address = Messages.Address(FreezerRestart);
+        var t0 = Messages.NowMs;
+        await fixture.Grains.IngestAsync(address, t0, ("fault", 8));
+        var alertId = Assert.Single(fixture.Notifier.For(FreezerRestart)).Alert.Id;
+        var ack = await fixture.Grains.GetGrain<ISensorGrain>(FreezerRestart).Acknowledge(alertId, "carol", "ordered a part");
+        Assert.True(ack.Succeeded, ack.Error);
+
+        await fixture.RestartSiloAsync();
+
+        var active = await fixture.Grains.GetGrain<IAlertIndexGrain>(AlertIndexGrain.Key).GetActive();
+        var indexed = Assert.Single(active, a => a.Id == alertId);
+        Assert.Equal("acknowledged", indexed.State);
+        Assert.Equal("carol", indexed.AcknowledgedBy);
+        var sensor = fixture.Grains.GetGrain<ISensorGrain>(FreezerRestart);
+        Assert.Null(await sensor.GetSnapshot());
+        var restored = Assert.Single(await sensor.GetAlerts());
+        Assert.Equal(alertId, restored.Id);
+        Assert.Equal("acknowledged", restored.State);
+        Assert.Equal("carol", restored.AcknowledgedBy);
+
+        await fixture.Grains.IngestAsync(address, t0 + 1_000, ("fault", 0));
+        Assert.Contains(fixture.Notifier.For(FreezerRestart), s => s.Event == "cleared" && s.Alert.Id == alertId);
+        Assert.DoesNotContain(await fixture.Grains.GetGrain<IAlertIndexGrain>(AlertIndexGrain.Key).GetActive(), a => a.Id == alertId);
+    }
+}
