@@ -1,5 +1,10 @@
+using Microsoft.Extensions.Logging.Abstractions;
 using Telemetry.Contracts;
+using Telemetry.Domain.Rollups;
 using Telemetry.Grains.Alerts;
+using Telemetry.Grains.Persistence;
+using Telemetry.Grains.Sensors;
+using Telemetry.Storage.Schema;
 using static Telemetry.IntegrationTests.Grains.GrainTestCampus;
 
 namespace Telemetry.IntegrationTests.Grains;
@@ -62,5 +67,40 @@ public sealed class GrainPersistenceTests(GrainClusterFixture fixture)
         await fixture.Grains.IngestAsync(address, t0 + 1_000, ("fault", 0));
         Assert.Contains(fixture.Notifier.For(FreezerRestart), s => s.Event == "cleared" && s.Alert.Id == alertId);
         Assert.DoesNotContain(await fixture.Grains.GetGrain<IAlertIndexGrain>(AlertIndexGrain.Key).GetActive(), a => a.Id == alertId);
+    }
+
+    [Fact]
+    public async Task Roll_up_window_restored_after_a_crash_is_written_even_if_the_sensor_stays_silent()
+    {
+        var sensor = fixture.Grains.GetGrain<ISensorGrain>(FreezerCrash);
+
+        // Whatever activation exists (the campus starts every sensor) goes first, so the next one reads the file below.
+        await fixture.Cluster.DeactivateAsync(sensor);
+        await fixture.Cluster.WaitForDeactivationAsync(sensor);
+
+        // The state a crash leaves behind: a window in progress, persisted, not yet written.
+        var window = Messages.MinuteBase();
+        var windows = new RollupWindows(TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(10));
+        var emitted = new List<RollupPoint>();
+        windows.Add(window + 10_000, [new Metric("temperature", -18)], emitted);
+        windows.Add(window + 20_000, [new Metric("temperature", -19)], emitted);
+        Assert.Empty(emitted);
+        var saved = new SensorGrainState { Rollups = windows.ToState(), LastSeenMs = window + 20_000, MessagesTotal = 2, ReadingsTotal = 2 };
+        await new DurableFileGrainStorage(fixture.StateDirectory, NullLogger<DurableFileGrainStorage>.Instance)
+            .WriteStateAsync("sensor", GrainId.Create("sensor", FreezerCrash), new GrainState<SensorGrainState>(saved));
+
+        await sensor.Start();
+        await fixture.Cluster.DeactivateAsync(sensor);
+        await fixture.Cluster.WaitForDeactivationAsync(sensor);
+
+        var line = Assert.Single(fixture.Writer.Points(SeriesLines.Rollup, ("sensor", FreezerCrash), ("metric", "temperature")));
+        Assert.Equal(window, line.TimestampMs);
+        Assert.Equal(BuildingId, line.Tag("building"));
+        Assert.Equal(LabId, line.Tag("room"));
+        Assert.Equal("freezer", line.Tag("kind"));
+        Assert.Equal(-19, line.Number("min"));
+        Assert.Equal(-18, line.Number("max"));
+        Assert.Equal(2, line.Number("count"));
+        Assert.Equal(-19, line.Number("last"));
     }
 }

@@ -34,6 +34,7 @@ public static class GrainTestCampus
     public const string FreezerCampus = "frz-campus";
     public const string FreezerDeactivate = "frz-deactivate";
     public const string FreezerRestart = "frz-restart";
+    public const string FreezerCrash = "frz-crash";
 
     // Lab beacons: interval 1 s with an offline rule.
     public const string BeaconSilent = "bcn-silent";
@@ -50,7 +51,7 @@ public static class GrainTestCampus
     static readonly string[] Freezers =
     [
         FreezerRaw, FreezerRollup, FreezerThreshold, FreezerAcknowledge, FreezerManualClear, FreezerFault,
-        FreezerCampus, FreezerDeactivate, FreezerRestart,
+        FreezerCampus, FreezerDeactivate, FreezerRestart, FreezerCrash,
     ];
 
     static readonly string[] Beacons = [BeaconSilent, BeaconDisconnect];
