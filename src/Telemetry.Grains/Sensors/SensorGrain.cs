@@ -70,6 +70,13 @@ public sealed class SensorGrain(
         messagesTotal = saved.MessagesTotal;
         readingsTotal = saved.ReadingsTotal;
         lastSeenMs = saved.LastSeenMs;
+
+        // Windows restored from the state a crash left behind are owed to InfluxDB: the idle flush counts from now.
+        if (rollups.OpenWindowCount > 0)
+        {
+            lastIngestWallMs = Now;
+        }
+
         RefreshRegistration(Now, []);
         return Task.CompletedTask;
     }
@@ -80,7 +87,7 @@ public sealed class SensorGrain(
         rollups.Flush(points);
         try
         {
-            if (points.Count > 0 && address is not null)
+            if (points.Count > 0 && CanWriteRollups)
             {
                 await writer.WriteAsync(RollupLines(points), cancellationToken);
             }
@@ -376,7 +383,7 @@ public sealed class SensorGrain(
             }
 
             // A sensor that went quiet: its open roll-up windows are written now rather than when it reports again.
-            if (lastIngestWallMs > 0 && now - lastIngestWallMs >= options.Value.RollupIdleFlush.TotalMilliseconds && rollups.OpenWindowCount > 0 && address is not null)
+            if (lastIngestWallMs > 0 && now - lastIngestWallMs >= options.Value.RollupIdleFlush.TotalMilliseconds && rollups.OpenWindowCount > 0 && CanWriteRollups)
             {
                 var points = new List<RollupPoint>();
                 rollups.Flush(points);
@@ -472,6 +479,12 @@ public sealed class SensorGrain(
         // deactivated when idle, which flushes their roll-ups.
         timer = this.RegisterGrainTimer(TickAsync, new GrainTimerCreationOptions(period, period) { KeepAlive = registered is not null });
     }
+
+    /// <summary>
+    /// A registered sensor's windows are addressed by the registry; an unregistered one's only by a message it sent
+    /// since activation (its restored windows wait for that message).
+    /// </summary>
+    bool CanWriteRollups => registered is not null || address is not null;
 
     IReadOnlyList<string> RollupLines(IReadOnlyList<RollupPoint> points, SensorAddress? at = null)
     {

@@ -1,0 +1,134 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Orleans.Runtime.Hosting;
+using Orleans.TestingHost;
+using Telemetry.Contracts;
+using Telemetry.Domain.Campus;
+using Telemetry.Grains;
+using Telemetry.Grains.Alerts;
+using Telemetry.Grains.Persistence;
+using Telemetry.Storage;
+
+namespace Telemetry.IntegrationTests.Grains;
+
+/// <summary>
+/// One in-process silo for the collection "grains", wired as the service wires it (CampusHosting) but with recording
+/// fakes for the write pipeline and alert delivery, the registry of <see cref="GrainTestCampus"/>, short timers, and
+/// the durable file storage in a temp directory that outlives silo restarts.
+/// </summary>
+public sealed class GrainClusterFixture : IAsyncLifetime
+{
+    public const string CollectionName = "grains";
+
+    /// <summary>Short enough that the state lines appear within a test; the kinds' intervals drive the sensor timers.</summary>
+    public static readonly TimeSpan StateInterval = TimeSpan.FromMilliseconds(500);
+
+    // The silo configurator is created by the test host from its type, so what it hands to the silo lives here;
+    // static also means a restarted silo records into the same writer and notifier.
+    internal static RecordingTelemetryWriter SharedWriter { get; } = new();
+    internal static RecordingAlertNotifier SharedNotifier { get; } = new();
+    internal static string SharedStateDirectory { get; } =
+        Path.Combine(Path.GetTempPath(), "telemetry-grains-" + Guid.NewGuid().ToString("N"));
+
+    TestCluster? cluster;
+
+    public TestCluster Cluster => cluster ?? throw new InvalidOperationException("the grain cluster is not deployed");
+
+    public IGrainFactory Grains => Cluster.GrainFactory;
+
+    public RecordingTelemetryWriter Writer { get; } = SharedWriter;
+
+    public RecordingAlertNotifier Notifier { get; } = SharedNotifier;
+
+    public string StateDirectory { get; } = SharedStateDirectory;
+
+    public async ValueTask InitializeAsync()
+    {
+        Directory.CreateDirectory(SharedStateDirectory);
+        var builder = new TestClusterBuilder(1);
+        builder.AddSiloBuilderConfigurator<SiloConfigurator>();
+        var built = builder.Build();
+        try
+        {
+            await built.DeployAsync();
+        }
+        catch
+        {
+            // xunit does not call DisposeAsync when InitializeAsync throws.
+            await built.DisposeAsync();
+            throw;
+        }
+
+        cluster = built;
+    }
+
+    /// <summary>Stops the silo and starts it again on the same state directory; the grains come back from their files.</summary>
+    public async Task RestartSiloAsync()
+    {
+        await Cluster.RestartSiloAsync(Cluster.Primary ?? throw new InvalidOperationException("the cluster has no primary silo"));
+        await Cluster.WaitForLivenessToStabilizeAsync();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (cluster is not null)
+        {
+            await cluster.StopAllSilosAsync();
+            await cluster.DisposeAsync();
+            cluster = null;
+        }
+
+        try
+        {
+            Directory.Delete(SharedStateDirectory, recursive: true);
+        }
+        catch (IOException)
+        {
+            // A temp directory left behind is harmless.
+        }
+    }
+
+    sealed class SiloConfigurator : ISiloConfigurator
+    {
+        public void Configure(ISiloBuilder siloBuilder)
+        {
+            var services = siloBuilder.Services;
+            services.AddSingleton(TimeProvider.System);
+            services.AddSingleton<ITelemetryWriter>(SharedWriter);
+            services.AddSingleton<IAlertNotifier>(SharedNotifier);
+            services.AddSingleton<ICampusRegistrySource>(new FixedCampusRegistrySource(GrainTestCampus.Registry));
+            services.AddOptions<CampusOptions>().Configure(options =>
+            {
+                options.StatePath = SharedStateDirectory;
+                options.StateInterval = StateInterval;
+            });
+            services.AddGrainStorage(GrainStorage.Name, (sp, _) => new DurableFileGrainStorage(
+                SharedStateDirectory, sp.GetRequiredService<ILogger<DurableFileGrainStorage>>()));
+        }
+    }
+}
+
+[CollectionDefinition(GrainClusterFixture.CollectionName)]
+public sealed class GrainClusterCollection : ICollectionFixture<GrainClusterFixture>;
+
+/// <summary>Messages as the broker hands them to sensor grains.</summary>
+public static class Messages
+{
+    public static long NowMs => DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+
+    /// <summary>A minute boundary half an hour ago: reading-time rules and roll-up windows then start on a known grid.</summary>
+    public static long MinuteBase() => (NowMs - (30 * 60_000)) / 60_000 * 60_000;
+
+    public static SensorAddress Address(string sensor, string room = GrainTestCampus.LabId) =>
+        new(GrainTestCampus.BuildingId, room, sensor);
+
+    public static TelemetryMessage One(SensorAddress address, long timestampMs, params (string Name, double Value)[] metrics) =>
+        new(address, [new Reading(timestampMs, [.. metrics.Select(m => new Metric(m.Name, m.Value))])], NowMs);
+
+    public static Task IngestAsync(this IGrainFactory grains, SensorAddress address, long timestampMs, params (string Name, double Value)[] metrics)
+    {
+        ArgumentNullException.ThrowIfNull(grains);
+        ArgumentNullException.ThrowIfNull(address);
+        return grains.GetGrain<ISensorGrain>(address.Sensor).Ingest(One(address, timestampMs, metrics));
+    }
+}
