@@ -93,6 +93,8 @@ public sealed class GrainClusterFixture : IAsyncLifetime
         public void Configure(ISiloBuilder siloBuilder)
         {
             var services = siloBuilder.Services;
+            services.AddMetrics();
+            services.AddSingleton<Telemetry.Domain.Observability.TelemetryMetrics>();
             services.AddSingleton(TimeProvider.System);
             services.AddSingleton<ITelemetryWriter>(SharedWriter);
             services.AddSingleton<IAlertNotifier>(SharedNotifier);

@@ -169,6 +169,20 @@ public sealed class ScenarioTests
         Assert.Equal(SensorModel.LightingMeter, layout.Sensors.Single(s => s.Id == "bldg-1-plant-lighting").Model);
         Assert.Equal(SensorModel.HvacMeter, layout.Sensors.Single(s => s.Id == "bldg-1-plant-hvac").Model);
         Assert.Equal("campus/bldg-1/lab1/bldg-1-lab1-freezer1/telemetry", layout.Sensors.Single(s => s.Id == "bldg-1-lab1-freezer1").Topic);
-        Assert.Throws<NotSupportedException>(() => RegistryFile.LoadRegistry("campus.yaml"));
+    }
+
+    [Fact]
+    public void The_simulator_reads_the_services_registry_file_and_names_the_line_of_an_error()
+    {
+        var demo = RegistryFile.LoadRegistry(Path.Combine(AppContext.BaseDirectory, "campus.yaml"));
+        Assert.Equal(3, demo.Buildings.Count);
+        Assert.NotNull(demo.FindSensor("bldg-1-lab1-freezer1"));
+
+        var broken = Path.Combine(Directory.CreateTempSubdirectory("telemetry-sim-registry-").FullName, "campus.yaml");
+        File.WriteAllText(broken, "campus:\n  id: x\nkinds: {}\nbuildings:\n  - id: b\n    rooms:\n      - id: r\n        sensors:\n          - { id: s, kind: nope }\n");
+        var error = Assert.Throws<InvalidDataException>(() => RegistryFile.LoadRegistry(broken));
+        Assert.Contains(":9:", error.Message, StringComparison.Ordinal);
+        Assert.Contains("nope", error.Message, StringComparison.Ordinal);
+        Directory.Delete(Path.GetDirectoryName(broken)!, recursive: true);
     }
 }
