@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Runs Campus Telemetry locally with a demo campus:
 #   InfluxDB 1.x on 127.0.0.1:8086 (data in ./.data/influxdb), database "campus";
-#   the service (MQTT on 127.0.0.1:1883, HTTP on 127.0.0.1:8080) writing through the v1 /write API;
-#   the device simulator (3 buildings x 10 rooms, every sensor its own MQTT client).
+#   the service (MQTT on 127.0.0.1:1883, HTTP on 127.0.0.1:8080) writing through the v1 /write API, with the demo
+#   campus registry deploy/campus.yaml (3 buildings, 29 rooms, 117 sensors);
+#   the device simulator playing deploy/scenario.yaml: first the last 24 hours in 2 minutes (history for the
+#   dashboards, faults and their alerts), then live in real time; every sensor is its own MQTT client.
 # Ctrl-C stops everything this script started.
 #   ./run.sh            everything
 #   ./run.sh --no-sim   everything but the simulator

@@ -12,8 +12,8 @@ namespace Telemetry.Grains.Persistence;
 /// Written here rather than taken from Orleans' own <c>FileGrainStorage</c> (10.x), which rewrites the file in place
 /// without fsync: a crash during that write leaves a truncated record, and the grain then cannot activate at all —
 /// for a sensor grain that would stop its ingestion. State is JSON (System.Text.Json): readable by an operator, and
-/// the state types (alert engine, roll-up windows) are plain records of the domain library. One silo owns the directory (single-silo deployment), so no ETag check
-/// across processes is needed; the ETag still guards against two activations within the process.
+/// the state types (alert engine, roll-up windows) are plain records of the domain library. One silo owns the directory
+/// (single-silo deployment) and Orleans keeps one activation per grain, so writes are not checked against the ETag.
 /// </summary>
 public sealed class DurableFileGrainStorage(string directory, ILogger<DurableFileGrainStorage> logger) : IGrainStorage
 {

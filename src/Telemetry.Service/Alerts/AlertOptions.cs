@@ -7,7 +7,8 @@ namespace Telemetry.Service.Alerts;
 ///   "MqttTopicRoot": "campus/alerts",          // campus/alerts/{building}/{room}/{sensor}/{rule}
 ///   "Webhooks": [
 ///     { "Name": "technicians", "Url": "https://ops.example/hooks/campus", "MinSeverity": "Warning",
-///       "Events": [ "raised", "acknowledged", "cleared" ], "Secret": "",    // set the secret through the environment
+///       "Events": [ "raised", "cleared" ],   // empty or absent: all three steps
+///       "Secret": "",                        // set the secret through the environment
 ///       "MaxAttempts": 10, "MaxDelay": "00:05:00", "Timeout": "00:00:10" }
 ///   ]
 /// }
@@ -31,7 +32,11 @@ public sealed class WebhookOptions
     /// <summary>Info, Warning or Critical: alerts below it are not sent to this webhook.</summary>
     public string MinSeverity { get; set; } = "Info";
 
-    public List<string> Events { get; set; } = ["raised", "acknowledged", "cleared"];
+    /// <summary>
+    /// The steps to send (<c>raised</c>, <c>acknowledged</c>, <c>cleared</c>); empty — the default — sends all three.
+    /// Empty rather than pre-filled because the configuration binder appends configured items to a list's defaults.
+    /// </summary>
+    public List<string> Events { get; set; } = [];
 
     /// <summary>When set, each POST carries <c>X-Campus-Signature: sha256=HMAC(secret, body)</c>.</summary>
     public string? Secret { get; set; }

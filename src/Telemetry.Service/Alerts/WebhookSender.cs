@@ -30,6 +30,10 @@ public sealed class WebhookSender : BackgroundService
         this.metrics = metrics;
         this.logger = logger;
         hooks = [.. options.Value.Webhooks.Where(w => w.Url is not null).Select(w => new Hook(w))];
+        foreach (var skipped in options.Value.Webhooks.Where(w => w.Url is null))
+        {
+            logger.LogWarning("Webhook {Webhook} has no Url and is not used", skipped.Name);
+        }
     }
 
     public const string HttpClientName = "webhooks";
@@ -121,7 +125,7 @@ public sealed class WebhookSender : BackgroundService
 
         public bool Wants(AlertStep step) =>
             SeverityRank(step.Alert.Severity) >= SeverityRank(Options.MinSeverity)
-            && Options.Events.Contains(step.Event, StringComparer.OrdinalIgnoreCase);
+            && (Options.Events.Count == 0 || Options.Events.Contains(step.Event, StringComparer.OrdinalIgnoreCase));
 
         static int SeverityRank(string severity) => severity.ToUpperInvariant() switch
         {

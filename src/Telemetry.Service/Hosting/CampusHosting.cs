@@ -2,6 +2,7 @@ using Microsoft.Extensions.Options;
 using Orleans.Runtime.Hosting;
 using Telemetry.Contracts;
 using Telemetry.Domain.Campus;
+using Telemetry.Domain.Observability;
 using Telemetry.Grains;
 using Telemetry.Grains.Alerts;
 using Telemetry.Grains.Persistence;
@@ -17,7 +18,15 @@ public static class CampusHosting
     /// <summary>Registry and grain state; before the silo, whose grains need them.</summary>
     public static WebApplicationBuilder AddTelemetryCampus(this WebApplicationBuilder builder)
     {
-        builder.Services.AddOptions<CampusOptions>().BindConfiguration(CampusOptions.SectionName);
+        builder.Services.AddOptions<CampusOptions>().BindConfiguration(CampusOptions.SectionName)
+            .Validate(o => o.StateInterval > TimeSpan.Zero && o.DeviceStatusInterval > TimeSpan.Zero && o.RollupIdleFlush > TimeSpan.Zero,
+                "Campus:StateInterval, Campus:DeviceStatusInterval and Campus:RollupIdleFlush must be longer than zero")
+            .Validate(o => o.RollupWindow >= TimeSpan.FromSeconds(1) && o.RollupLateness >= TimeSpan.Zero,
+                "Campus:RollupWindow must be at least 1 s and Campus:RollupLateness not negative")
+            .Validate(o => o.AlertFlapThreshold >= 0 && o.AlertFlapWindow > TimeSpan.Zero && o.RecentAlerts > 0,
+                "Campus:AlertFlapThreshold must not be negative (0 turns the guard off), Campus:AlertFlapWindow must be longer than zero, Campus:RecentAlerts at least 1")
+            .Validate(o => !string.IsNullOrWhiteSpace(o.StatePath), "Campus:StatePath must name a folder")
+            .ValidateOnStart();
         builder.Services.AddCampusRegistry(builder.Configuration);
         builder.Services.AddGrainStorage(GrainStorage.Name, (sp, _) => new DurableFileGrainStorage(
             sp.GetRequiredService<IOptions<CampusOptions>>().Value.StatePath,
@@ -28,7 +37,15 @@ public static class CampusHosting
     /// <summary>Alert delivery, the campus start and statistics; after the broker, which they publish through.</summary>
     public static WebApplicationBuilder AddTelemetryAlerts(this WebApplicationBuilder builder)
     {
-        builder.Services.AddOptions<AlertOptions>().BindConfiguration(AlertOptions.SectionName);
+        builder.Services.AddOptions<AlertOptions>().BindConfiguration(AlertOptions.SectionName)
+            .Validate(o => o.Webhooks.All(w => w.Url is null || w.Url.Scheme is "http" or "https"), "Alerts:Webhooks:*:Url must be an http or https URL")
+            .Validate(o => o.Webhooks.All(w => w.MaxAttempts >= 1 && w.Timeout > TimeSpan.Zero && w.MaxDelay > TimeSpan.Zero),
+                "Alerts:Webhooks:*: MaxAttempts must be at least 1, Timeout and MaxDelay longer than zero")
+            .Validate(o => o.Webhooks.All(w => w.MinSeverity.ToUpperInvariant() is "INFO" or "WARNING" or "CRITICAL"),
+                "Alerts:Webhooks:*:MinSeverity must be Info, Warning or Critical")
+            .Validate(o => o.Webhooks.All(w => w.Events.All(e => e is "raised" or "acknowledged" or "cleared")),
+                "Alerts:Webhooks:*:Events may hold raised, acknowledged and cleared")
+            .ValidateOnStart();
         builder.Services.AddHttpClient(WebhookSender.HttpClientName);
         builder.Services.AddSingleton<WebhookSender>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<WebhookSender>());
@@ -45,10 +62,16 @@ public static class CampusHosting
 /// Starts the campus grain once the silo runs: it activates every registered sensor, room and building, so offline
 /// clocks and state writes run from the first minute, also for devices that never connect.
 /// </summary>
-public sealed class CampusStarter(IGrainFactory grains, ICampusRegistrySource registry, ILogger<CampusStarter> logger) : BackgroundService
+public sealed class CampusStarter(IGrainFactory grains, ICampusRegistrySource registry, TelemetryMetrics metrics, ILogger<CampusStarter> logger) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        if (registry is CampusRegistryFile file)
+        {
+            metrics.ObserveGauge("telemetry.registry.reloads", "{reload}", "Registry file changes applied since start", () => file.Reloads);
+            metrics.ObserveGauge("telemetry.registry.reloads.failed", "{reload}", "Registry file changes refused (invalid) since start; the previous registry stays", () => file.FailedReloads);
+        }
+
         for (var attempt = 1; !stoppingToken.IsCancellationRequested; attempt++)
         {
             try
