@@ -1,0 +1,167 @@
+using System.Net.Http.Json;
+using System.Text.Json;
+using MQTTnet;
+using MQTTnet.Formatter;
+using MQTTnet.Protocol;
+using Telemetry.IntegrationTests.EndToEnd;
+
+namespace Telemetry.IntegrationTests.Campus;
+
+/// <summary>
+/// The service with a small registry of its own (unregistered sensors refused), writing to the shared InfluxDB 1.6:
+/// the registry is reloaded without a restart, SenML is resolved and converted to the registry's units, and an active
+/// alert survives a restart of the service (the API and the retained MQTT message have it again).
+/// </summary>
+[Collection(ServiceOnInfluxV1Fixture.CollectionName)]
+public sealed class CampusServiceLifecycleTests(ServiceOnInfluxV1Fixture fixture) : IAsyncLifetime
+{
+    const string Registry = """
+        campus: { id: lifecycle, name: Lifecycle campus, timezone: Europe/Berlin }
+        unregistered: refuse
+        kinds:
+          freezer:
+            interval: 1h
+            metrics:
+              temperature: { unit: "°C" }
+              fault: { unit: code }
+            alerts:
+              - { id: freezer-fault, type: fault-code, metric: fault, severity: critical }
+          air:
+            interval: 1h
+            metrics:
+              temperature: { unit: "°C", rollup: temperature }
+        buildings:
+          - id: lc
+            rooms:
+              - id: lab
+                capacity: 10
+                sensors:
+                  - { id: lc-freezer, kind: freezer }
+                  - { id: lc-air, kind: air }
+
+        """;
+
+    static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    string directory = "";
+    string registryPath = "";
+    string spoolPath = "";
+
+    public async ValueTask InitializeAsync()
+    {
+        directory = Directory.CreateTempSubdirectory("telemetry-it-lifecycle-").FullName;
+        registryPath = Path.Combine(directory, "campus.yaml");
+        spoolPath = Path.Combine(directory, "spool");
+        await File.WriteAllTextAsync(registryPath, Registry, Ct);
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        Directory.Delete(directory, recursive: true);
+        return ValueTask.CompletedTask;
+    }
+
+    Task<TelemetryServiceHost> StartAsync() => TelemetryServiceHost.StartAsync(
+        ["--Influx:Api=V1", $"--Influx:Url={fixture.Influx.Url}", $"--Influx:Database={ServiceOnInfluxV1Fixture.Database}",
+         $"--Campus:RegistryPath={registryPath}", "--Campus:RegistryPollInterval=00:00:00.200"],
+        Ct, spoolPath);
+
+    [Fact]
+    public async Task Unregistered_sensors_are_refused_until_the_registry_lists_them_without_a_restart()
+    {
+        await using var service = await StartAsync();
+        using var device = await service.ConnectAsync("lc-new", MqttProtocolVersion.V500, Ct);
+
+        var refused = await PublishAsync(device, "campus/lc/lab/lc-new/telemetry", "{\"temperature\":4.5}");
+        Assert.Equal(MqttClientPublishReasonCode.NotAuthorized, refused.ReasonCode);
+        Assert.Contains("sensor_not_registered", refused.ReasonString, StringComparison.Ordinal);
+
+        await File.WriteAllTextAsync(registryPath, Registry + "      - id: lab2\n        sensors:\n          - { id: lc-new, kind: air }\n", Ct);
+
+        // Reloading takes a moment (file events plus a settle time); every attempt before it is refused and counted.
+        var accepted = await Eventually.MatchAsync(
+            () => PublishAsync(device, "campus/lc/lab2/lc-new/telemetry", "{\"temperature\":4.5}"),
+            result => result.ReasonCode == MqttClientPublishReasonCode.Success,
+            within: TimeSpan.FromSeconds(15), cancellationToken: Ct);
+        Assert.True(accepted.IsSuccess);
+        var room = await service.Http.GetFromJsonAsync<JsonElement>("api/rooms/lc/lab2", Ct);
+        Assert.Equal(4.5, room.GetProperty("temperatureC").GetDouble());
+    }
+
+    [Fact]
+    public async Task SenML_is_resolved_and_converted_to_the_registry_units()
+    {
+        await using var service = await StartAsync();
+        using var device = await service.ConnectAsync("lc-air", MqttProtocolVersion.V500, Ct);
+        var baseTime = DateTimeOffset.UtcNow.AddMinutes(-3).ToUnixTimeSeconds();
+
+        // Kelvin to °C, relative times against the base time, base name naming the sensor.
+        var payload = $$"""[{"bn":"lc-air:","bt":{{baseTime}},"bu":"K","n":"temperature","v":294.15},{"n":"temperature","t":60,"v":295.15}]""";
+        var result = await PublishAsync(device, "campus/lc/lab/lc-air/senml", payload);
+        Assert.Equal(MqttClientPublishReasonCode.Success, result.ReasonCode);
+
+        var series = await Eventually.MatchAsync(
+            () => fixture.Influx.QueryAsync(ServiceOnInfluxV1Fixture.Database, "SELECT temperature FROM telemetry WHERE sensor = 'lc-air' ORDER BY time", Ct),
+            found => found.Sum(s => s.Values.Count) >= 2, cancellationToken: Ct);
+        var rows = series.Single();
+        Assert.Equal([(baseTime * 1000, 21.0), ((baseTime + 60) * 1000, 22.0)],
+            Enumerable.Range(0, rows.Values.Count).Select(i => (rows.Get(i, "time").GetInt64(), Math.Round(rows.Get(i, "temperature").GetDouble(), 6))));
+
+        var mismatch = await PublishAsync(device, "campus/lc/lab/lc-air/senml", """[{"n":"lc-air:temperature","u":"ppm","v":400}]""");
+        Assert.Equal(MqttClientPublishReasonCode.PayloadFormatInvalid, mismatch.ReasonCode);
+        Assert.Contains("unit_mismatch", mismatch.ReasonString, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task An_active_alert_survives_a_restart_of_the_service()
+    {
+        string alertId;
+        await using (var service = await StartAsync())
+        {
+            using var device = await service.ConnectAsync("lc-freezer", MqttProtocolVersion.V500, Ct);
+            Assert.True((await PublishAsync(device, "campus/lc/lab/lc-freezer/telemetry", "{\"temperature\":-19.5,\"fault\":7}")).IsSuccess);
+            var active = await Eventually.MatchAsync(
+                () => service.Http.GetFromJsonAsync<JsonElement>("api/alerts", Ct),
+                alerts => alerts.GetArrayLength() == 1, cancellationToken: Ct);
+            alertId = active[0].GetProperty("id").GetString()!;
+            Assert.StartsWith("lc-freezer/freezer-fault/", alertId, StringComparison.Ordinal);
+        }
+
+        await using (var restarted = await StartAsync())
+        {
+            var active = await restarted.Http.GetFromJsonAsync<JsonElement>("api/alerts", Ct);
+            var alert = Assert.Single(active.EnumerateArray());
+            Assert.Equal((alertId, "active", "critical"),
+                (alert.GetProperty("id").GetString(), alert.GetProperty("state").GetString(), alert.GetProperty("severity").GetString()));
+
+            // The broker's retained messages live in memory; the service publishes the active alerts again at start.
+            using var watcher = await restarted.ConnectAsync("watcher", MqttProtocolVersion.V500, Ct);
+            var received = new System.Collections.Concurrent.ConcurrentQueue<(string Topic, string Payload)>();
+            watcher.ApplicationMessageReceivedAsync += args =>
+            {
+                received.Enqueue((args.ApplicationMessage.Topic, args.ApplicationMessage.ConvertPayloadToString() ?? ""));
+                return Task.CompletedTask;
+            };
+            await watcher.SubscribeAsync(new MqttClientSubscribeOptionsBuilder().WithTopicFilter("campus/alerts/#", MqttQualityOfServiceLevel.AtLeastOnce).Build(), Ct);
+            var retained = await Eventually.MatchAsync(() => Task.FromResult(received.ToList()), r => r.Count > 0, cancellationToken: Ct);
+            Assert.Equal("campus/alerts/lc/lab/lc-freezer/freezer-fault", retained[0].Topic);
+            Assert.Equal(alertId, JsonDocument.Parse(retained[0].Payload).RootElement.GetProperty("id").GetString());
+
+            // The device reports the fault gone: the alert restored from disk clears.
+            using var device = await restarted.ConnectAsync("lc-freezer", MqttProtocolVersion.V500, Ct);
+            Assert.True((await PublishAsync(device, "campus/lc/lab/lc-freezer/telemetry", "{\"temperature\":-19.8,\"fault\":0}")).IsSuccess);
+            await Eventually.MatchAsync(
+                () => restarted.Http.GetFromJsonAsync<JsonElement>("api/alerts", Ct),
+                alerts => alerts.GetArrayLength() == 0, cancellationToken: Ct);
+            var recent = await restarted.Http.GetFromJsonAsync<JsonElement>("api/alerts?state=recent", Ct);
+            Assert.Contains(recent.EnumerateArray(), a => a.GetProperty("id").GetString() == alertId && a.GetProperty("clearedBy").GetString() == "auto");
+        }
+    }
+
+    static Task<MqttClientPublishResult> PublishAsync(IMqttClient device, string topic, string payload) =>
+        device.PublishAsync(new MqttApplicationMessageBuilder()
+            .WithTopic(topic)
+            .WithPayload(payload)
+            .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)
+            .Build(), Ct);
+}
