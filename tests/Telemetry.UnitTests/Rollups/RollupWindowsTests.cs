@@ -288,4 +288,25 @@ public class RollupWindowsTests
         Assert.Contains("multiple of 60000", ex.Message, StringComparison.Ordinal);
         Assert.Throws<ArgumentOutOfRangeException>(() => new RollupWindows(new RollupState(0, 0, null, 0, 0, [])));
     }
+
+    [Fact]
+    public void A_fast_sensor_keeps_its_aggregates_exact_while_only_the_first_timestamps_of_a_window_are_remembered()
+    {
+        var windows = new RollupWindows();
+        var emitted = new List<RollupPoint>();
+        var count = RollupWindows.MaxTrackedTimestamps + 300;
+        for (var i = 0; i < count; i++)
+        {
+            windows.Add(T0 + i * 10, M(i), emitted);
+        }
+
+        // A resend of an early reading is still recognised.
+        Assert.Equal(1, windows.Add(T0, M(0), emitted).Duplicates);
+        var state = windows.ToState();
+        Assert.Equal(RollupWindows.MaxTrackedTimestamps, state.Windows.Single().Metrics.Single().Timestamps.Count);
+
+        windows.Add(T0 + Minute, M(0), emitted);
+        var point = Assert.Single(emitted);
+        Assert.Equal((count, 0.0, count - 1.0, (count - 1) / 2.0), (point.Count, point.Min, point.Max, point.Mean));
+    }
 }
