@@ -53,8 +53,19 @@ public sealed class IngestHandler(
         var receivedAtMs = time.GetUtcNow().ToUnixTimeMilliseconds();
 
         if (!TelemetryTopic.TryParse(message.Topic, out var address, out var format, out var refusal)
-            || !IsAllowed(address, out var sensor, out refusal)
-            || !(format == PayloadFormat.Senml
+            || !IsAllowed(address, out var sensor, out refusal))
+        {
+            Refuse(args, refusal);
+            return;
+        }
+
+        if (format == PayloadFormat.Status)
+        {
+            await StatusAsync(args, address, receivedAtMs);
+            return;
+        }
+
+        if (!(format == PayloadFormat.Senml
                 ? SenmlParser.TryParse(message.Payload, address.Sensor, receivedAtMs, limits.CurrentValue, sensor?.Kind.Metrics, out var readings, out refusal)
                 : PayloadParser.TryParse(message.Payload, receivedAtMs, limits.CurrentValue, out readings, out refusal)))
         {
@@ -85,6 +96,36 @@ public sealed class IngestHandler(
             args.CloseConnection = true;
             args.Response.ReasonCode = MqttPubAckReasonCode.UnspecifiedError;
             args.Response.ReasonString = "not stored; send again";
+        }
+    }
+
+    /// <summary>
+    /// A device's status message, usually its Last Will sent by the broker when the connection broke: <c>offline</c>
+    /// starts the sensor's disconnect grace like a disconnect does; <c>online</c> is taken and needs nothing (the next
+    /// reading shows it). Anything else is refused.
+    /// </summary>
+    async Task StatusAsync(InterceptingPublishEventArgs args, SensorAddress address, long receivedAtMs)
+    {
+        var payload = args.ApplicationMessage.Payload;
+        var text = payload.Length > 64 ? "(too long)" : System.Text.Encoding.UTF8.GetString(System.Buffers.BuffersExtensions.ToArray(payload)).Trim();
+        if (string.Equals(text, "online", StringComparison.OrdinalIgnoreCase))
+        {
+            return;
+        }
+
+        if (!string.Equals(text, "offline", StringComparison.OrdinalIgnoreCase))
+        {
+            Refuse(args, new Refusal(RefusalReason.NotAReading, $"a status payload is 'online' or 'offline', not '{Text.Visible(text.Length > 40 ? text[..40] + "…" : text)}'"));
+            return;
+        }
+
+        try
+        {
+            await grains.GetGrain<ISensorGrain>(address.Sensor).Disconnected(receivedAtMs);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            logger.LogWarning("Could not pass the offline status of sensor {Sensor} on: {Error}", address.Sensor, ex.Message);
         }
     }
 

@@ -13,6 +13,7 @@ public static class TelemetryTopic
     public const string Root = "campus";
     public const string Suffix = "telemetry";
     public const string SenmlSuffix = "senml";
+    public const string StatusSuffix = "status";
     public const int MaxSegmentLength = 64;
 
     public static string Format(SensorAddress address)
@@ -26,8 +27,10 @@ public static class TelemetryTopic
         TryParse(topic, allowSenml: false, out address, out _, out refusal);
 
     /// <summary>
-    /// Parses <c>campus/{building}/{room}/{sensor}/telemetry</c> (<see cref="PayloadFormat.Json"/>) and
-    /// <c>campus/{building}/{room}/{sensor}/senml</c> (<see cref="PayloadFormat.Senml"/>, RFC 8428 SenML JSON).
+    /// Parses <c>campus/{building}/{room}/{sensor}/telemetry</c> (<see cref="PayloadFormat.Json"/>),
+    /// <c>campus/{building}/{room}/{sensor}/senml</c> (<see cref="PayloadFormat.Senml"/>, RFC 8428 SenML JSON) and
+    /// <c>campus/{building}/{room}/{sensor}/status</c> (<see cref="PayloadFormat.Status"/>, a device's own
+    /// <c>online</c>/<c>offline</c>, typically its MQTT Last Will).
     /// </summary>
     public static bool TryParse(string? topic, out SensorAddress address, out PayloadFormat format, out Refusal refusal) =>
         TryParse(topic, allowSenml: true, out address, out format, out refusal);
@@ -39,6 +42,7 @@ public static class TelemetryTopic
         {
             PayloadFormat.Json => Suffix,
             PayloadFormat.Senml => SenmlSuffix,
+            PayloadFormat.Status => StatusSuffix,
             _ => throw new ArgumentOutOfRangeException(nameof(format), format, null),
         };
         return $"{Root}/{address.Building}/{address.Room}/{address.Sensor}/{suffix}";
@@ -56,11 +60,11 @@ public static class TelemetryTopic
         }
 
         var parts = topic.Split('/');
-        var knownSuffix = parts.Length == 5 && (parts[4] == Suffix || (allowSenml && parts[4] == SenmlSuffix));
+        var knownSuffix = parts.Length == 5 && (parts[4] == Suffix || (allowSenml && parts[4] is SenmlSuffix or StatusSuffix));
         if (!knownSuffix || parts[0] != Root)
         {
             var expected = allowSenml
-                ? $"{Root}/{{building}}/{{room}}/{{sensor}}/{Suffix} or …/{SenmlSuffix}"
+                ? $"{Root}/{{building}}/{{room}}/{{sensor}}/{Suffix}, …/{SenmlSuffix} or …/{StatusSuffix}"
                 : $"{Root}/{{building}}/{{room}}/{{sensor}}/{Suffix}";
             refusal = new Refusal(RefusalReason.TopicNotAllowed, $"topic '{Shorten(topic)}' is not {expected}");
             return false;
@@ -74,7 +78,12 @@ public static class TelemetryTopic
         }
 
         address = new SensorAddress(parts[1], parts[2], parts[3]);
-        format = parts[4] == SenmlSuffix ? PayloadFormat.Senml : PayloadFormat.Json;
+        format = parts[4] switch
+        {
+            SenmlSuffix => PayloadFormat.Senml,
+            StatusSuffix => PayloadFormat.Status,
+            _ => PayloadFormat.Json,
+        };
         return true;
     }
 
@@ -121,4 +130,6 @@ public enum PayloadFormat
     Json,
     /// <summary><c>…/senml</c>: an RFC 8428 SenML JSON pack (<see cref="SenmlParser"/>).</summary>
     Senml,
+    /// <summary><c>…/status</c>: <c>online</c> or <c>offline</c>, the device's own word (e.g. its Last Will).</summary>
+    Status,
 }

@@ -471,8 +471,14 @@ public sealed class SensorGrain(
     {
         timer?.Dispose();
         var campus = options.Value;
+        // A quarter of the shortest time the offline rules wait (the interval, or a disconnect grace) keeps detection
+        // within that time plus a quarter.
         var period = registered is { } sensor
-            ? TimeSpan.FromMilliseconds(Math.Clamp(sensor.Kind.Interval.TotalMilliseconds / 4, 250, 15_000))
+            ? TimeSpan.FromMilliseconds(Math.Clamp(
+                sensor.Kind.Alerts.Where(r => r.Type == AlertRuleType.Offline && r.Grace is not null)
+                    .Select(r => r.Grace!.Value.TotalMilliseconds)
+                    .Append(sensor.Kind.Interval.TotalMilliseconds)
+                    .Min() / 4, 250, 15_000))
             : campus.RollupIdleFlush;
 
         // Registered sensors stay active (their offline clock must run even when they are silent); others may be

@@ -30,6 +30,12 @@ public sealed class CampusServiceLifecycleTests(ServiceOnInfluxV1Fixture fixture
             interval: 1h
             metrics:
               temperature: { unit: "°C", rollup: temperature }
+          beacon:
+            interval: 1h
+            metrics:
+              people: { unit: count, rollup: people }
+            alerts:
+              - { id: offline, type: offline, intervals: 2, grace: 1s, severity: warning }
         buildings:
           - id: lc
             rooms:
@@ -38,6 +44,7 @@ public sealed class CampusServiceLifecycleTests(ServiceOnInfluxV1Fixture fixture
                 sensors:
                   - { id: lc-freezer, kind: freezer }
                   - { id: lc-air, kind: air }
+                  - { id: lc-beacon, kind: beacon }
 
         """;
 
@@ -156,6 +163,40 @@ public sealed class CampusServiceLifecycleTests(ServiceOnInfluxV1Fixture fixture
             var recent = await restarted.Http.GetFromJsonAsync<JsonElement>("api/alerts?state=recent", Ct);
             Assert.Contains(recent.EnumerateArray(), a => a.GetProperty("id").GetString() == alertId && a.GetProperty("clearedBy").GetString() == "auto");
         }
+    }
+
+    [Fact]
+    public async Task A_last_will_on_the_status_topic_takes_the_device_offline_and_is_not_a_refusal()
+    {
+        await using var service = await StartAsync();
+        var device = new MqttClientFactory().CreateMqttClient();
+        await device.ConnectAsync(new MqttClientOptionsBuilder()
+            .WithTcpServer("127.0.0.1", service.MqttPort)
+            .WithClientId("lc-beacon")
+            .WithProtocolVersion(MqttProtocolVersion.V500)
+            .WithWillTopic("campus/lc/lab/lc-beacon/status")
+            .WithWillPayload("offline")
+            .WithWillQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)
+            .Build(), Ct);
+        Assert.True((await PublishAsync(device, "campus/lc/lab/lc-beacon/telemetry", "{\"people\":2}")).IsSuccess);
+
+        // Gone without DISCONNECT: the broker publishes the will.
+        device.Dispose();
+        var gone = DateTimeOffset.UtcNow;
+        var alerts = await Eventually.MatchAsync(
+            () => service.Http.GetFromJsonAsync<JsonElement>("api/alerts", Ct),
+            found => found.EnumerateArray().Any(a => a.GetProperty("sensor").GetString() == "lc-beacon"),
+            within: TimeSpan.FromSeconds(10), cancellationToken: Ct);
+        var offline = alerts.EnumerateArray().Single(a => a.GetProperty("sensor").GetString() == "lc-beacon");
+        Assert.Equal("offline", offline.GetProperty("rule").GetString());
+        Assert.InRange(DateTimeOffset.FromUnixTimeMilliseconds(offline.GetProperty("raisedAtMs").GetInt64()) - gone, TimeSpan.Zero, TimeSpan.FromSeconds(3));
+        Assert.DoesNotContain("topic_not_allowed", (await service.RefusalTotalsAsync(Ct)).Keys);
+
+        // Any other status word is refused with its reason.
+        using var other = await service.ConnectAsync("lc-beacon-2", MqttProtocolVersion.V500, Ct);
+        var refused = await PublishAsync(other, "campus/lc/lab/lc-beacon/status", "sleeping");
+        Assert.Equal(MqttClientPublishReasonCode.PayloadFormatInvalid, refused.ReasonCode);
+        Assert.Contains("'online' or 'offline'", refused.ReasonString, StringComparison.Ordinal);
     }
 
     static Task<MqttClientPublishResult> PublishAsync(IMqttClient device, string topic, string payload) =>

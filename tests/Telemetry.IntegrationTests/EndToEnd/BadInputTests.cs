@@ -30,7 +30,8 @@ public sealed class BadInputTests(ServiceOnInfluxV1Fixture fixture)
         yield return new("empty payload", good, [], "empty_payload", json);
         yield return new("1 MB payload", good, Encoding.UTF8.GetBytes("{\"temperature\":" + new string('1', 1024 * 1024) + "}"), "payload_too_large", json);
         yield return new("timestamp years off", good, Encoding.UTF8.GetBytes($"{{\"ts\":{yearsAgo},\"temperature\":1}}"), "timestamp_out_of_range", json);
-        yield return new("wrong topic suffix", "campus/bad/r1/{sensor}/status", "{\"temperature\":1}"u8.ToArray(), "topic_not_allowed", MqttClientPublishReasonCode.TopicNameInvalid);
+        yield return new("wrong topic suffix", "campus/bad/r1/{sensor}/state", "{\"temperature\":1}"u8.ToArray(), "topic_not_allowed", MqttClientPublishReasonCode.TopicNameInvalid);
+        yield return new("reading on the status topic", "campus/bad/r1/{sensor}/status", "{\"temperature\":1}"u8.ToArray(), "not_a_reading", MqttClientPublishReasonCode.PayloadFormatInvalid);
         yield return new("too few topic levels", "campus/bad/{sensor}/telemetry", "{\"temperature\":1}"u8.ToArray(), "topic_not_allowed", MqttClientPublishReasonCode.TopicNameInvalid);
         yield return new("foreign topic", "devices/{sensor}/data", "{\"temperature\":1}"u8.ToArray(), "topic_not_allowed", MqttClientPublishReasonCode.TopicNameInvalid);
     }

@@ -20,7 +20,7 @@ public sealed class CampusFiguresTests(GrainClusterFixture fixture)
 
     async Task ReportClassroomAsync()
     {
-        var now = Messages.NowMs;
+        var now = NextTimestamp();
         await fixture.Grains.IngestAsync(Messages.Address(ClimateA, ClassroomId), now, ("temperature", 25), ("humidity", 40), ("co2", 900), ("battery", 99));
         await fixture.Grains.IngestAsync(Messages.Address(ClimateB, ClassroomId), now, ("temperature", 27), ("humidity", 50), ("co2", 1200));
         await fixture.Grains.IngestAsync(Messages.Address(OccupancyA, ClassroomId), now, ("people", 12));
@@ -67,13 +67,31 @@ public sealed class CampusFiguresTests(GrainClusterFixture fixture)
         Assert.Equal(6, line.Number("sensors_total"));
     }
 
+    /// <summary>
+    /// The classroom's sensors are shared by the tests of this class, and per metric the newest timestamp wins: every
+    /// test's readings must be newer than any written before, whatever order the tests run in.
+    /// </summary>
+    static long NextTimestamp()
+    {
+        long last, next;
+        do
+        {
+            last = Interlocked.Read(ref lastTimestamp);
+            next = Math.Max(Messages.NowMs, last + 10);
+        }
+        while (Interlocked.CompareExchange(ref lastTimestamp, next, last) != last);
+        return next;
+    }
+
+    static long lastTimestamp;
+
     [Fact]
     public async Task Comfortable_room_reports_no_issues()
     {
         await ReportClassroomAsync();
 
         // Later than the readings just reported (per metric, the newest timestamp wins).
-        var now = Messages.NowMs + 1000;
+        var now = NextTimestamp();
         await fixture.Grains.IngestAsync(Messages.Address(ClimateA, ClassroomId), now + 1, ("temperature", 21), ("humidity", 40), ("co2", 600));
         await fixture.Grains.IngestAsync(Messages.Address(ClimateB, ClassroomId), now + 1, ("temperature", 23), ("humidity", 50), ("co2", 800));
 
