@@ -164,9 +164,9 @@ public sealed class IngestHandler(
             args.SessionItems[SessionSensorsKey] = sensors = new HashSet<string>(StringComparer.Ordinal);
         }
 
-        if (sensors.Count < MaxSensorsPerSession)
+        if (sensors.Count < MaxSensorsPerSession && sensors.Add(sensor))
         {
-            sensors.Add(sensor);
+            clientSensors[args.ClientId] = [.. sensors];
         }
 
         return grain;
@@ -198,6 +198,38 @@ public sealed class IngestHandler(
             }
         }
     }
+
+    /// <summary>
+    /// A client connected: the sensors it published for on an earlier connection end their disconnect grace (a device
+    /// whose 5G link dropped and came back is not offline because its next reading is not due yet).
+    /// </summary>
+    public async Task OnConnectedAsync(ClientConnectedEventArgs args)
+    {
+        ArgumentNullException.ThrowIfNull(args);
+        if (!clientSensors.TryGetValue(args.ClientId, out var sensors))
+        {
+            return;
+        }
+
+        var atMs = time.GetUtcNow().ToUnixTimeMilliseconds();
+        foreach (var sensor in sensors)
+        {
+            try
+            {
+                await grains.GetGrain<ISensorGrain>(sensor).Connected(atMs);
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                logger.LogWarning("Could not tell sensor {Sensor} that client {ClientId} connected again: {Error}", sensor, args.ClientId, ex.Message);
+            }
+        }
+    }
+
+    /// <summary>
+    /// The sensors each client id published for, kept across its connections (a reconnect is a new MQTT session with
+    /// empty session items). One small entry per device that ever published.
+    /// </summary>
+    readonly System.Collections.Concurrent.ConcurrentDictionary<string, string[]> clientSensors = new(StringComparer.Ordinal);
 
     /// <summary>A gateway may publish for many sensors; beyond this many, only silence reveals that they are offline.</summary>
     const int MaxSensorsPerSession = 10_000;

@@ -55,11 +55,11 @@ public sealed class MqttBroker(
         server = new MqttServerFactory().CreateMqttServer(serverOptions, [adapter], new MqttNetLogBridge(loggerFactory));
         server.ValidatingConnectionAsync += validator.ValidateAsync;
         server.InterceptingPublishAsync += ingest.InterceptAsync;
-        server.ClientConnectedAsync += _ =>
+        server.ClientConnectedAsync += args =>
         {
             open.Opened();
             metrics.Connections.Add(1);
-            return Task.CompletedTask;
+            return ingest.OnConnectedAsync(args);
         };
         server.ClientDisconnectedAsync += args =>
         {

@@ -23,6 +23,10 @@ public interface ISensorGrain : IGrainWithStringKey
     [Alias("Disconnected")]
     Task Disconnected(long atMs);
 
+    /// <summary>A client that published for this sensor before has connected again at <paramref name="atMs"/>: the disconnect grace ends.</summary>
+    [Alias("Connected")]
+    Task Connected(long atMs);
+
     [Alias("GetAlerts")]
     Task<IReadOnlyList<AlertInfo>> GetAlerts();
 

@@ -195,6 +195,12 @@ public sealed class SensorGrain(
         return Task.CompletedTask;
     }
 
+    public Task Connected(long atMs)
+    {
+        engine?.OnConnected(atMs);
+        return Task.CompletedTask;
+    }
+
     public Task<IReadOnlyList<AlertInfo>> GetAlerts() =>
         Task.FromResult<IReadOnlyList<AlertInfo>>(engine is null ? [] : [.. engine.Active.Select(ToInfo)]);
 

@@ -45,6 +45,7 @@ public sealed class CampusServiceLifecycleTests(ServiceOnInfluxV1Fixture fixture
                   - { id: lc-freezer, kind: freezer }
                   - { id: lc-air, kind: air }
                   - { id: lc-beacon, kind: beacon }
+                  - { id: lc-beacon2, kind: beacon }
 
         """;
 
@@ -197,6 +198,32 @@ public sealed class CampusServiceLifecycleTests(ServiceOnInfluxV1Fixture fixture
         var refused = await PublishAsync(other, "campus/lc/lab/lc-beacon/status", "sleeping");
         Assert.Equal(MqttClientPublishReasonCode.PayloadFormatInvalid, refused.ReasonCode);
         Assert.Contains("'online' or 'offline'", refused.ReasonString, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_device_that_reconnects_within_the_grace_stays_online_while_its_next_reading_is_not_due()
+    {
+        await using var service = await StartAsync();
+        using (var first = await service.ConnectAsync("lc-beacon2", MqttProtocolVersion.V500, Ct))
+        {
+            Assert.True((await PublishAsync(first, "campus/lc/lab/lc-beacon2/telemetry", "{\"people\":1}")).IsSuccess);
+            await first.DisconnectAsync(cancellationToken: Ct);
+        }
+
+        using var again = await service.ConnectAsync("lc-beacon2", MqttProtocolVersion.V500, Ct);
+
+        // Connected but silent (its interval is an hour) for more than twice the 1 s grace: the time span is what is
+        // under test, not a wait for something to happen.
+        await Task.Delay(TimeSpan.FromSeconds(2.5), Ct);
+        var alerts = await service.Http.GetFromJsonAsync<JsonElement>("api/alerts", Ct);
+        Assert.DoesNotContain(alerts.EnumerateArray(), a => a.GetProperty("sensor").GetString() == "lc-beacon2");
+
+        // Gone for good this time: offline after the grace.
+        await again.DisconnectAsync(cancellationToken: Ct);
+        await Eventually.MatchAsync(
+            () => service.Http.GetFromJsonAsync<JsonElement>("api/alerts", Ct),
+            found => found.EnumerateArray().Any(a => a.GetProperty("sensor").GetString() == "lc-beacon2"),
+            within: TimeSpan.FromSeconds(10), cancellationToken: Ct);
     }
 
     static Task<MqttClientPublishResult> PublishAsync(IMqttClient device, string topic, string payload) =>
