@@ -11,6 +11,9 @@ namespace Telemetry.Broker;
 ///   "Port": 1883,
 ///   "AllowAnonymous": null,       // null: anonymous only while listening on loopback and no users are set
 ///   "Users": { "gateway-1": "…" } // username → password; set them through the environment (Broker__Users__gateway-1)
+///   "SensorAcl": "Open",          // Open: any client may publish for any sensor; OwnSensor: only for the sensor whose
+///                                 // id is its client id, except the users listed in Gateways
+///   "Gateways": [ "gateway-1" ],  // users that may publish for any sensor under OwnSensor
 ///   "MaxPendingMessagesPerClient": 1000,
 ///   "ConnectionBacklog": 4096,      // reconnect storms: pending TCP connections queued by the listener
 ///   "MaxConnections": null,         // default: the open-file limit less 1,000
@@ -31,6 +34,10 @@ public sealed class BrokerOptions
     public bool? AllowAnonymous { get; set; }
 
     public Dictionary<string, string> Users { get; set; } = new(StringComparer.Ordinal);
+
+    public SensorAcl SensorAcl { get; set; } = SensorAcl.Open;
+
+    public List<string> Gateways { get; set; } = [];
 
     [Range(1, 1_000_000)]
     public int MaxPendingMessagesPerClient { get; set; } = 1000;
@@ -80,4 +87,16 @@ public sealed class BrokerOptions
 
     /// <summary>Anonymous devices are let in when explicitly allowed, or by default only on loopback without users.</summary>
     public bool AnonymousAllowed() => AllowAnonymous ?? (Users.Count == 0 && IPAddress.IsLoopback(ListenAddress()));
+}
+
+/// <summary>Which sensors a connection may publish for.</summary>
+public enum SensorAcl
+{
+    /// <summary>Any sensor (a trusted network, or authentication alone is enough).</summary>
+    Open,
+    /// <summary>
+    /// Only the sensor whose id is the connection's MQTT client id; users listed in <c>Broker:Gateways</c> may publish
+    /// for any sensor. Anything else is refused with <c>sensor_not_allowed</c>.
+    /// </summary>
+    OwnSensor,
 }

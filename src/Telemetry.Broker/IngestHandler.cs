@@ -26,6 +26,7 @@ public sealed class IngestHandler(
     IGrainFactory grains,
     ICampusRegistrySource registry,
     IOptionsMonitor<IngestLimits> limits,
+    IOptions<BrokerOptions> broker,
     RefusalLog refusals,
     TelemetryMetrics metrics,
     TimeProvider time,
@@ -53,6 +54,7 @@ public sealed class IngestHandler(
         var receivedAtMs = time.GetUtcNow().ToUnixTimeMilliseconds();
 
         if (!TelemetryTopic.TryParse(message.Topic, out var address, out var format, out var refusal)
+            || !MayPublish(args, address, out refusal)
             || !IsAllowed(address, out var sensor, out refusal))
         {
             Refuse(args, refusal);
@@ -127,6 +129,23 @@ public sealed class IngestHandler(
         {
             logger.LogWarning("Could not pass the offline status of sensor {Sensor} on: {Error}", address.Sensor, ex.Message);
         }
+    }
+
+    /// <summary>Under <see cref="SensorAcl.OwnSensor"/>, a device publishes only for itself; gateways for any sensor.</summary>
+    bool MayPublish(InterceptingPublishEventArgs args, SensorAddress address, out Refusal refusal)
+    {
+        refusal = default;
+        var options = broker.Value;
+        if (options.SensorAcl == SensorAcl.Open
+            || string.Equals(args.ClientId, address.Sensor, StringComparison.Ordinal)
+            || (!string.IsNullOrEmpty(args.UserName) && options.Gateways.Contains(args.UserName, StringComparer.Ordinal)))
+        {
+            return true;
+        }
+
+        refusal = new Refusal(RefusalReason.SensorNotAllowed,
+            $"client '{Text.Visible(args.ClientId)}' may publish only for sensor '{Text.Visible(args.ClientId)}', not for '{address.Sensor}' (Broker:SensorAcl is OwnSensor)");
+        return false;
     }
 
     /// <summary>A sensor the registry does not list is accepted or refused as the registry's <c>unregistered</c> policy says.</summary>
@@ -245,7 +264,7 @@ public sealed class IngestHandler(
         args.Response.ReasonCode = refusal.Reason switch
         {
             RefusalReason.TopicNotAllowed or RefusalReason.InvalidTopicSegment => MqttPubAckReasonCode.TopicNameInvalid,
-            RefusalReason.SensorNotRegistered => MqttPubAckReasonCode.NotAuthorized,
+            RefusalReason.SensorNotRegistered or RefusalReason.SensorNotAllowed => MqttPubAckReasonCode.NotAuthorized,
             _ => MqttPubAckReasonCode.PayloadFormatInvalid,
         };
         args.Response.ReasonString = refusal.ToString();

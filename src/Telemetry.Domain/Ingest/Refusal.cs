@@ -33,6 +33,8 @@ public enum RefusalReason
     UnitMismatch,
     /// <summary>The sensor id is not in the campus registry and the registry says <c>unregistered: refuse</c>.</summary>
     SensorNotRegistered,
+    /// <summary>The connection may not publish for this sensor (<c>Broker:SensorAcl = OwnSensor</c>: another device's topic).</summary>
+    SensorNotAllowed,
 }
 
 /// <summary>A refused message: the reason and a sentence for the log and the MQTT 5 reason string.</summary>
@@ -62,6 +64,7 @@ public static class RefusalReasons
         RefusalReason.TimestampOutOfRange => "timestamp_out_of_range",
         RefusalReason.UnitMismatch => "unit_mismatch",
         RefusalReason.SensorNotRegistered => "sensor_not_registered",
+        RefusalReason.SensorNotAllowed => "sensor_not_allowed",
         _ => throw new ArgumentOutOfRangeException(nameof(reason), reason, null),
     };
 }
