@@ -118,6 +118,7 @@ if [ "$SIM" -eq 1 ]; then
     --host 127.0.0.1 --port "$MQTT_PORT" --scenario "$ROOT/deploy/scenario.yaml" --speed 720 --duration 2m --qos 1 &
   PIDS+=($!)
   wait "${PIDS[-1]}" || true
+  unset 'PIDS[-1]' # finished; the final wait below must only name running processes
   say "the demo campus now runs live"
   dotnet device-sim/Telemetry.DeviceSim/bin/Release/net10.0/device-sim.dll run \
     --host 127.0.0.1 --port "$MQTT_PORT" --scenario "$ROOT/deploy/scenario.yaml" --speed 1 --qos 1 &
