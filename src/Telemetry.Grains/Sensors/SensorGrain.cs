@@ -204,7 +204,19 @@ public sealed class SensorGrain(
         : new SensorSnapshot(address, lastReadingMs, lastValues.ToDictionary(kv => kv.Key, kv => kv.Value.Value, StringComparer.Ordinal),
             lastSeenMs, messagesTotal, readingsTotal));
 
-    public Task Start() => Task.CompletedTask; // activation does the work
+    /// <summary>
+    /// Called by the campus at start and after each registry reload: activation does the work for a new grain; a grain
+    /// already active (e.g. as an unregistered sensor that the reload just registered) takes up its registration now.
+    /// </summary>
+    public async Task Start()
+    {
+        var transitions = new List<AlertTransition>();
+        RefreshRegistration(Now, transitions);
+        if (transitions.Count > 0)
+        {
+            await PublishAsync(transitions);
+        }
+    }
 
     public Task Disconnected(long atMs)
     {

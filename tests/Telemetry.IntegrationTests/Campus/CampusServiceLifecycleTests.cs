@@ -69,9 +69,9 @@ public sealed class CampusServiceLifecycleTests(ServiceOnInfluxV1Fixture fixture
         return ValueTask.CompletedTask;
     }
 
-    Task<TelemetryServiceHost> StartAsync() => TelemetryServiceHost.StartAsync(
+    Task<TelemetryServiceHost> StartAsync(params string[] more) => TelemetryServiceHost.StartAsync(
         ["--Influx:Api=V1", $"--Influx:Url={fixture.Influx.Url}", $"--Influx:Database={ServiceOnInfluxV1Fixture.Database}",
-         $"--Campus:RegistryPath={registryPath}", "--Campus:RegistryPollInterval=00:00:00.200"],
+         $"--Campus:RegistryPath={registryPath}", "--Campus:RegistryPollInterval=00:00:00.200", .. more],
         Ct, spoolPath);
 
     [Fact]
@@ -224,6 +224,30 @@ public sealed class CampusServiceLifecycleTests(ServiceOnInfluxV1Fixture fixture
             () => service.Http.GetFromJsonAsync<JsonElement>("api/alerts", Ct),
             found => found.EnumerateArray().Any(a => a.GetProperty("sensor").GetString() == "lc-beacon2"),
             within: TimeSpan.FromSeconds(10), cancellationToken: Ct);
+    }
+
+    [Fact]
+    public async Task A_sensor_registered_by_a_reload_while_its_grain_is_active_goes_offline_when_silent()
+    {
+        var accepting = Registry.Replace("unregistered: refuse", "unregistered: accept", StringComparison.Ordinal)
+            .Replace("kinds:\n", "kinds:\n  quick:\n    interval: 1s\n    metrics:\n      people: { unit: count }\n    alerts:\n      - { id: offline, type: offline, intervals: 1.5, severity: warning }\n", StringComparison.Ordinal);
+        await File.WriteAllTextAsync(registryPath, accepting, Ct);
+        await using var service = await StartAsync("--Campus:StateInterval=00:00:01");
+
+        // Unregistered, accepted: its grain is active, without an alert engine or a timer.
+        using (var device = await service.ConnectAsync("lc-late", MqttProtocolVersion.V500, Ct))
+        {
+            Assert.True((await PublishAsync(device, "campus/lc/lab/lc-late/telemetry", "{\"people\":1}")).IsSuccess);
+        }
+
+        await File.WriteAllTextAsync(registryPath, accepting + "      - id: lab3\n        sensors:\n          - { id: lc-late, kind: quick }\n", Ct);
+
+        // The campus starts the sensor again after the reload; silent since, it is offline 1.5 intervals later.
+        var alerts = await Eventually.MatchAsync(
+            () => service.Http.GetFromJsonAsync<JsonElement>("api/alerts", Ct),
+            found => found.EnumerateArray().Any(a => a.GetProperty("sensor").GetString() == "lc-late"),
+            within: TimeSpan.FromSeconds(15), cancellationToken: Ct);
+        Assert.Equal("offline", alerts.EnumerateArray().Single(a => a.GetProperty("sensor").GetString() == "lc-late").GetProperty("rule").GetString());
     }
 
     static Task<MqttClientPublishResult> PublishAsync(IMqttClient device, string topic, string payload) =>
