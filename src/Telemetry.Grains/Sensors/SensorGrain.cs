@@ -269,7 +269,18 @@ public sealed class SensorGrain(
     {
         await PersistAsync();
         var steps = transitions.Select(t => new AlertStep(EventName(t.Event), StepTime(t), ToInfo(t.Alert))).ToList();
-        await writer.WriteAsync([.. steps.Select(SeriesLines.Alert)], CancellationToken.None);
+        try
+        {
+            await writer.WriteAsync([.. steps.Select(SeriesLines.Alert)], CancellationToken.None);
+        }
+        catch (Exception ex) when (ex is TimeoutException or IOException or UnauthorizedAccessException)
+        {
+            // The spool is full or the disk refuses: the steps still reach the alert index, MQTT and webhooks (people
+            // must hear of a freezer failure even when InfluxDB is far behind); only their InfluxDB points are missing.
+            logger.LogError("Sensor {Sensor}: could not write {Count} alert step(s) to the spool; they are delivered but missing from InfluxDB: {Error}",
+                SensorId, steps.Count, ex.Message);
+        }
+
         var index = GrainFactory.GetGrain<IAlertIndexGrain>(AlertIndexGrain.Key);
         foreach (var step in steps)
         {

@@ -35,6 +35,7 @@ public static class GrainTestCampus
     public const string FreezerDeactivate = "frz-deactivate";
     public const string FreezerRestart = "frz-restart";
     public const string FreezerCrash = "frz-crash";
+    public const string FreezerSpoolFull = "frz-spool-full";
 
     // Lab beacons: interval 1 s with an offline rule.
     public const string BeaconSilent = "bcn-silent";
@@ -51,7 +52,7 @@ public static class GrainTestCampus
     static readonly string[] Freezers =
     [
         FreezerRaw, FreezerRollup, FreezerThreshold, FreezerAcknowledge, FreezerManualClear, FreezerFault,
-        FreezerCampus, FreezerDeactivate, FreezerRestart, FreezerCrash,
+        FreezerCampus, FreezerDeactivate, FreezerRestart, FreezerCrash, FreezerSpoolFull,
     ];
 
     static readonly string[] Beacons = [BeaconSilent, BeaconDisconnect];

@@ -14,9 +14,17 @@ public sealed class RecordingTelemetryWriter : ITelemetryWriter
 
     public long PendingLines => 0;
 
+    /// <summary>When set and true for a write, the write fails as a spool that stayed full does.</summary>
+    public Func<IReadOnlyList<string>, bool>? FailWhen { get; set; }
+
     public ValueTask WriteAsync(IReadOnlyList<string> lines, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(lines);
+        if (FailWhen?.Invoke(lines) == true)
+        {
+            return ValueTask.FromException(new TimeoutException("the spool stayed full"));
+        }
+
         foreach (var line in lines)
         {
             this.lines.Enqueue(line);

@@ -182,4 +182,25 @@ public sealed class SensorAlertTests(GrainClusterFixture fixture)
         Assert.Empty(await sensor.GetAlerts());
         Assert.DoesNotContain(await Index.GetActive(), a => a.Id == raised.Alert.Id);
     }
+
+    [Fact]
+    public async Task An_alert_step_reaches_people_even_when_its_influxdb_point_cannot_be_spooled()
+    {
+        var address = Messages.Address(FreezerSpoolFull);
+        fixture.Writer.FailWhen = lines => lines.Any(l => l.StartsWith("alerts,", StringComparison.Ordinal) && l.Contains(FreezerSpoolFull, StringComparison.Ordinal));
+        try
+        {
+            await fixture.Grains.IngestAsync(address, Messages.NowMs, ("fault", 4), ("temperature", -20));
+        }
+        finally
+        {
+            fixture.Writer.FailWhen = null;
+        }
+
+        var raised = Assert.Single(fixture.Notifier.For(FreezerSpoolFull));
+        Assert.Equal("raised", raised.Event);
+        Assert.Contains(await Index.GetActive(), a => a.Id == raised.Alert.Id);
+        Assert.Empty(AlertLines(FreezerSpoolFull, "raised"));
+        Assert.NotEmpty(fixture.Writer.Points("telemetry", ("sensor", FreezerSpoolFull)));
+    }
 }
