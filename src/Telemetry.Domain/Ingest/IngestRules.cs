@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Globalization;
 using System.Text.Json;
 using Telemetry.Contracts;
@@ -8,6 +9,63 @@ namespace Telemetry.Domain.Ingest;
 internal static class IngestRules
 {
     static readonly string[] ReservedNames = ["time", "building", "room", "sensor"];
+
+    static readonly JsonReaderOptions ReaderOptions = new()
+    {
+        CommentHandling = JsonCommentHandling.Disallow,
+        AllowTrailingCommas = false,
+        MaxDepth = 8,
+    };
+
+    /// <summary>Reads one JSON payload's readings; <paramref name="state"/> carries what the format needs.</summary>
+    internal delegate bool DocumentParser<in TState>(ref Utf8JsonReader reader, TState state, out IReadOnlyList<Reading> readings, out Refusal refusal);
+
+    /// <summary>
+    /// What every JSON payload format shares around its own parser: an empty or oversized payload is refused before
+    /// reading, and a malformed document (invalid JSON or UTF-8) becomes a <c>malformed_json</c> refusal. On refusal
+    /// <paramref name="readings"/> is empty.
+    /// </summary>
+    internal static bool TryParseJson<TState>(ReadOnlySequence<byte> payload, IngestLimits limits, TState state,
+        DocumentParser<TState> parse, out IReadOnlyList<Reading> readings, out Refusal refusal)
+    {
+        readings = [];
+        if (payload.IsEmpty)
+        {
+            refusal = new Refusal(RefusalReason.EmptyPayload, "the payload is empty");
+            return false;
+        }
+
+        if (payload.Length > limits.MaxPayloadBytes)
+        {
+            refusal = new Refusal(RefusalReason.PayloadTooLarge,
+                $"the payload has {payload.Length} bytes; at most {limits.MaxPayloadBytes} are accepted");
+            return false;
+        }
+
+        try
+        {
+            var reader = new Utf8JsonReader(payload, ReaderOptions);
+            if (!parse(ref reader, state, out readings, out refusal))
+            {
+                readings = [];
+                return false;
+            }
+
+            return true;
+        }
+        catch (JsonException ex)
+        {
+            refusal = new Refusal(RefusalReason.MalformedJson, $"the payload is not valid JSON: {ex.Message}");
+        }
+        catch (InvalidOperationException ex)
+        {
+            // Utf8JsonReader reports invalid UTF-8 inside strings this way.
+            refusal = new Refusal(RefusalReason.MalformedJson, $"the payload is not valid UTF-8 JSON: {ex.Message}");
+        }
+
+        readings = [];
+        return false;
+    }
 
     /// <summary>Metric names: 1..64 printable characters, no backslash, not starting with '_', not reserved, not in <paramref name="seen"/>.</summary>
     internal static bool TryValidateMetricName(string name, IReadOnlyList<Metric> seen, out string problem)

@@ -13,13 +13,6 @@ public static class PayloadParser
 {
     const string TimestampProperty = "ts";
 
-    static readonly JsonReaderOptions ReaderOptions = new()
-    {
-        CommentHandling = JsonCommentHandling.Disallow,
-        AllowTrailingCommas = false,
-        MaxDepth = 8,
-    };
-
     public static bool TryParse(
         ReadOnlySequence<byte> payload,
         long receivedAtMs,
@@ -28,43 +21,10 @@ public static class PayloadParser
         out Refusal refusal)
     {
         ArgumentNullException.ThrowIfNull(limits);
-        readings = [];
-        if (payload.IsEmpty)
-        {
-            refusal = new Refusal(RefusalReason.EmptyPayload, "the payload is empty");
-            return false;
-        }
-
-        if (payload.Length > limits.MaxPayloadBytes)
-        {
-            refusal = new Refusal(RefusalReason.PayloadTooLarge,
-                $"the payload has {payload.Length} bytes; at most {limits.MaxPayloadBytes} are accepted");
-            return false;
-        }
-
-        try
-        {
-            var reader = new Utf8JsonReader(payload, ReaderOptions);
-            if (!TryParseDocument(ref reader, receivedAtMs, limits, out readings, out refusal))
-            {
-                readings = [];
-                return false;
-            }
-
-            return true;
-        }
-        catch (JsonException ex)
-        {
-            refusal = new Refusal(RefusalReason.MalformedJson, $"the payload is not valid JSON: {ex.Message}");
-        }
-        catch (InvalidOperationException ex)
-        {
-            // Utf8JsonReader reports invalid UTF-8 inside strings this way.
-            refusal = new Refusal(RefusalReason.MalformedJson, $"the payload is not valid UTF-8 JSON: {ex.Message}");
-        }
-
-        readings = [];
-        return false;
+        return IngestRules.TryParseJson(payload, limits, (receivedAtMs, limits),
+            static (ref Utf8JsonReader reader, (long ReceivedAtMs, IngestLimits Limits) state, out IReadOnlyList<Reading> readings, out Refusal refusal) =>
+                TryParseDocument(ref reader, state.ReceivedAtMs, state.Limits, out readings, out refusal),
+            out readings, out refusal);
     }
 
     public static bool TryParse(

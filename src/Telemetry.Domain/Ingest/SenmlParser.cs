@@ -25,13 +25,6 @@ public static class SenmlParser
     static readonly char[] NameSeparators = [':', '/', '-', '.', '_'];
     static readonly char[] UriSeparators = ['/', ':'];
 
-    static readonly JsonReaderOptions ReaderOptions = new()
-    {
-        CommentHandling = JsonCommentHandling.Disallow,
-        AllowTrailingCommas = false,
-        MaxDepth = 8,
-    };
-
     public static bool TryParse(
         ReadOnlySequence<byte> payload,
         string sensorId,
@@ -43,44 +36,7 @@ public static class SenmlParser
     {
         ArgumentNullException.ThrowIfNull(sensorId);
         ArgumentNullException.ThrowIfNull(limits);
-        readings = [];
-        if (payload.IsEmpty)
-        {
-            refusal = new Refusal(RefusalReason.EmptyPayload, "the payload is empty");
-            return false;
-        }
-
-        if (payload.Length > limits.MaxPayloadBytes)
-        {
-            refusal = new Refusal(RefusalReason.PayloadTooLarge,
-                $"the payload has {payload.Length} bytes; at most {limits.MaxPayloadBytes} are accepted");
-            return false;
-        }
-
-        try
-        {
-            var reader = new Utf8JsonReader(payload, ReaderOptions);
-            var context = new Context(sensorId, receivedAtMs, limits, metricSpecs);
-            if (!TryParsePack(ref reader, context, out readings, out refusal))
-            {
-                readings = [];
-                return false;
-            }
-
-            return true;
-        }
-        catch (JsonException ex)
-        {
-            refusal = new Refusal(RefusalReason.MalformedJson, $"the payload is not valid JSON: {ex.Message}");
-        }
-        catch (InvalidOperationException ex)
-        {
-            // Utf8JsonReader reports invalid UTF-8 inside strings this way.
-            refusal = new Refusal(RefusalReason.MalformedJson, $"the payload is not valid UTF-8 JSON: {ex.Message}");
-        }
-
-        readings = [];
-        return false;
+        return IngestRules.TryParseJson(payload, limits, new Context(sensorId, receivedAtMs, limits, metricSpecs), TryParsePack, out readings, out refusal);
     }
 
     public static bool TryParse(
@@ -385,42 +341,27 @@ public static class SenmlParser
         return true;
     }
 
-    static bool TryTime(ref Utf8JsonReader reader, string prefix, string field, out double? value, out Refusal refusal)
+    static bool TryTime(ref Utf8JsonReader reader, string prefix, string field, out double? value, out Refusal refusal) =>
+        TryFinite(ref reader, prefix, field, RefusalReason.InvalidTimestamp, RefusalReason.InvalidTimestamp, "a number of seconds", out value, out refusal);
+
+    static bool TryNumber(ref Utf8JsonReader reader, string prefix, string field, out double? value, out Refusal refusal) =>
+        TryFinite(ref reader, prefix, field, RefusalReason.NonNumericMetric, RefusalReason.NonFiniteMetric, "a number", out value, out refusal);
+
+    /// <summary>A JSON number that fits a finite double; the refusal reasons are the field's (time or value).</summary>
+    static bool TryFinite(ref Utf8JsonReader reader, string prefix, string field, RefusalReason notANumber, RefusalReason notFinite,
+        string expected, out double? value, out Refusal refusal)
     {
         value = null;
         if (reader.TokenType != JsonTokenType.Number)
         {
-            refusal = new Refusal(RefusalReason.InvalidTimestamp,
-                $"{prefix}{field} is a JSON {IngestRules.Describe(reader.TokenType)}; expected a number of seconds");
-            reader.Skip();
-            return false;
-        }
-
-        if (!reader.TryGetDouble(out var seconds) || !double.IsFinite(seconds))
-        {
-            refusal = new Refusal(RefusalReason.InvalidTimestamp, $"{prefix}{field} does not fit a finite 64-bit float");
-            return false;
-        }
-
-        value = seconds;
-        refusal = default;
-        return true;
-    }
-
-    static bool TryNumber(ref Utf8JsonReader reader, string prefix, string field, out double? value, out Refusal refusal)
-    {
-        value = null;
-        if (reader.TokenType != JsonTokenType.Number)
-        {
-            refusal = new Refusal(RefusalReason.NonNumericMetric,
-                $"{prefix}{field} is a JSON {IngestRules.Describe(reader.TokenType)}; expected a number");
+            refusal = new Refusal(notANumber, $"{prefix}{field} is a JSON {IngestRules.Describe(reader.TokenType)}; expected {expected}");
             reader.Skip();
             return false;
         }
 
         if (!reader.TryGetDouble(out var number) || !double.IsFinite(number))
         {
-            refusal = new Refusal(RefusalReason.NonFiniteMetric, $"{prefix}{field} does not fit a finite 64-bit float");
+            refusal = new Refusal(notFinite, $"{prefix}{field} does not fit a finite 64-bit float");
             return false;
         }
 
