@@ -121,14 +121,7 @@ public sealed class IngestHandler(
             return;
         }
 
-        try
-        {
-            await grains.GetGrain<ISensorGrain>(address.Sensor).Disconnected(receivedAtMs);
-        }
-        catch (Exception ex) when (ex is not OutOfMemoryException)
-        {
-            logger.LogWarning("Could not pass the offline status of sensor {Sensor} on: {Error}", address.Sensor, ex.Message);
-        }
+        await TellAsync([address.Sensor], args.ClientId, "its offline status", static (grain, atMs) => grain.Disconnected(atMs), receivedAtMs);
     }
 
     /// <summary>Under <see cref="SensorAcl.OwnSensor"/>, a device publishes only for itself; gateways for any sensor.</summary>
@@ -203,19 +196,8 @@ public sealed class IngestHandler(
             return;
         }
 
-        var atMs = time.GetUtcNow().ToUnixTimeMilliseconds();
-        foreach (var sensor in sensors)
-        {
-            try
-            {
-                await grains.GetGrain<ISensorGrain>(sensor).Disconnected(atMs);
-            }
-            catch (Exception ex) when (ex is not OutOfMemoryException)
-            {
-                // Offline detection by silence still applies; only the faster disconnect signal is lost.
-                logger.LogWarning("Could not tell sensor {Sensor} that client {ClientId} disconnected: {Error}", sensor, args.ClientId, ex.Message);
-            }
-        }
+        await TellAsync(sensors, args.ClientId, "that its client disconnected", static (grain, atMs) => grain.Disconnected(atMs),
+            time.GetUtcNow().ToUnixTimeMilliseconds());
     }
 
     /// <summary>
@@ -230,16 +212,25 @@ public sealed class IngestHandler(
             return;
         }
 
-        var atMs = time.GetUtcNow().ToUnixTimeMilliseconds();
+        await TellAsync(sensors, args.ClientId, "that its client connected again", static (grain, atMs) => grain.Connected(atMs),
+            time.GetUtcNow().ToUnixTimeMilliseconds());
+    }
+
+    /// <summary>
+    /// Passes a connection event to each sensor's grain. A grain that cannot be told is logged and skipped: offline
+    /// detection by silence still applies, only the faster signal is lost for it.
+    /// </summary>
+    async Task TellAsync(IEnumerable<string> sensors, string clientId, string what, Func<ISensorGrain, long, Task> tell, long atMs)
+    {
         foreach (var sensor in sensors)
         {
             try
             {
-                await grains.GetGrain<ISensorGrain>(sensor).Connected(atMs);
+                await tell(grains.GetGrain<ISensorGrain>(sensor), atMs);
             }
             catch (Exception ex) when (ex is not OutOfMemoryException)
             {
-                logger.LogWarning("Could not tell sensor {Sensor} that client {ClientId} connected again: {Error}", sensor, args.ClientId, ex.Message);
+                logger.LogWarning("Could not tell sensor {Sensor} {What} (client {ClientId}): {Error}", sensor, what, clientId, ex.Message);
             }
         }
     }
