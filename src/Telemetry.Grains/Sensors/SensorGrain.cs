@@ -409,7 +409,7 @@ public sealed class SensorGrain(
             Last("battery"), Last("rssi"), now)], CancellationToken.None);
     }
 
-    long ActivatedAtMs { get; } = TimeProvider.System.GetUtcNow().ToUnixTimeMilliseconds();
+    long ActivatedAtMs { get; } = time.GetUtcNow().ToUnixTimeMilliseconds();
 
     async Task TickAsync(CancellationToken cancellationToken)
     {

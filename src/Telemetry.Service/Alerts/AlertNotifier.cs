@@ -24,8 +24,6 @@ public sealed class AlertNotifier(
 {
     readonly Channel<AlertStep> queue = Channel.CreateUnbounded<AlertStep>(new UnboundedChannelOptions { SingleReader = true });
 
-    public long Published { get; private set; }
-
     public void Notify(AlertStep alertStep)
     {
         ArgumentNullException.ThrowIfNull(alertStep);
@@ -87,7 +85,5 @@ public sealed class AlertNotifier(
                 .WithRetainFlag()
                 .Build(), cancellationToken);
         }
-
-        Published++;
     }
 }

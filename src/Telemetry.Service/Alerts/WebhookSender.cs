@@ -38,13 +38,6 @@ public sealed class WebhookSender : BackgroundService
 
     public const string HttpClientName = "webhooks";
 
-    public long Delivered => Interlocked.Read(ref delivered);
-
-    public long GivenUp => Interlocked.Read(ref givenUp);
-
-    long delivered;
-    long givenUp;
-
     public void Enqueue(AlertStep step)
     {
         ArgumentNullException.ThrowIfNull(step);
@@ -83,12 +76,10 @@ public sealed class WebhookSender : BackgroundService
             try
             {
                 await pipeline.ExecuteAsync(async token => await PostAsync(hook, body, token), stoppingToken);
-                Interlocked.Increment(ref delivered);
                 metrics.WebhookDeliveries.Add(1, new KeyValuePair<string, object?>("outcome", "delivered"));
             }
             catch (Exception ex) when (ex is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
             {
-                Interlocked.Increment(ref givenUp);
                 metrics.WebhookDeliveries.Add(1, new KeyValuePair<string, object?>("outcome", "given_up"));
                 logger.LogError("Webhook {Webhook}: gave up delivering alert {AlertId} ({Event}) after {Attempts} attempts: {Error}",
                     hook.Options.Name, step.Alert.Id, step.Event, hook.Options.MaxAttempts, ex.Message);
