@@ -6,6 +6,7 @@ using System.Text.Json;
 using MQTTnet;
 using MQTTnet.Protocol;
 using Telemetry.DeviceSim.Load;
+using Telemetry.IntegrationTests.EndToEnd;
 using Telemetry.IntegrationTests.Fixtures;
 
 namespace Telemetry.Benchmarks;
@@ -182,11 +183,8 @@ static class E2eCommand
         var result = Parse(stdout) ?? throw new InvalidOperationException("the load generator gave no result for mosquitto");
 
         // Let the subscriber catch up on what mosquitto still relays.
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-        while (Interlocked.Read(ref received) < result.MessagesAcked && DateTime.UtcNow < deadline)
-        {
-            await Task.Delay(50, ct);
-        }
+        await Eventually.MatchAsync(() => Task.FromResult(Interlocked.Read(ref received)), count => count >= result.MessagesAcked,
+            TimeSpan.FromSeconds(30), ct);
 
         var relaySeconds = Stopwatch.GetElapsedTime(firstTicks, Volatile.Read(ref lastTicks)).TotalSeconds;
         var relay = relaySeconds > 0 ? received / relaySeconds : 0;
@@ -217,22 +215,10 @@ static class E2eCommand
         return json is null ? null : JsonSerializer.Deserialize<LoadResult>(json, JsonOptions);
     }
 
-    static async Task<long> WaitForCountAsync(InfluxDbServer influx, string runId, long expected, TimeSpan within, CancellationToken ct)
-    {
-        var deadline = DateTime.UtcNow + within;
-        long count;
-        do
+    static Task<long> WaitForCountAsync(InfluxDbServer influx, string runId, long expected, TimeSpan within, CancellationToken ct) =>
+        Eventually.MatchAsync(async () =>
         {
             var series = await influx.QueryAsync("campus", $"SELECT count(temperature) FROM telemetry WHERE sensor =~ /^{runId}-c/", ct);
-            count = series.Count > 0 && series[0].Values.Count > 0 ? series[0].Get(0, "count").GetInt64() : 0;
-            if (count >= expected)
-            {
-                return count;
-            }
-
-            await Task.Delay(100, ct);
-        }
-        while (DateTime.UtcNow < deadline);
-        return count;
-    }
+            return series.Count > 0 && series[0].Values.Count > 0 ? series[0].Get(0, "count").GetInt64() : 0;
+        }, count => count >= expected, within, ct);
 }

@@ -172,19 +172,16 @@ public sealed class CampusDayFixture : IAsyncLifetime
     {
         try
         {
-            while (!ct.IsCancellationRequested)
+            var freezer = await Eventually.MatchAsync(
+                async () => (await Service.Http.GetFromJsonAsync<JsonElement>("api/alerts", ct)).EnumerateArray()
+                    .FirstOrDefault(a => a.GetProperty("sensor").GetString() == Freezer),
+                alert => alert.ValueKind == JsonValueKind.Object,
+                within: Day / Speed + TimeSpan.FromSeconds(10), cancellationToken: ct);
+            if (freezer.ValueKind == JsonValueKind.Object)
             {
-                var active = await Service.Http.GetFromJsonAsync<JsonElement>("api/alerts", ct);
-                var freezer = active.EnumerateArray().FirstOrDefault(a => a.GetProperty("sensor").GetString() == Freezer);
-                if (freezer.ValueKind == JsonValueKind.Object)
-                {
-                    var id = freezer.GetProperty("id").GetString()!;
-                    using var response = await Service.Http.PostAsJsonAsync($"api/alerts/{id}/ack", new { by = Technician, note = "on my way" }, ct);
-                    Acknowledgement = ((int)response.StatusCode, await response.Content.ReadAsStringAsync(ct));
-                    return;
-                }
-
-                await Task.Delay(100, ct);
+                var id = freezer.GetProperty("id").GetString()!;
+                using var response = await Service.Http.PostAsJsonAsync($"api/alerts/{id}/ack", new { by = Technician, note = "on my way" }, ct);
+                Acknowledgement = ((int)response.StatusCode, await response.Content.ReadAsStringAsync(ct));
             }
         }
         catch (OperationCanceledException)

@@ -1,5 +1,7 @@
 using Telemetry.IntegrationTests.Fixtures;
 
+using Telemetry.IntegrationTests.EndToEnd;
+
 namespace Telemetry.IntegrationTests.Faults;
 
 /// <summary>Reads back what a <see cref="SteadyLoad"/> run left in InfluxDB and checks it against what was acknowledged.</summary>
@@ -18,18 +20,7 @@ public static class Stored
     public static async Task AssertEveryAcknowledgedReadingStoredOnceAsync(InfluxDbServer influx, string runId, SteadyLoad load, TimeSpan within, CancellationToken ct)
     {
         var acked = load.AcknowledgedReadings;
-        var deadline = DateTime.UtcNow + within;
-        IReadOnlyList<(string Sensor, long Ts)> stored;
-        while (true)
-        {
-            stored = await ReadingsAsync(influx, runId, ct);
-            if (acked.IsSubsetOf(stored) || DateTime.UtcNow > deadline)
-            {
-                break;
-            }
-
-            await Task.Delay(100, ct);
-        }
+        var stored = await Eventually.MatchAsync(() => ReadingsAsync(influx, runId, ct), found => acked.IsSubsetOf(found), within, ct);
 
         var missing = acked.Except(stored).Take(5).ToList();
         Assert.True(missing.Count == 0,
