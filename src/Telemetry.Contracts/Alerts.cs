@@ -8,9 +8,9 @@ public sealed record AlertInfo(
     [property: Id(2)] string Room,
     [property: Id(3)] string Sensor,
     [property: Id(4)] string Rule,
-    [property: Id(5)] string RuleType,
-    [property: Id(6)] string Severity,
-    [property: Id(7)] string State,
+    [property: Id(5)] AlertRuleType RuleType,
+    [property: Id(6)] AlertSeverity Severity,
+    [property: Id(7)] AlertState State,
     [property: Id(8)] long RaisedAtMs,
     [property: Id(9)] double? Value,
     [property: Id(10)] string Message,
@@ -21,13 +21,13 @@ public sealed record AlertInfo(
     [property: Id(15)] string? ClearedBy,
     [property: Id(16)] bool Flapping)
 {
-    public bool IsActive => State is "active" or "acknowledged";
+    public bool IsActive => State != AlertState.Cleared;
 }
 
-/// <summary>A lifecycle step of an alert: <c>raised</c>, <c>acknowledged</c> or <c>cleared</c>, and when.</summary>
+/// <summary>A lifecycle step of an alert, and when.</summary>
 [GenerateSerializer, Immutable, Alias("Telemetry.AlertStep")]
 public sealed record AlertStep(
-    [property: Id(0)] string Event,
+    [property: Id(0)] AlertEvent Event,
     [property: Id(1)] long AtMs,
     [property: Id(2)] AlertInfo Alert);
 

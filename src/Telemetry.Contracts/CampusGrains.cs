@@ -113,5 +113,5 @@ public sealed record CampusState(
     [property: Id(6)] double? EnergyKwh,
     [property: Id(7)] int DevicesOnline,
     [property: Id(8)] int DevicesTotal,
-    [property: Id(9)] IReadOnlyDictionary<string, int> ActiveAlertsBySeverity,
+    [property: Id(9)] IReadOnlyDictionary<AlertSeverity, int> ActiveAlertsBySeverity,
     [property: Id(10)] IReadOnlyList<BuildingState> Buildings);

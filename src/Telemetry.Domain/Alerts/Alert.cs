@@ -1,25 +1,6 @@
-using Telemetry.Domain.Campus;
+using Telemetry.Contracts;
 
 namespace Telemetry.Domain.Alerts;
-
-/// <summary>Where an alert is in its lifecycle.</summary>
-public enum AlertState
-{
-    /// <summary>Raised and nobody has acknowledged it yet.</summary>
-    Active,
-    /// <summary>Raised and acknowledged; still clears by itself when its condition ends.</summary>
-    Acknowledged,
-    /// <summary>Over: cleared automatically (<see cref="Alert.ClearedBy"/> = "auto"), by a person, or by a rule change.</summary>
-    Cleared,
-}
-
-/// <summary>The lifecycle step a <see cref="AlertTransition"/> reports.</summary>
-public enum AlertEvent
-{
-    Raised,
-    Acknowledged,
-    Cleared,
-}
 
 /// <summary>
 /// One alert of one sensor and rule. <paramref name="Id"/> is <c>{sensor}/{rule}/{RaisedAtMs}</c>. Times of reading-time

@@ -1,3 +1,5 @@
+using Telemetry.Contracts;
+
 namespace Telemetry.Domain.Campus;
 
 /// <summary>
@@ -131,27 +133,6 @@ public enum RollupRole
     Power,
     /// <summary>Energy meter register (summed; Wh or kWh by the metric's unit).</summary>
     Energy,
-}
-
-public enum AlertSeverity
-{
-    Info,
-    Warning,
-    Critical,
-}
-
-public enum AlertRuleType
-{
-    /// <summary>Value above <c>Above</c> and/or below <c>Below</c> for at least <c>For</c>; clears past the hysteresis.</summary>
-    Threshold,
-    /// <summary>Value changes faster than <c>RatePerMinute</c> (absolute change per minute).</summary>
-    RateOfChange,
-    /// <summary>Value changes by no more than <c>Tolerance</c> over <c>For</c>.</summary>
-    Stuck,
-    /// <summary>No data for <c>Intervals</c> × the kind's interval, or disconnected without reconnect within <c>Grace</c>.</summary>
-    Offline,
-    /// <summary>The device reports a non-zero fault code in metric <c>Metric</c> (default <c>fault</c>).</summary>
-    FaultCode,
 }
 
 /// <summary>

@@ -1,3 +1,4 @@
+using Telemetry.Contracts;
 using System.Globalization;
 
 namespace Telemetry.Domain.Campus;

@@ -68,7 +68,7 @@ public static class BuildingFigures
     }
 
     public static CampusState Compute(CampusInfo campus, IReadOnlyList<BuildingState> buildings,
-        IReadOnlyDictionary<string, int> alertsBySeverity)
+        IReadOnlyDictionary<AlertSeverity, int> alertsBySeverity)
     {
         ArgumentNullException.ThrowIfNull(campus);
         ArgumentNullException.ThrowIfNull(buildings);

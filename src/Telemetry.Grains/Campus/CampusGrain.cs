@@ -54,7 +54,7 @@ public sealed class CampusGrain(
         var current = registry.Current;
         var buildings = await Task.WhenAll(current.Buildings.Select(b => GrainFactory.GetGrain<IBuildingGrain>(b.Id).GetState(withRooms: false)));
         var active = await GrainFactory.GetGrain<IAlertIndexGrain>(AlertIndexGrain.Key).GetActive();
-        var bySeverity = active.GroupBy(a => a.Severity, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
+        var bySeverity = active.GroupBy(a => a.Severity).ToDictionary(g => g.Key, g => g.Count());
         return BuildingFigures.Compute(current.Campus, buildings, bySeverity);
     }
 

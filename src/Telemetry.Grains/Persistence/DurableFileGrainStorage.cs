@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using Microsoft.Extensions.Logging;
 using Orleans.Storage;
+using Telemetry.Contracts;
 using Telemetry.Storage.Spool;
 
 namespace Telemetry.Grains.Persistence;
@@ -19,7 +20,8 @@ public sealed class DurableFileGrainStorage(string directory, ILogger<DurableFil
 {
     public static JsonSerializerOptions JsonOptions { get; } = new(JsonSerializerDefaults.Web)
     {
-        Converters = { new JsonStringEnumConverter() },
+        // The alert enums first: kebab-case, and they still read the member names earlier versions wrote.
+        Converters = { new WireEnumConverter(), new JsonStringEnumConverter() },
         WriteIndented = false,
     };
 

@@ -231,7 +231,7 @@ public sealed class SensorGrain(
     }
 
     public Task<IReadOnlyList<AlertInfo>> GetAlerts() =>
-        Task.FromResult<IReadOnlyList<AlertInfo>>(engine is null ? [] : [.. engine.Active.Select(ToInfo)]);
+        Task.FromResult<IReadOnlyList<AlertInfo>>(engine is null ? [] : [.. engine.Active.Select(a => a.ToInfo(Building, Room))]);
 
     public Task<AlertCommandResult> Acknowledge(string alertId, string by, string? note) =>
         ActAsync(alertId, e => e.Acknowledge(alertId, by, note, Now));
@@ -250,15 +250,15 @@ public sealed class SensorGrain(
         if (result.Transition is { } transition)
         {
             await PublishAsync([transition]);
-            return new AlertCommandResult(true, null, ToInfo(transition.Alert));
+            return new AlertCommandResult(true, null, transition.Alert.ToInfo(Building, Room));
         }
 
         var known = engine.Active.FirstOrDefault(a => a.Id == alertId);
         return result.Error == AlertActionError.UnknownAlert && known is null
             ? new AlertCommandResult(false, result.ErrorMessage, null)
             : new AlertCommandResult(false, result.ErrorMessage, known is null
-                ? new AlertInfo(alertId, "", "", SensorId, "", "", "", "cleared", 0, null, "", null, null, null, null, null, false)
-                : ToInfo(known));
+                ? new AlertInfo(alertId, "", "", SensorId, "", default, default, AlertState.Cleared, 0, null, "", null, null, null, null, null, false)
+                : known.ToInfo(Building, Room));
     }
 
     /// <summary>
@@ -268,7 +268,7 @@ public sealed class SensorGrain(
     async Task PublishAsync(IReadOnlyList<AlertTransition> transitions)
     {
         await PersistAsync();
-        var steps = transitions.Select(t => new AlertStep(EventName(t.Event), StepTime(t), ToInfo(t.Alert))).ToList();
+        var steps = transitions.Select(t => t.ToStep(Building, Room)).ToList();
         try
         {
             await writer.WriteAsync([.. steps.Select(SeriesLines.Alert)], CancellationToken.None);
@@ -286,7 +286,7 @@ public sealed class SensorGrain(
         {
             await index.Record(step);
             notifier.Notify(step);
-            metrics.AlertSteps.Add(1, new KeyValuePair<string, object?>("event", step.Event), new KeyValuePair<string, object?>("severity", step.Alert.Severity));
+            metrics.AlertSteps.Add(1, new KeyValuePair<string, object?>("event", WireName.Of(step.Event)), new KeyValuePair<string, object?>("severity", WireName.Of(step.Alert.Severity)));
             logger.LogInformation("Alert {AlertId} {Event}: {Severity} {Message}", step.Alert.Id, step.Event, step.Alert.Severity, step.Alert.Message);
         }
 
@@ -296,47 +296,9 @@ public sealed class SensorGrain(
         }
     }
 
-    static string EventName(Domain.Alerts.AlertEvent step) => step switch
-    {
-        Domain.Alerts.AlertEvent.Raised => "raised",
-        Domain.Alerts.AlertEvent.Acknowledged => "acknowledged",
-        _ => "cleared",
-    };
+    string Building => registered?.Building.Id ?? address?.Building ?? "";
 
-    static long StepTime(AlertTransition transition) => transition.Event switch
-    {
-        Domain.Alerts.AlertEvent.Acknowledged => transition.Alert.AcknowledgedAtMs ?? transition.Alert.RaisedAtMs,
-        Domain.Alerts.AlertEvent.Cleared => transition.Alert.ClearedAtMs ?? transition.Alert.RaisedAtMs,
-        _ => transition.Alert.RaisedAtMs,
-    };
-
-    AlertInfo ToInfo(Alert alert) => new(
-        alert.Id,
-        registered?.Building.Id ?? address?.Building ?? "",
-        registered?.Room.Id ?? address?.Room ?? "",
-        alert.Sensor,
-        alert.Rule,
-        RuleTypeName(alert.RuleType),
-        alert.Severity.ToString().ToLowerInvariant(),
-        alert.State.ToString().ToLowerInvariant(),
-        alert.RaisedAtMs,
-        double.IsFinite(alert.Value) ? alert.Value : null,
-        alert.Message,
-        alert.AcknowledgedAtMs,
-        alert.AcknowledgedBy,
-        alert.AcknowledgedNote,
-        alert.ClearedAtMs,
-        alert.ClearedBy,
-        alert.Flapping);
-
-    static string RuleTypeName(AlertRuleType type) => type switch
-    {
-        AlertRuleType.Threshold => "threshold",
-        AlertRuleType.RateOfChange => "rate-of-change",
-        AlertRuleType.Stuck => "stuck",
-        AlertRuleType.Offline => "offline",
-        _ => "fault-code",
-    };
+    string Room => registered?.Room.Id ?? address?.Room ?? "";
 
     /// <summary>Online: reported since the service started and no offline alert is open.</summary>
     bool Online => lastSeenMs > 0 && engine is not null

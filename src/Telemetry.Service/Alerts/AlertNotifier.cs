@@ -43,7 +43,7 @@ public sealed class AlertNotifier(
         {
             foreach (var alert in await grains.GetGrain<IAlertIndexGrain>(AlertIndexGrain.Key).GetActive())
             {
-                await PublishAsync(new AlertStep(alert.State == "acknowledged" ? "acknowledged" : "raised", alert.RaisedAtMs, alert), stoppingToken);
+                await PublishAsync(new AlertStep(alert.State == AlertState.Acknowledged ? AlertEvent.Acknowledged : AlertEvent.Raised, alert.RaisedAtMs, alert), stoppingToken);
             }
         }
         catch (Exception ex) when (ex is not OperationCanceledException)

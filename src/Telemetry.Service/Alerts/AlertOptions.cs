@@ -1,3 +1,5 @@
+using Telemetry.Contracts;
+
 namespace Telemetry.Service.Alerts;
 
 /// <summary>
@@ -30,13 +32,13 @@ public sealed class WebhookOptions
     public Uri? Url { get; set; }
 
     /// <summary>Info, Warning or Critical: alerts below it are not sent to this webhook.</summary>
-    public string MinSeverity { get; set; } = "Info";
+    public AlertSeverity MinSeverity { get; set; } = AlertSeverity.Info;
 
     /// <summary>
     /// The steps to send (<c>raised</c>, <c>acknowledged</c>, <c>cleared</c>); empty — the default — sends all three.
     /// Empty rather than pre-filled because the configuration binder appends configured items to a list's defaults.
     /// </summary>
-    public List<string> Events { get; set; } = [];
+    public List<AlertEvent> Events { get; set; } = [];
 
     /// <summary>When set, each POST carries <c>X-Campus-Signature: sha256=HMAC(secret, body)</c>.</summary>
     public string? Secret { get; set; }

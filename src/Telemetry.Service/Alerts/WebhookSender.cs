@@ -115,14 +115,7 @@ public sealed class WebhookSender : BackgroundService
         public Channel<AlertStep> Queue { get; } = Channel.CreateUnbounded<AlertStep>(new UnboundedChannelOptions { SingleReader = true });
 
         public bool Wants(AlertStep step) =>
-            SeverityRank(step.Alert.Severity) >= SeverityRank(Options.MinSeverity)
-            && (Options.Events.Count == 0 || Options.Events.Contains(step.Event, StringComparer.OrdinalIgnoreCase));
-
-        static int SeverityRank(string severity) => severity.ToUpperInvariant() switch
-        {
-            "CRITICAL" => 2,
-            "WARNING" => 1,
-            _ => 0,
-        };
+            step.Alert.Severity >= Options.MinSeverity
+            && (Options.Events.Count == 0 || Options.Events.Contains(step.Event));
     }
 }

@@ -41,10 +41,6 @@ public static class CampusHosting
             .Validate(o => o.Webhooks.All(w => w.Url is null || w.Url.Scheme is "http" or "https"), "Alerts:Webhooks:*:Url must be an http or https URL")
             .Validate(o => o.Webhooks.All(w => w.MaxAttempts >= 1 && w.Timeout > TimeSpan.Zero && w.MaxDelay > TimeSpan.Zero),
                 "Alerts:Webhooks:*: MaxAttempts must be at least 1, Timeout and MaxDelay longer than zero")
-            .Validate(o => o.Webhooks.All(w => w.MinSeverity.ToUpperInvariant() is "INFO" or "WARNING" or "CRITICAL"),
-                "Alerts:Webhooks:*:MinSeverity must be Info, Warning or Critical")
-            .Validate(o => o.Webhooks.All(w => w.Events.All(e => e is "raised" or "acknowledged" or "cleared")),
-                "Alerts:Webhooks:*:Events may hold raised, acknowledged and cleared")
             .ValidateOnStart();
         builder.Services.AddHttpClient(WebhookSender.HttpClientName);
         builder.Services.AddSingleton<WebhookSender>();

@@ -95,9 +95,9 @@ public static class SeriesLines
             .Field("devices_online", (double)state.DevicesOnline)
             .Field("devices_total", (double)state.DevicesTotal)
             .Field("devices_online_pct", state.DevicesTotal == 0 ? 0 : 100.0 * state.DevicesOnline / state.DevicesTotal)
-            .Field("alerts_critical", (double)state.ActiveAlertsBySeverity.GetValueOrDefault("critical"))
-            .Field("alerts_warning", (double)state.ActiveAlertsBySeverity.GetValueOrDefault("warning"))
-            .Field("alerts_info", (double)state.ActiveAlertsBySeverity.GetValueOrDefault("info"))
+            .Field("alerts_critical", (double)state.ActiveAlertsBySeverity.GetValueOrDefault(AlertSeverity.Critical))
+            .Field("alerts_warning", (double)state.ActiveAlertsBySeverity.GetValueOrDefault(AlertSeverity.Warning))
+            .Field("alerts_info", (double)state.ActiveAlertsBySeverity.GetValueOrDefault(AlertSeverity.Info))
             .Timestamp(atMs, LineProtocol.Precision);
         point = Optional(point, "utilisation", state.UtilisationPercent);
         point = Optional(point, "energy_kwh", state.EnergyKwh);
@@ -134,16 +134,16 @@ public static class SeriesLines
             .Tag("room", alert.Room)
             .Tag("sensor", alert.Sensor)
             .Tag("rule", alert.Rule)
-            .Tag("severity", alert.Severity)
-            .Tag("event", step.Event)
+            .Tag("severity", WireName.Of(alert.Severity))
+            .Tag("event", WireName.Of(step.Event))
             .Field("alert_id", alert.Id)
             .Field("active", alert.IsActive ? 1.0 : 0.0)
             .Field("acknowledged", alert.AcknowledgedAtMs is null ? 0.0 : 1.0)
             .Field("message", alert.Message)
             .Field("by", step.Event switch
             {
-                "acknowledged" => alert.AcknowledgedBy ?? "",
-                "cleared" => alert.ClearedBy ?? "auto",
+                AlertEvent.Acknowledged => alert.AcknowledgedBy ?? "",
+                AlertEvent.Cleared => alert.ClearedBy ?? "auto",
                 _ => "auto",
             })
             .Timestamp(step.AtMs, LineProtocol.Precision);

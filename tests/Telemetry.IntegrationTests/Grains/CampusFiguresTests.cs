@@ -154,7 +154,7 @@ public sealed class CampusFiguresTests(GrainClusterFixture fixture)
         Assert.Contains(counted.Active, a => a.Id == alertId);
         Assert.True(SameCounts(counted.Campus, counted.Active),
             $"campus counts {string.Join(", ", counted.Campus.ActiveAlertsBySeverity)} differ from the index");
-        Assert.True(counted.Campus.ActiveAlertsBySeverity.GetValueOrDefault("critical") >= 1);
+        Assert.True(counted.Campus.ActiveAlertsBySeverity.GetValueOrDefault(AlertSeverity.Critical) >= 1);
         Assert.Equal(GrainTestCampus.Registry.Sensors.Count(), counted.Campus.DevicesTotal);
         Assert.Equal(counted.Campus.Buildings.Sum(b => b.SensorsOnline), counted.Campus.DevicesOnline);
         Assert.InRange(counted.Campus.DevicesOnline, 7, counted.Campus.DevicesTotal); // the classroom's six and this freezer
@@ -172,17 +172,17 @@ public sealed class CampusFiguresTests(GrainClusterFixture fixture)
         Assert.Equal(PowerKw, line.Number("power_kw"));
 
         // Cleared: the campus count follows the index down again.
-        var criticalBefore = counted.Campus.ActiveAlertsBySeverity["critical"];
+        var criticalBefore = counted.Campus.ActiveAlertsBySeverity[AlertSeverity.Critical];
         await fixture.Grains.IngestAsync(Messages.Address(FreezerCampus), Messages.NowMs + 1, ("fault", 0));
         var after = await Poll.UntilAsync(
             async () => (Campus: await campus.GetState(), Active: await index.GetActive()),
             x => SameCounts(x.Campus, x.Active));
         Assert.DoesNotContain(after.Active, a => a.Id == alertId);
         Assert.True(SameCounts(after.Campus, after.Active));
-        Assert.Equal(criticalBefore - 1, after.Campus.ActiveAlertsBySeverity.GetValueOrDefault("critical"));
+        Assert.Equal(criticalBefore - 1, after.Campus.ActiveAlertsBySeverity.GetValueOrDefault(AlertSeverity.Critical));
 
         static bool SameCounts(CampusState state, IReadOnlyList<AlertInfo> active) =>
-            new[] { "critical", "warning", "info" }.All(s =>
+            Enum.GetValues<AlertSeverity>().All(s =>
                 state.ActiveAlertsBySeverity.GetValueOrDefault(s) == active.Count(a => a.Severity == s));
     }
 }

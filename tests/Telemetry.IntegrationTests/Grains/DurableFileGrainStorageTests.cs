@@ -12,7 +12,7 @@ public sealed class DurableFileGrainStorageTests : IDisposable
 
     DurableFileGrainStorage Storage() => new(directory, NullLogger<DurableFileGrainStorage>.Instance);
 
-    static AlertInfo Alert(string id) => new(id, "b1", "r1", "s1", "rule", "threshold", "critical", "acknowledged", 1_700_000_000_000,
+    static AlertInfo Alert(string id) => new(id, "b1", "r1", "s1", "rule", AlertRuleType.Threshold, AlertSeverity.Critical, AlertState.Acknowledged, 1_700_000_000_000,
         -9.5, "Freezer is warming up: temperature -9.5 °C above -15", 1_700_000_060_000, "alice", "on it", null, null, false);
 
     [Fact]
@@ -21,7 +21,7 @@ public sealed class DurableFileGrainStorageTests : IDisposable
         var grain = GrainId.Create("alertindex", "campus/with slash");
         var written = new GrainState<AlertIndexState>(new AlertIndexState());
         written.State!.Active["s1/rule/1"] = Alert("s1/rule/1");
-        written.State!.Recent.Add(Alert("s1/rule/0") with { State = "cleared", ClearedAtMs = 1_700_000_000_500, ClearedBy = "auto" });
+        written.State!.Recent.Add(Alert("s1/rule/0") with { State = AlertState.Cleared, ClearedAtMs = 1_700_000_000_500, ClearedBy = "auto" });
 
         await Storage().WriteStateAsync("alerts", grain, written);
         var read = new GrainState<AlertIndexState>(new AlertIndexState());

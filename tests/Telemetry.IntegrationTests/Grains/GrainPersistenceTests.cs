@@ -30,13 +30,13 @@ public sealed class GrainPersistenceTests(GrainClusterFixture fixture)
         Assert.Null(await sensor.GetSnapshot());
         var restored = Assert.Single(await sensor.GetAlerts());
         Assert.Equal(alertId, restored.Id);
-        Assert.Equal("active", restored.State);
+        Assert.Equal(AlertState.Active, restored.State);
         Assert.Equal(6, restored.Value);
 
         // And it carries on from there: the fault ending clears that very alert.
         await fixture.Grains.IngestAsync(address, t0 + 1_000, ("fault", 0));
         var steps = fixture.Notifier.For(FreezerDeactivate);
-        Assert.Equal(["raised", "cleared"], steps.Select(s => s.Event));
+        Assert.Equal([AlertEvent.Raised, AlertEvent.Cleared], steps.Select(s => s.Event));
         Assert.Equal(alertId, steps[1].Alert.Id);
         Assert.DoesNotContain(await fixture.Grains.GetGrain<IAlertIndexGrain>(AlertIndexGrain.Key).GetActive(), a => a.Id == alertId);
     }
@@ -55,17 +55,17 @@ public sealed class GrainPersistenceTests(GrainClusterFixture fixture)
 
         var active = await fixture.Grains.GetGrain<IAlertIndexGrain>(AlertIndexGrain.Key).GetActive();
         var indexed = Assert.Single(active, a => a.Id == alertId);
-        Assert.Equal("acknowledged", indexed.State);
+        Assert.Equal(AlertState.Acknowledged, indexed.State);
         Assert.Equal("carol", indexed.AcknowledgedBy);
         var sensor = fixture.Grains.GetGrain<ISensorGrain>(FreezerRestart);
         Assert.Null(await sensor.GetSnapshot());
         var restored = Assert.Single(await sensor.GetAlerts());
         Assert.Equal(alertId, restored.Id);
-        Assert.Equal("acknowledged", restored.State);
+        Assert.Equal(AlertState.Acknowledged, restored.State);
         Assert.Equal("carol", restored.AcknowledgedBy);
 
         await fixture.Grains.IngestAsync(address, t0 + 1_000, ("fault", 0));
-        Assert.Contains(fixture.Notifier.For(FreezerRestart), s => s.Event == "cleared" && s.Alert.Id == alertId);
+        Assert.Contains(fixture.Notifier.For(FreezerRestart), s => s.Event == AlertEvent.Cleared && s.Alert.Id == alertId);
         Assert.DoesNotContain(await fixture.Grains.GetGrain<IAlertIndexGrain>(AlertIndexGrain.Key).GetActive(), a => a.Id == alertId);
     }
 

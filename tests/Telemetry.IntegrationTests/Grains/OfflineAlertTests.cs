@@ -29,13 +29,13 @@ public sealed class OfflineAlertTests(GrainClusterFixture fixture)
         var before = fixture.Notifier.For(BeaconSilent).Count;
 
         var raised = await Poll.UntilAsync(
-            () => fixture.Notifier.For(BeaconSilent).Skip(before).FirstOrDefault(s => s.Event == "raised"),
+            () => fixture.Notifier.For(BeaconSilent).Skip(before).FirstOrDefault(s => s.Event == AlertEvent.Raised),
             s => s is not null);
 
         Assert.NotNull(raised);
         Assert.Equal(OfflineRule, raised.Alert.Rule);
-        Assert.Equal("offline", raised.Alert.RuleType);
-        Assert.Equal("warning", raised.Alert.Severity);
+        Assert.Equal(AlertRuleType.Offline, raised.Alert.RuleType);
+        Assert.Equal(AlertSeverity.Warning, raised.Alert.Severity);
         Assert.Contains("no data for", raised.Alert.Message, StringComparison.Ordinal);
         var silence = raised.Alert.RaisedAtMs - seenAt;
         Assert.InRange(silence, (long)(BeaconOfflineIntervals * BeaconInterval.TotalMilliseconds),
@@ -50,7 +50,7 @@ public sealed class OfflineAlertTests(GrainClusterFixture fixture)
         await fixture.Grains.IngestAsync(address, Messages.NowMs, ("battery", 90));
 
         var cleared = fixture.Notifier.For(BeaconSilent).Skip(stepsBefore).Where(s => s.Alert.Id == raised.Alert.Id).ToList();
-        Assert.Equal("cleared", Assert.Single(cleared).Event);
+        Assert.Equal(AlertEvent.Cleared, Assert.Single(cleared).Event);
         Assert.Equal("auto", cleared[0].Alert.ClearedBy);
         Assert.DoesNotContain(await Index.GetActive(), a => a.Id == raised.Alert.Id);
         room = await Poll.UntilAsync(RoomSensor, r => r is { Online: true });
@@ -72,7 +72,7 @@ public sealed class OfflineAlertTests(GrainClusterFixture fixture)
         var disconnectedAt = Messages.NowMs;
         await grain.Disconnected(disconnectedAt);
         var raised = await Poll.UntilAsync(
-            () => fixture.Notifier.For(BeaconDisconnect).Skip(before).FirstOrDefault(s => s.Event == "raised"),
+            () => fixture.Notifier.For(BeaconDisconnect).Skip(before).FirstOrDefault(s => s.Event == AlertEvent.Raised),
             s => s is not null);
 
         Assert.NotNull(raised);
@@ -84,7 +84,7 @@ public sealed class OfflineAlertTests(GrainClusterFixture fixture)
         Assert.Contains(await grain.GetAlerts(), a => a.Id == raised.Alert.Id);
 
         await fixture.Grains.IngestAsync(address, Messages.NowMs, ("battery", 80));
-        Assert.Contains(fixture.Notifier.For(BeaconDisconnect), s => s.Event == "cleared" && s.Alert.Id == raised.Alert.Id);
+        Assert.Contains(fixture.Notifier.For(BeaconDisconnect), s => s.Event == AlertEvent.Cleared && s.Alert.Id == raised.Alert.Id);
         Assert.DoesNotContain(await grain.GetAlerts(), a => a.Id == raised.Alert.Id);
     }
 }

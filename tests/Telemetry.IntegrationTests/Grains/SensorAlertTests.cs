@@ -33,9 +33,9 @@ public sealed class SensorAlertTests(GrainClusterFixture fixture)
 
         await fixture.Grains.IngestAsync(address, t0 + 300_000, ("temperature", -9));
         var raised = Assert.Single(fixture.Notifier.For(FreezerThreshold));
-        Assert.Equal("raised", raised.Event);
+        Assert.Equal(AlertEvent.Raised, raised.Event);
         Assert.Equal(FreezerWarmRule, raised.Alert.Rule);
-        Assert.Equal("critical", raised.Alert.Severity);
+        Assert.Equal(AlertSeverity.Critical, raised.Alert.Severity);
         Assert.Equal(-9, raised.Alert.Value);
         Assert.Equal(t0 + 300_000, raised.Alert.RaisedAtMs);
         Assert.Contains("Freezer is warming up", raised.Alert.Message, StringComparison.Ordinal);
@@ -51,7 +51,7 @@ public sealed class SensorAlertTests(GrainClusterFixture fixture)
         Assert.Equal(1, raisedLine.Number("active"));
         Assert.Equal(-9, raisedLine.Number("value"));
         Assert.Equal(t0 + 300_000, raisedLine.TimestampMs);
-        Assert.Contains(await Index.GetActive(), a => a.Id == alertId && a.State == "active");
+        Assert.Contains(await Index.GetActive(), a => a.Id == alertId && a.State == AlertState.Active);
 
         // Still warm, then inside the hysteresis band: the open alert is not announced again.
         await fixture.Grains.IngestAsync(address, t0 + 360_000, ("temperature", -8));
@@ -66,7 +66,7 @@ public sealed class SensorAlertTests(GrainClusterFixture fixture)
         await fixture.Grains.IngestAsync(address, t0 + 540_000, ("temperature", -20));
 
         var steps = fixture.Notifier.For(FreezerThreshold);
-        Assert.Equal(["raised", "cleared"], steps.Select(s => s.Event));
+        Assert.Equal([AlertEvent.Raised, AlertEvent.Cleared], steps.Select(s => s.Event));
         Assert.Equal(alertId, steps[1].Alert.Id);
         Assert.Equal("auto", steps[1].Alert.ClearedBy);
         var cleared = Assert.Single(AlertLines(FreezerThreshold, "cleared"));
@@ -75,7 +75,7 @@ public sealed class SensorAlertTests(GrainClusterFixture fixture)
         Assert.Equal("auto", cleared.Fields["by"]);
         Assert.Equal(t0 + 540_000, cleared.TimestampMs);
         Assert.DoesNotContain(await Index.GetActive(), a => a.Id == alertId);
-        Assert.Contains(await Index.GetRecent(100), a => a.Id == alertId && a.State == "cleared");
+        Assert.Contains(await Index.GetRecent(100), a => a.Id == alertId && a.State == AlertState.Cleared);
         Assert.Empty(await fixture.Grains.GetGrain<ISensorGrain>(FreezerThreshold).GetAlerts());
     }
 
@@ -90,7 +90,7 @@ public sealed class SensorAlertTests(GrainClusterFixture fixture)
 
         Assert.True(result.Succeeded, result.Error);
         Assert.NotNull(result.Alert);
-        Assert.Equal("acknowledged", result.Alert.State);
+        Assert.Equal(AlertState.Acknowledged, result.Alert.State);
         Assert.Equal("alice", result.Alert.AcknowledgedBy);
         Assert.Equal("on my way", result.Alert.AcknowledgeNote);
         var line = Assert.Single(AlertLines(FreezerAcknowledge, "acknowledged"));
@@ -98,10 +98,10 @@ public sealed class SensorAlertTests(GrainClusterFixture fixture)
         Assert.Equal("alice", line.Fields["by"]);
         Assert.Equal(1, line.Number("acknowledged"));
         Assert.Equal(1, line.Number("active"));
-        Assert.Equal(["raised", "acknowledged"], fixture.Notifier.For(FreezerAcknowledge).Select(s => s.Event));
+        Assert.Equal([AlertEvent.Raised, AlertEvent.Acknowledged], fixture.Notifier.For(FreezerAcknowledge).Select(s => s.Event));
         var indexed = await Index.Find(alertId);
         Assert.NotNull(indexed);
-        Assert.Equal("acknowledged", indexed.State);
+        Assert.Equal(AlertState.Acknowledged, indexed.State);
         Assert.Equal("alice", indexed.AcknowledgedBy);
         Assert.Contains(await Index.GetActive(), a => a.Id == alertId);
 
@@ -132,7 +132,7 @@ public sealed class SensorAlertTests(GrainClusterFixture fixture)
         var result = await sensor.ClearAlert(alertId, "bob");
 
         Assert.True(result.Succeeded, result.Error);
-        Assert.Equal("cleared", result.Alert?.State);
+        Assert.Equal(AlertState.Cleared, result.Alert?.State);
         Assert.Equal("bob", result.Alert?.ClearedBy);
         var line = Assert.Single(AlertLines(FreezerManualClear, "cleared"));
         Assert.Equal(alertId, line.Fields["alert_id"]);
@@ -151,7 +151,7 @@ public sealed class SensorAlertTests(GrainClusterFixture fixture)
         await fixture.Grains.IngestAsync(address, t0 + 2_000, ("fault", 0));
         await fixture.Grains.IngestAsync(address, t0 + 3_000, ("fault", 4));
         var steps = fixture.Notifier.For(FreezerManualClear);
-        Assert.Equal(["raised", "cleared", "raised"], steps.Select(s => s.Event));
+        Assert.Equal([AlertEvent.Raised, AlertEvent.Cleared, AlertEvent.Raised], steps.Select(s => s.Event));
         Assert.NotEqual(alertId, steps[2].Alert.Id);
     }
 
@@ -165,7 +165,7 @@ public sealed class SensorAlertTests(GrainClusterFixture fixture)
         await fixture.Grains.IngestAsync(address, t0, ("fault", 3), ("temperature", -20));
         var raised = Assert.Single(fixture.Notifier.For(FreezerFault));
         Assert.Equal(FreezerFaultRule, raised.Alert.Rule);
-        Assert.Equal("fault-code", raised.Alert.RuleType);
+        Assert.Equal(AlertRuleType.FaultCode, raised.Alert.RuleType);
         Assert.Equal(3, raised.Alert.Value);
         Assert.Contains("fault code 3", raised.Alert.Message, StringComparison.Ordinal);
         Assert.Single(AlertLines(FreezerFault, "raised"));
@@ -177,7 +177,7 @@ public sealed class SensorAlertTests(GrainClusterFixture fixture)
         Assert.Equal(7, open.Value);
 
         await fixture.Grains.IngestAsync(address, t0 + 2_000, ("fault", 0));
-        Assert.Equal(["raised", "cleared"], fixture.Notifier.For(FreezerFault).Select(s => s.Event));
+        Assert.Equal([AlertEvent.Raised, AlertEvent.Cleared], fixture.Notifier.For(FreezerFault).Select(s => s.Event));
         Assert.Single(AlertLines(FreezerFault, "cleared"));
         Assert.Empty(await sensor.GetAlerts());
         Assert.DoesNotContain(await Index.GetActive(), a => a.Id == raised.Alert.Id);
@@ -198,7 +198,7 @@ public sealed class SensorAlertTests(GrainClusterFixture fixture)
         }
 
         var raised = Assert.Single(fixture.Notifier.For(FreezerSpoolFull));
-        Assert.Equal("raised", raised.Event);
+        Assert.Equal(AlertEvent.Raised, raised.Event);
         Assert.Contains(await Index.GetActive(), a => a.Id == raised.Alert.Id);
         Assert.Empty(AlertLines(FreezerSpoolFull, "raised"));
         Assert.NotEmpty(fixture.Writer.Points("telemetry", ("sensor", FreezerSpoolFull)));

@@ -1,3 +1,4 @@
+using Telemetry.Contracts;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Telemetry.Domain.Alerts;

@@ -1,3 +1,4 @@
+using Telemetry.Contracts;
 using Telemetry.Domain.Alerts;
 using Telemetry.Domain.Campus;
 using static Telemetry.UnitTests.Alerts.AlertTestKit;

@@ -1,3 +1,4 @@
+using Telemetry.Contracts;
 using Telemetry.Domain.Campus;
 
 namespace Telemetry.UnitTests.Campus;

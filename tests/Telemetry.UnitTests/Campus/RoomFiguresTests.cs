@@ -198,7 +198,7 @@ public sealed class RoomFiguresTests
     {
         var b1 = BuildingFigures.Compute("b1", "Engineering", [RoomOf("r1", 40, 10, 1.5, 100, 3, 4)], 1, false);
         var b2 = BuildingFigures.Compute("b2", "Library", [RoomOf("r1", 60, 20, 2.5, null, 2, 5)], 0, false);
-        var alerts = new Dictionary<string, int>(StringComparer.Ordinal) { ["critical"] = 1, ["warning"] = 3 };
+        var alerts = new Dictionary<AlertSeverity, int> { [AlertSeverity.Critical] = 1, [AlertSeverity.Warning] = 3 };
 
         var campus = BuildingFigures.Compute(new CampusInfo("demo", "Demo Campus", "UTC"), [b1, b2], alerts);
 
