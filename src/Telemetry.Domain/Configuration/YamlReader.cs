@@ -57,25 +57,20 @@ public abstract class YamlReader(string source, List<YamlError> errors)
         return map.Get(key) is { } node && node is not YamlTreeScalar { IsNull: true } ? node : null;
     }
 
-    protected YamlTreeMapping? Mapping(YamlTreeNode node, string what)
-    {
-        ArgumentNullException.ThrowIfNull(node);
-        if (node is YamlTreeMapping mapping)
-        {
-            return mapping;
-        }
-        Error(node, $"{what} must be a mapping (key: value lines or {{ key: value }}), not {node.Describe}");
-        return null;
-    }
+    protected YamlTreeMapping? Mapping(YamlTreeNode node, string what) =>
+        As<YamlTreeMapping>(node, $"{what} must be a mapping (key: value lines or {{ key: value }})");
 
-    protected YamlTreeSequence? Sequence(YamlTreeNode node, string what)
+    protected YamlTreeSequence? Sequence(YamlTreeNode node, string what) =>
+        As<YamlTreeSequence>(node, $"{what} must be a list ('- item' lines or [ … ])");
+
+    T? As<T>(YamlTreeNode node, string mustBe) where T : YamlTreeNode
     {
         ArgumentNullException.ThrowIfNull(node);
-        if (node is YamlTreeSequence sequence)
+        if (node is T typed)
         {
-            return sequence;
+            return typed;
         }
-        Error(node, $"{what} must be a list ('- item' lines or [ … ]), not {node.Describe}");
+        Error(node, $"{mustBe}, not {node.Describe}");
         return null;
     }
 
