@@ -1,9 +1,13 @@
 using System.CommandLine;
+using Telemetry.Domain.Configuration;
 
 namespace Telemetry.DeviceSim.Cli;
 
-/// <summary>An option taking a duration like <c>500ms</c>, <c>5s</c>, <c>2m</c> or <c>1m30s</c> (<c>0</c> too with <paramref name="allowZero"/>).</summary>
-static class DurationOption
+/// <summary>
+/// An option taking a duration in the registry's grammar (<see cref="DurationText"/>: <c>500ms</c>, <c>5s</c>,
+/// <c>2m</c>, <c>1m30s</c>); greater than zero, or with <paramref name="allowZero"/> zero or more.
+/// </summary>
+public static class DurationOption
 {
     public static Option<TimeSpan?> Create(string name, string description, bool allowZero = false) => new(name)
     {
@@ -12,18 +16,13 @@ static class DurationOption
         CustomParser = result =>
         {
             var text = result.Tokens.Count == 1 ? result.Tokens[0].Value : null;
-            if (allowZero && text == "0")
+            if (DurationText.Check(text, allowZero ? DurationRule.NonNegative : DurationRule.Positive, out var duration) is { } problem)
             {
-                return TimeSpan.Zero;
+                result.AddError($"{name} {problem}.");
+                return null;
             }
 
-            if (DurationText.TryParse(text, out var duration) && (duration > TimeSpan.Zero || allowZero))
-            {
-                return duration;
-            }
-
-            result.AddError($"{name}: '{text}' is not a duration like 500ms, 5s, 2m or 1m30s.");
-            return null;
+            return duration;
         },
     };
 }

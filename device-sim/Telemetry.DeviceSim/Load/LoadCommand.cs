@@ -3,6 +3,7 @@ using System.Net;
 using MQTTnet.Formatter;
 using MQTTnet.Protocol;
 using Telemetry.DeviceSim.Cli;
+using Telemetry.Domain.Configuration;
 
 namespace Telemetry.DeviceSim.Load;
 

@@ -1,7 +1,7 @@
 using System.Globalization;
 using MQTTnet.Formatter;
 using MQTTnet.Protocol;
-using Telemetry.DeviceSim.Cli;
+using Telemetry.Domain.Configuration;
 
 namespace Telemetry.DeviceSim.Progress;
 

@@ -1,6 +1,6 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
-using Telemetry.DeviceSim.Cli;
+using Telemetry.Domain.Configuration;
 
 namespace Telemetry.DeviceSim.Scenarios;
 
@@ -38,15 +38,15 @@ public sealed partial record FaultSpec(string Sensor, FaultType Fault, TimeSpan 
             return false;
         }
 
-        if (!DurationText.TryParse(match.Groups["at"].Value, out var at) && match.Groups["at"].Value != "0")
+        if (DurationText.Check(match.Groups["at"].Value, DurationRule.NonNegative, out var at) is { } atProblem)
         {
-            error = $"'{match.Groups["at"].Value}' is not a duration like 30s, 10m, 2h or 1d";
+            error = $"AT {atProblem}";
             return false;
         }
 
-        if (!DurationText.TryParse(match.Groups["duration"].Value, out var duration) || duration <= TimeSpan.Zero)
+        if (DurationText.Check(match.Groups["duration"].Value, DurationRule.Positive, out var duration) is { } durationProblem)
         {
-            error = $"'{match.Groups["duration"].Value}' is not a positive duration like 30s, 10m, 2h or 1d";
+            error = $"DURATION {durationProblem}";
             return false;
         }
 

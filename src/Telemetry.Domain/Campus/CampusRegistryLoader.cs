@@ -1,5 +1,6 @@
 using Telemetry.Contracts;
 using System.Globalization;
+using Telemetry.Domain.Configuration;
 
 namespace Telemetry.Domain.Campus;
 
@@ -28,64 +29,22 @@ public static class CampusRegistryLoader
     {
         ArgumentNullException.ThrowIfNull(yaml);
         var source = string.IsNullOrWhiteSpace(sourceName) ? "registry" : sourceName;
-        var errors = new List<RegistryError>();
+        var errors = new List<YamlError>();
         var root = YamlTree.Parse(yaml, source, errors);
         CampusRegistry? registry = null;
         if (root is null)
         {
             if (errors.Count == 0)
             {
-                errors.Add(new RegistryError(source, 1, 1, "the file is empty; expected a mapping with the keys campus, kinds and buildings"));
+                errors.Add(new YamlError(source, 1, 1, "the file is empty; expected a mapping with the keys campus, kinds and buildings"));
             }
         }
         else
         {
             registry = new Reader(source, errors).ReadRegistry(root);
         }
-        var sorted = errors.OrderBy(e => e.Line).ThenBy(e => e.Column).ToArray();
+        var sorted = YamlError.InFileOrder(errors);
         return new CampusRegistryLoadResult(sorted.Length == 0 ? registry : null, sorted);
-    }
-
-    /// <summary>
-    /// Parses a registry duration: a non-negative number followed by <c>ms</c>, <c>s</c>, <c>m</c>, <c>h</c> or <c>d</c>
-    /// (<c>500ms</c>, <c>30s</c>, <c>1.5h</c>). Negative values parse (so callers can say "must not be negative").
-    /// </summary>
-    public static bool TryParseDuration(string? text, out TimeSpan duration)
-    {
-        duration = default;
-        if (string.IsNullOrEmpty(text))
-        {
-            return false;
-        }
-        var unitStart = text.Length;
-        while (unitStart > 0 && char.IsAsciiLetterLower(text[unitStart - 1]))
-        {
-            unitStart--;
-        }
-        double millisecondsPerUnit = text[unitStart..] switch
-        {
-            "ms" => 1,
-            "s" => 1_000,
-            "m" => 60_000,
-            "h" => 3_600_000,
-            "d" => 86_400_000,
-            _ => 0,
-        };
-        if (millisecondsPerUnit == 0
-            || unitStart == 0
-            || !double.TryParse(text.AsSpan(0, unitStart), NumberStyles.AllowLeadingSign | NumberStyles.AllowDecimalPoint,
-                CultureInfo.InvariantCulture, out var value))
-        {
-            return false;
-        }
-        var milliseconds = value * millisecondsPerUnit;
-        // About 3000 years: far beyond any sensible interval, far below TimeSpan's limit.
-        if (!double.IsFinite(milliseconds) || Math.Abs(milliseconds) > 1e14)
-        {
-            return false;
-        }
-        duration = TimeSpan.FromMilliseconds(milliseconds);
-        return true;
     }
 
     /// <summary>Whether <paramref name="id"/> is a valid registry id (1..64 printable characters, none of / + # \ or whitespace).</summary>
@@ -174,16 +133,12 @@ public static class CampusRegistryLoader
         ["critical"] = AlertSeverity.Critical,
     };
 
-    enum DurationRule
-    {
-        NonNegative,
-        Positive,
-    }
-
     /// <summary>Walks the tree once, collecting every error instead of stopping at the first.</summary>
-    sealed class Reader(string source, List<RegistryError> errors)
+    sealed class Reader : YamlReader
     {
-        void Error(YamlTreeNode node, string message) => errors.Add(new RegistryError(source, node.Line, node.Column, message));
+        readonly List<YamlError> errors;
+
+        public Reader(string source, List<YamlError> errors) : base(source, errors) => this.errors = errors;
 
         public CampusRegistry? ReadRegistry(YamlTreeNode root)
         {
@@ -269,24 +224,6 @@ public static class CampusRegistryLoader
                 Error(minNode ?? maxNode ?? map, $"{what}: min ({lo}) is greater than max ({hi})");
             }
             return (lo, hi);
-        }
-
-        double? InRange(YamlTreeNode? node, string what, double floor, double ceiling)
-        {
-            var value = Number(node, what);
-            if (value is null)
-            {
-                return null;
-            }
-            if (value < floor || value > ceiling)
-            {
-                var range = double.IsNegativeInfinity(floor) ? $"at most {ceiling}"
-                    : double.IsPositiveInfinity(ceiling) ? (floor == double.Epsilon ? "greater than 0" : $"at least {floor}")
-                    : $"between {floor} and {ceiling}";
-                Error(node!, $"{what} must be {range}, not {value}");
-                return null;
-            }
-            return value;
         }
 
         (Dictionary<string, SensorKind> Kinds, HashSet<string> Declared) ReadKinds(YamlTreeNode? node)
@@ -636,71 +573,6 @@ public static class CampusRegistryLoader
 
         // ---- node access and scalar conversion ----
 
-        void CheckKeys(YamlTreeMapping map, string what, string[] allowed, string allowedLabel = "allowed keys")
-        {
-            foreach (var (key, _) in map.Entries)
-            {
-                if (Array.IndexOf(allowed, key.Value) < 0)
-                {
-                    Error(key, $"unknown key '{key.Value}' in {what}; {allowedLabel}: {string.Join(", ", allowed)}");
-                }
-            }
-        }
-
-        YamlTreeNode? Required(YamlTreeMapping map, string key, string what)
-        {
-            if (map.Find(key) is not { } entry)
-            {
-                Error(map, $"{what}: missing required key '{key}'");
-                return null;
-            }
-            if (entry.Value is YamlTreeScalar { IsNull: true })
-            {
-                // An empty value has no position of its own worth showing; its key does.
-                Error(entry.Key, $"{what}: '{key}' needs a value");
-                return null;
-            }
-            return entry.Value;
-        }
-
-        /// <summary>An optional key; an explicit null (<c>key:</c> or <c>key: ~</c>) counts as absent.</summary>
-        static YamlTreeNode? Optional(YamlTreeMapping map, string key) =>
-            map.Get(key) is { } node && node is not YamlTreeScalar { IsNull: true } ? node : null;
-
-        YamlTreeMapping? Mapping(YamlTreeNode node, string what)
-        {
-            if (node is YamlTreeMapping mapping)
-            {
-                return mapping;
-            }
-            Error(node, $"{what} must be a mapping (key: value lines or {{ key: value }}), not {node.Describe}");
-            return null;
-        }
-
-        YamlTreeSequence? Sequence(YamlTreeNode node, string what)
-        {
-            if (node is YamlTreeSequence sequence)
-            {
-                return sequence;
-            }
-            Error(node, $"{what} must be a list ('- item' lines or [ … ]), not {node.Describe}");
-            return null;
-        }
-
-        string? Text(YamlTreeNode? node, string what)
-        {
-            switch (node)
-            {
-                case null:
-                    return null;
-                case YamlTreeScalar scalar:
-                    return scalar.Value;
-                default:
-                    Error(node, $"{what} must be a single value, not {node.Describe}");
-                    return null;
-            }
-        }
-
         string? Id(YamlTreeNode? node, string what)
         {
             var text = Text(node, what);
@@ -714,21 +586,6 @@ public static class CampusRegistryLoader
                 return null;
             }
             return text;
-        }
-
-        double? Number(YamlTreeNode? node, string what)
-        {
-            var text = Text(node, what);
-            if (text is null)
-            {
-                return null;
-            }
-            if (double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) && double.IsFinite(value))
-            {
-                return value;
-            }
-            Error(node!, $"{what} must be a number, not '{text}'");
-            return null;
         }
 
         double? NonNegative(YamlTreeNode? node, string what)
@@ -755,26 +612,6 @@ public static class CampusRegistryLoader
             }
             Error(node!, $"{what} must be a whole number, not '{text}'");
             return null;
-        }
-
-        TimeSpan? Duration(YamlTreeNode? node, string what, DurationRule rule)
-        {
-            var text = Text(node, what);
-            if (text is null)
-            {
-                return null;
-            }
-            if (!TryParseDuration(text, out var duration))
-            {
-                Error(node!, $"{what} '{text}' is not a duration; write a number and a unit: 500ms, 30s, 5m, 2h or 1d");
-                return null;
-            }
-            if (duration < TimeSpan.Zero || (rule == DurationRule.Positive && duration == TimeSpan.Zero))
-            {
-                Error(node!, $"{what} must be {(rule == DurationRule.Positive ? "greater than zero" : "zero or more")}, not '{text}'");
-                return null;
-            }
-            return duration;
         }
 
         T? Enum<T>(YamlTreeNode? node, string what, Dictionary<string, T> names) where T : struct, Enum

@@ -1,11 +1,11 @@
-using Telemetry.Domain.Campus;
+using Telemetry.Domain.Configuration;
 
 namespace Telemetry.Service.Registry;
 
 /// <summary>The registry file at start is missing, unreadable or invalid; the message lists every error.</summary>
 public sealed class CampusRegistryException : Exception
 {
-    public CampusRegistryException(string message, IReadOnlyList<RegistryError> errors, Exception? inner = null)
+    public CampusRegistryException(string message, IReadOnlyList<YamlError> errors, Exception? inner = null)
         : base(message, inner)
     {
         Errors = errors;
@@ -26,5 +26,5 @@ public sealed class CampusRegistryException : Exception
     {
     }
 
-    public IReadOnlyList<RegistryError> Errors { get; }
+    public IReadOnlyList<YamlError> Errors { get; }
 }

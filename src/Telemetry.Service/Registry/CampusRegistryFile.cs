@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using System.Text;
 using Microsoft.Extensions.Logging;
 using Telemetry.Domain.Campus;
+using Telemetry.Domain.Configuration;
 
 namespace Telemetry.Service.Registry;
 
@@ -37,7 +38,7 @@ public sealed class CampusRegistryFile : ICampusRegistrySource, IDisposable
     bool disposed;
     long reloads;
     long failedReloads;
-    IReadOnlyList<RegistryError> lastErrors = [];
+    IReadOnlyList<YamlError> lastErrors = [];
 
     /// <summary>Loads <paramref name="path"/> now; throws <see cref="CampusRegistryException"/> when it is missing, unreadable or invalid.</summary>
     /// <param name="watch">Whether to use a file-system watcher besides polling (polling alone is slower but always works).</param>
@@ -101,7 +102,7 @@ public sealed class CampusRegistryFile : ICampusRegistrySource, IDisposable
     public long FailedReloads => Interlocked.Read(ref failedReloads);
 
     /// <summary>The errors of the last refused change; empty once a change has been applied.</summary>
-    public IReadOnlyList<RegistryError> LastErrors => Volatile.Read(ref lastErrors);
+    public IReadOnlyList<YamlError> LastErrors => Volatile.Read(ref lastErrors);
 
     FileSystemWatcher? StartWatcher()
     {

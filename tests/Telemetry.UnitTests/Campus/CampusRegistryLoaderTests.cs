@@ -1,5 +1,6 @@
 using Telemetry.Contracts;
 using Telemetry.Domain.Campus;
+using Telemetry.Domain.Configuration;
 
 namespace Telemetry.UnitTests.Campus;
 
@@ -19,7 +20,7 @@ public class CampusRegistryLoaderTests
         return Assert.IsType<CampusRegistry>(result.Registry);
     }
 
-    static IReadOnlyList<RegistryError> Fails(string yaml)
+    static IReadOnlyList<YamlError> Fails(string yaml)
     {
         var result = CampusRegistryLoader.Load(yaml, Source);
         Assert.False(result.Succeeded);
@@ -29,14 +30,14 @@ public class CampusRegistryLoaderTests
         return result.Errors;
     }
 
-    static RegistryError FailsOnce(string yaml)
+    static YamlError FailsOnce(string yaml)
     {
         var errors = Fails(yaml);
         Assert.True(errors.Count == 1, "expected exactly one error, got:\n" + string.Join("\n", errors));
         return errors[0];
     }
 
-    static void At(RegistryError error, int line, int column, params string[] fragments)
+    static void At(YamlError error, int line, int column, params string[] fragments)
     {
         Assert.True(error.Line == line && error.Column == column, $"expected {line}:{column}, got {error}");
         foreach (var fragment in fragments)
@@ -215,7 +216,7 @@ public class CampusRegistryLoaderTests
     [Fact]
     public void Error_text_is_source_line_column_message()
     {
-        Assert.Equal("campus.yaml:12:5: boom", new RegistryError("campus.yaml", 12, 5, "boom").ToString());
+        Assert.Equal("campus.yaml:12:5: boom", new YamlError("campus.yaml", 12, 5, "boom").ToString());
         var error = FailsOnce("campus: { id: c }\nkinds: {}\nbuildings: []\ncolour: blue\n");
         Assert.StartsWith("test.yaml:4:1: unknown key 'colour'", error.ToString(), StringComparison.Ordinal);
     }
@@ -881,36 +882,6 @@ public class CampusRegistryLoaderTests
             buildings: []
             """);
         Assert.Equal(ComfortBands.Default with { TemperatureMaxC = 26 }, registry.Comfort);
-    }
-
-    // ---- durations ----
-
-    [Theory]
-    [InlineData("500ms", 500)]
-    [InlineData("30s", 30_000)]
-    [InlineData("5m", 300_000)]
-    [InlineData("2h", 7_200_000)]
-    [InlineData("1d", 86_400_000)]
-    [InlineData("1.5s", 1_500)]
-    [InlineData("0s", 0)]
-    public void Durations_parse(string text, long milliseconds)
-    {
-        Assert.True(CampusRegistryLoader.TryParseDuration(text, out var duration));
-        Assert.Equal(TimeSpan.FromMilliseconds(milliseconds), duration);
-    }
-
-    [Theory]
-    [InlineData("")]
-    [InlineData("5")]
-    [InlineData("s")]
-    [InlineData("5 s")]
-    [InlineData("5S")]
-    [InlineData("5w")]
-    [InlineData("1e3s")]
-    [InlineData("99999999999999d")]
-    public void Non_durations_do_not_parse(string text)
-    {
-        Assert.False(CampusRegistryLoader.TryParseDuration(text, out _));
     }
 
     // ---- aliases ----

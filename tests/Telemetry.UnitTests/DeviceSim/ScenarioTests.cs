@@ -62,19 +62,20 @@ public sealed class ScenarioTests
         var result = ScenarioLoader.Load(yaml, "s.yaml");
 
         Assert.Null(result.Scenario);
+        // Line:column counted by hand in the YAML above (1-based).
         string[] expected =
         [
-            "s.yaml:2: speed: 'fast' is not a number",
-            "s.yaml:3: start: '2026-03-02 06:00' is not a date and time with a UTC offset",
-            "s.yaml:6: timetable.classroom[0].from: '8.15' is not a time like \"08:15\"",
-            "s.yaml:7: timetable.classroom[1].days: 'someday' is not days",
-            "s.yaml:7: timetable.classroom[1].occupancy: '1.5' is not a number from 0 to 1",
-            "s.yaml:9: behaviour.clock-skew-max: '3 seconds' is not a duration",
-            "s.yaml:10: behaviour.colour: unknown key",
-            "s.yaml:12: faults[0].at: '2x' is not a duration",
-            "s.yaml:13: faults[1].fault: unknown fault 'melting'",
-            "s.yaml:14: faults[2]: 'sensor' is missing",
-            "s.yaml:15: faults[3].rate: 3 is not valid for offline",
+            "s.yaml:2:8: speed must be a number, not 'fast'",
+            "s.yaml:3:8: start '2026-03-02 06:00' is not a date and time with a UTC offset",
+            "s.yaml:6:30: timetable.classroom[0].from '8.15' is not a time like \"08:15\"",
+            "s.yaml:7:15: timetable.classroom[1].days 'someday' is not days",
+            "s.yaml:7:63: timetable.classroom[1].occupancy must be between 0 and 1, not 1.5",
+            "s.yaml:9:19: behaviour.clock-skew-max '3 seconds' is not a duration",
+            "s.yaml:10:3: unknown key 'colour' in behaviour",
+            "s.yaml:12:11: faults[0].at '2x' is not a duration",
+            "s.yaml:13:34: faults[1].fault: unknown fault 'melting'",
+            "s.yaml:14:5: faults[2]: missing required key 'sensor'",
+            "s.yaml:15:63: faults[3].rate: 3 is not valid for offline",
         ];
         Assert.Equal(expected.Length, result.Errors.Count);
         for (var i = 0; i < expected.Length; i++)
@@ -87,15 +88,51 @@ public sealed class ScenarioTests
     public void Periods_must_end_after_they_start_and_broken_yaml_names_its_line()
     {
         var backwards = ScenarioLoader.Load("timetable:\n  lab:\n    - { days: mon, from: \"10:00\", to: \"09:00\", occupancy: 0.5 }\n", "t.yaml");
-        Assert.Equal(["t.yaml:3: timetable.lab[0]: 'to' (09:00) must be after 'from' (10:00) on the same day"], backwards.Errors);
+        Assert.Equal(["t.yaml:3:7: timetable.lab[0]: 'to' (09:00) must be after 'from' (10:00) on the same day"], backwards.Errors);
 
         var broken = ScenarioLoader.Load("speed: 10\nfaults:\n  - { at: 1h\n", "b.yaml");
         Assert.Single(broken.Errors);
-        Assert.Matches(@"^b\.yaml:[34]: not valid YAML", broken.Errors[0]);
+        Assert.Matches(@"^b\.yaml:[34]:[0-9]+: YAML syntax error: ", broken.Errors[0]);
 
         var empty = ScenarioLoader.Load("", "e.yaml");
         Assert.Empty(empty.Errors);
         Assert.NotNull(empty.Scenario);
+    }
+
+    [Fact]
+    public void A_bad_duration_an_unknown_key_and_a_duplicate_key_are_reported_at_line_and_column()
+    {
+        // Line:column counted by hand in the YAML below (1-based).
+        var result = ScenarioLoader.Load("""
+            behaviour:
+              connectivity-loss: { probability: 0.1, min-duration: 1 m, max-duration: 5m }
+              malformed-rate: 0.01
+              malformed-rate: 0.02
+            faults:
+              - { at: 1h, sensor: s1, fault: offline, duration: 1h, until: 2h }
+            """, "d.yaml");
+
+        Assert.Null(result.Scenario);
+        Assert.Equal(3, result.Errors.Count);
+        Assert.StartsWith("d.yaml:2:56: behaviour.connectivity-loss.min-duration '1 m' is not a duration; write a number and a unit: 500ms, 30s",
+            result.Errors[0], StringComparison.Ordinal);
+        Assert.Equal("d.yaml:4:3: duplicate key 'malformed-rate' (first at line 3)", result.Errors[1]);
+        Assert.Equal("d.yaml:6:57: unknown key 'until' in faults[0]; allowed keys: at, sensor, fault, duration, rate", result.Errors[2]);
+    }
+
+    [Fact]
+    public void Durations_combine_units_and_a_fault_names_its_line_and_column()
+    {
+        var result = ScenarioLoader.Load("""
+            behaviour: { clock-skew-max: 0 }
+            faults:
+              - { at: 1h30m, sensor: s1, fault: offline, duration: 1.5h }
+            """, "c.yaml");
+
+        Assert.Empty(result.Errors);
+        Assert.Equal(TimeSpan.Zero, result.Scenario!.Behaviour!.ClockSkewMax);
+        var fault = Assert.Single(result.Scenario.Faults);
+        Assert.Equal((TimeSpan.FromMinutes(90), TimeSpan.FromMinutes(90), "c.yaml:3:5"), (fault.At, fault.Duration, fault.Origin));
     }
 
     [Fact]

@@ -1,13 +1,14 @@
 using YamlDotNet.Core;
 using YamlDotNet.Core.Events;
 
-namespace Telemetry.Domain.Campus;
+namespace Telemetry.Domain.Configuration;
 
 /// <summary>
-/// A minimal YAML node tree built from YamlDotNet's parser events. It keeps every node's position and, unlike the
-/// representation model, keeps duplicate mapping keys so that they can be reported with both lines.
+/// A minimal YAML node tree built from YamlDotNet's parser events, read by <see cref="YamlReader"/>. It keeps every
+/// node's position (line and column) and, unlike YamlDotNet's representation model, which throws on the first
+/// duplicate mapping key without a position, reports each duplicate with the line of the first.
 /// </summary>
-internal abstract class YamlTreeNode(int line, int column)
+public abstract class YamlTreeNode(int line, int column)
 {
     public int Line { get; } = line;
     public int Column { get; } = column;
@@ -15,7 +16,7 @@ internal abstract class YamlTreeNode(int line, int column)
     public abstract string Describe { get; }
 }
 
-internal sealed class YamlTreeScalar(int line, int column, string value, bool plain) : YamlTreeNode(line, column)
+public sealed class YamlTreeScalar(int line, int column, string value, bool plain) : YamlTreeNode(line, column)
 {
     public string Value { get; } = value;
 
@@ -25,7 +26,7 @@ internal sealed class YamlTreeScalar(int line, int column, string value, bool pl
     public override string Describe => IsNull ? "nothing (null)" : $"the value '{Value}'";
 }
 
-internal sealed class YamlTreeMapping(int line, int column) : YamlTreeNode(line, column)
+public sealed class YamlTreeMapping(int line, int column) : YamlTreeNode(line, column)
 {
     public List<KeyValuePair<YamlTreeScalar, YamlTreeNode>> Entries { get; } = [];
 
@@ -46,20 +47,20 @@ internal sealed class YamlTreeMapping(int line, int column) : YamlTreeNode(line,
     }
 }
 
-internal sealed class YamlTreeSequence(int line, int column) : YamlTreeNode(line, column)
+public sealed class YamlTreeSequence(int line, int column) : YamlTreeNode(line, column)
 {
     public List<YamlTreeNode> Items { get; } = [];
 
     public override string Describe => "a list";
 }
 
-internal static class YamlTree
+public static class YamlTree
 {
     /// <summary>
     /// Parses one YAML document. Returns null (and adds the error) on a syntax error; an empty document gives null
     /// without error so the caller can say what it expected.
     /// </summary>
-    public static YamlTreeNode? Parse(string yaml, string source, List<RegistryError> errors)
+    public static YamlTreeNode? Parse(string yaml, string source, List<YamlError> errors)
     {
         var anchors = new Dictionary<string, YamlTreeNode>(StringComparer.Ordinal);
         try
@@ -76,8 +77,8 @@ internal static class YamlTree
             if (parser.Accept<DocumentStart>(out var second))
             {
                 var (line, column) = Position(second.Start);
-                errors.Add(new RegistryError(source, line, column,
-                    "the file holds more than one YAML document ('---'); a registry is a single document"));
+                errors.Add(new YamlError(source, line, column,
+                    "the file holds more than one YAML document ('---'); this file is a single document"));
                 return null;
             }
             return root;
@@ -85,12 +86,12 @@ internal static class YamlTree
         catch (YamlException ex)
         {
             var (line, column) = Position(ex.Start);
-            errors.Add(new RegistryError(source, line, column, "YAML syntax error: " + StripPosition(ex.Message)));
+            errors.Add(new YamlError(source, line, column, "YAML syntax error: " + StripPosition(ex.Message)));
             return null;
         }
     }
 
-    static YamlTreeNode ReadNode(IParser parser, Dictionary<string, YamlTreeNode> anchors, string source, List<RegistryError> errors)
+    static YamlTreeNode ReadNode(IParser parser, Dictionary<string, YamlTreeNode> anchors, string source, List<YamlError> errors)
     {
         if (parser.TryConsume<AnchorAlias>(out var alias))
         {
@@ -130,13 +131,13 @@ internal static class YamlTree
                 var value = ReadNode(parser, anchors, source, errors);
                 if (keyNode is not YamlTreeScalar key)
                 {
-                    errors.Add(new RegistryError(source, keyNode.Line, keyNode.Column,
+                    errors.Add(new YamlError(source, keyNode.Line, keyNode.Column,
                         $"a mapping key must be a plain name, not {keyNode.Describe}"));
                     continue;
                 }
                 if (seen.TryGetValue(key.Value, out var first))
                 {
-                    errors.Add(new RegistryError(source, key.Line, key.Column,
+                    errors.Add(new YamlError(source, key.Line, key.Column,
                         $"duplicate key '{key.Value}' (first at line {first.Line})"));
                     continue;
                 }
