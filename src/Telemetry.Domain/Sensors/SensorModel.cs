@@ -372,7 +372,7 @@ public sealed class SensorModel
             }
             else if (previous is null || !ReferenceEquals(previous.Kind, sensor.Kind))
             {
-                Evaluate(e => e.UpdateRules(sensor.Kind.Alerts, sensor.Kind.Interval, nowMs, sensor.Kind.Metrics), output, rebuildFor: sensor, nowMs);
+                Evaluate(e => UpdateRules(e, sensor, nowMs, output), output, rebuildFor: sensor, nowMs);
             }
         }
         else if (engine is not null)
@@ -410,6 +410,18 @@ public sealed class SensorModel
                 SetProblem(new AlertEngineProblem(sensorId, AlertEngineFault.Engine, [], ex.Message), output);
             }
         }
+    }
+
+    /// <summary>The one place the rules of an engine are updated; an update that takes every rule of the kind ends a rule problem.</summary>
+    IReadOnlyList<AlertTransition> UpdateRules(SensorAlertEngine current, RegisteredSensor sensor, long nowMs, SensorOutput output)
+    {
+        var transitions = current.UpdateRules(sensor.Kind.Alerts, sensor.Kind.Interval, nowMs, sensor.Kind.Metrics);
+        if (EngineProblem?.Fault == AlertEngineFault.Rule)
+        {
+            SetProblem(null, output);
+        }
+
+        return transitions;
     }
 
     void AddSteps(IReadOnlyList<AlertTransition> transitions, SensorOutput output)
@@ -459,24 +471,21 @@ public sealed class SensorModel
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
-            var broken = kind.Alerts.Where(rule => !Builds(rule)).ToList();
+            // Which rules fail on their own? Without them the others may run; if not, no rule is to blame.
+            var broken = kind.Alerts.Where(rule => ErrorOf(rule) is not null).ToList();
             try
             {
-                var partial = broken.Count > 0 ? New([.. kind.Alerts.Except(broken)], null) : null;
+                var partial = New([.. kind.Alerts.Except(broken)], null);
                 var error = (broken.Count == 1 ? ErrorOf(broken[0]) : null) ?? ex.Message;
-                SetProblem(partial is null
-                    ? new AlertEngineProblem(sensorId, AlertEngineFault.Engine, [.. broken.Select(r => r.Id)], ex.Message)
-                    : new AlertEngineProblem(sensorId, AlertEngineFault.Rule, [.. broken.Select(r => r.Id)], error), output);
+                SetProblem(new AlertEngineProblem(sensorId, AlertEngineFault.Rule, [.. broken.Select(r => r.Id)], error), output);
                 return partial;
             }
             catch (Exception again) when (again is not OutOfMemoryException)
             {
-                SetProblem(new AlertEngineProblem(sensorId, AlertEngineFault.Engine, [.. broken.Select(r => r.Id)], again.Message), output);
+                SetProblem(new AlertEngineProblem(sensorId, AlertEngineFault.Engine, [], again.Message), output);
                 return null;
             }
         }
-
-        bool Builds(AlertRuleSpec rule) => ErrorOf(rule) is null;
 
         string? ErrorOf(AlertRuleSpec rule)
         {
@@ -492,9 +501,10 @@ public sealed class SensorModel
         }
     }
 
+    /// <summary>Records the engine's problem; the same problem found again (e.g. at a reload) is no news.</summary>
     void SetProblem(AlertEngineProblem? problem, SensorOutput output)
     {
-        if (problem != EngineProblem)
+        if (problem?.ToString() != EngineProblem?.ToString())
         {
             EngineProblem = problem;
             output.EngineProblemChanged = true;
