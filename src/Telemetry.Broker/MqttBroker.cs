@@ -53,13 +53,11 @@ public sealed class MqttBroker(
         server.ClientConnectedAsync += args =>
         {
             open.Opened();
-            metrics.Connections.Add(1);
             return ingest.OnConnectedAsync(args);
         };
         server.ClientDisconnectedAsync += args =>
         {
             open.Closed();
-            metrics.Connections.Add(-1);
             if (args.DisconnectType == MqttClientDisconnectType.Takeover)
             {
                 logger.LogInformation("MQTT client {ClientId} was taken over by a new connection with the same client id", args.ClientId);
