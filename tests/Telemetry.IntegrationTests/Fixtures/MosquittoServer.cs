@@ -12,10 +12,7 @@ namespace Telemetry.IntegrationTests.Fixtures;
 /// </remarks>
 public sealed class MosquittoServer : TestServer
 {
-    public const string ExecutablePath = "/usr/sbin/mosquitto";
-    public const string AptPackage = "mosquitto";
-
-    static readonly TestServerKind Kind = new("mosquitto", ExecutablePath, AptPackage);
+    static readonly TestServerKind Kind = new("mosquitto", "/usr/sbin/mosquitto", AptPackage: "mosquitto");
 
     readonly string extraConfig;
 

@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Net;
-using System.Text;
 using System.Text.Json;
 
 namespace Telemetry.IntegrationTests.Fixtures;
@@ -32,10 +31,7 @@ namespace Telemetry.IntegrationTests.Fixtures;
 /// </remarks>
 public sealed class VictoriaMetricsServer : HttpTestServer
 {
-    public const string ExecutablePath = "/usr/bin/victoria-metrics";
-    public const string AptPackage = "victoria-metrics";
-
-    static readonly TestServerKind Kind = new("victoria-metrics", ExecutablePath, AptPackage);
+    static readonly TestServerKind Kind = new("victoria-metrics", "/usr/bin/victoria-metrics", AptPackage: "victoria-metrics");
 
     readonly bool deduplicate;
 
