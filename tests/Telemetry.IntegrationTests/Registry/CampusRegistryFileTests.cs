@@ -65,16 +65,6 @@ public sealed class CampusRegistryFileTests : IDisposable
         return file.Current;
     }
 
-    static async Task Eventually(Func<bool> done, string what)
-    {
-        var deadline = DateTime.UtcNow + Deadline;
-        while (!done())
-        {
-            Assert.True(DateTime.UtcNow < deadline, $"timed out waiting until {what}");
-            await Task.Delay(20, Ct);
-        }
-    }
-
     [Fact]
     public void The_file_is_loaded_at_construction()
     {
@@ -128,7 +118,7 @@ public sealed class CampusRegistryFileTests : IDisposable
         var before = file.Current;
 
         File.WriteAllText(RegistryPath, Invalid);
-        await Eventually(() => file.FailedReloads == 1, "the invalid edit is refused");
+        await Poll.UntilAsync("the invalid edit to be refused", () => Task.FromResult(file.FailedReloads), n => n == 1, Deadline, cancellationToken: Ct);
         Assert.Same(before, file.Current);
         Assert.Equal(0, file.Reloads);
         Assert.Equal(2, file.LastErrors.Count);
@@ -176,7 +166,7 @@ public sealed class CampusRegistryFileTests : IDisposable
         var before = file.Current;
 
         File.Delete(RegistryPath);
-        await Eventually(() => file.FailedReloads == 1, "the missing file is noticed");
+        await Poll.UntilAsync("the missing file to be noticed", () => Task.FromResult(file.FailedReloads), n => n == 1, Deadline, cancellationToken: Ct);
         Assert.Same(before, file.Current);
         Assert.Contains(logger.Messages, m => m.Level == LogLevel.Error && m.Text.Contains("is gone", StringComparison.Ordinal));
 
