@@ -61,8 +61,8 @@ public sealed class CampusRegistryFileTests : IDisposable
     {
         var before = file.Current;
         change();
-        await Eventually(() => !ReferenceEquals(file.Current, before), "the edit is applied");
-        return file.Current;
+        return await Poll.UntilAsync("the edit to be applied", () => Task.FromResult(file.Current),
+            current => !ReferenceEquals(current, before), Deadline, cancellationToken: Ct);
     }
 
     [Fact]
