@@ -12,7 +12,7 @@ namespace Telemetry.Broker;
 /// Lets MQTT 3.1.1 devices connect with an empty client id and a clean session, which the 3.1.1 spec allows a server
 /// to accept by assigning an id (MQTT-3.1.3-6) and which common device clients do by default. MQTTnet 5 assigns ids
 /// only to MQTT 5 clients and refuses the rest before any event handler can help, so the id is filled in as the
-/// CONNECT packet comes off the wire. Everything else passes through to MQTTnet's own TCP adapter untouched.
+/// CONNECT packet comes off the wire. Everything else passes through to the TCP adapter underneath untouched.
 /// </summary>
 public sealed class ClientIdAssigningServerAdapter(IMqttServerAdapter inner) : IMqttServerAdapter
 {

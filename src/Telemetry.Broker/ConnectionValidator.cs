@@ -72,12 +72,20 @@ public sealed class ConnectionValidator(IOptions<BrokerOptions> options, OpenCon
             SHA256.HashData(Encoding.UTF8.GetBytes(actual)));
 }
 
-/// <summary>MQTT connections open now, and the limit in force.</summary>
-public sealed class OpenConnections(IOptions<BrokerOptions> options)
+/// <summary>MQTT connections open now (also exported as the metric), and the limit in force.</summary>
+public sealed class OpenConnections
 {
     int count;
 
-    public int Limit { get; } = options.Value.EffectiveMaxConnections();
+    public OpenConnections(IOptions<BrokerOptions> options, TelemetryMetrics metrics)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(metrics);
+        Limit = options.Value.EffectiveMaxConnections();
+        metrics.ObserveConnections(() => Count);
+    }
+
+    public int Limit { get; }
 
     public int Count => Volatile.Read(ref count);
 

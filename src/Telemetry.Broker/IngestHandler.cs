@@ -32,13 +32,12 @@ public sealed class IngestHandler(
     TimeProvider time,
     ILogger<IngestHandler> logger)
 {
-    long messagesAccepted;
-    long readingsAccepted;
+    readonly AcceptedCounts accepted = new(metrics);
 
-    /// <summary>Messages accepted since start (the same count as the metric, readable in process for service_stats).</summary>
-    public long MessagesAccepted => Interlocked.Read(ref messagesAccepted);
+    /// <summary>Messages accepted since start: written to service_stats, and exported as the metric.</summary>
+    public long MessagesAccepted => accepted.Messages;
 
-    public long ReadingsAccepted => Interlocked.Read(ref readingsAccepted);
+    public long ReadingsAccepted => accepted.Readings;
 
     public async Task InterceptAsync(InterceptingPublishEventArgs args)
     {
@@ -78,10 +77,7 @@ public sealed class IngestHandler(
         try
         {
             await SensorGrainOf(args, address.Sensor).Ingest(new TelemetryMessage(address, readings, receivedAtMs));
-            metrics.MessagesAccepted.Add(1);
-            metrics.ReadingsAccepted.Add(readings.Count);
-            Interlocked.Increment(ref messagesAccepted);
-            Interlocked.Add(ref readingsAccepted, readings.Count);
+            accepted.Add(readings.Count);
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
@@ -259,5 +255,24 @@ public sealed class IngestHandler(
             _ => MqttPubAckReasonCode.PayloadFormatInvalid,
         };
         args.Response.ReasonString = refusal.ToString();
+    }
+
+    /// <summary>The accepted counts: one source for service_stats and for the metrics.</summary>
+    sealed class AcceptedCounts
+    {
+        long messages;
+        long readings;
+
+        public AcceptedCounts(TelemetryMetrics metrics) => metrics.ObserveAccepted(() => Messages, () => Readings);
+
+        public long Messages => Interlocked.Read(ref messages);
+
+        public long Readings => Interlocked.Read(ref readings);
+
+        public void Add(int readingCount)
+        {
+            Interlocked.Increment(ref messages);
+            Interlocked.Add(ref readings, readingCount);
+        }
     }
 }

@@ -30,19 +30,14 @@ public sealed class MqttBroker(
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         var broker = options.Value;
-        var address = broker.ListenAddress();
+        // Only what MQTTnet's core reads: the endpoint options (address, port, backlog, socket options) are read by
+        // MQTTnet's own TCP adapter alone, and ours replaces it (see LimitedTcpServerAdapter).
         var serverOptions = new MqttServerOptionsBuilder()
-            .WithDefaultEndpoint()
-            .WithDefaultEndpointBoundIPAddress(address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork ? address : IPAddress.None)
-            .WithDefaultEndpointBoundIPV6Address(address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? address : IPAddress.None)
-            .WithDefaultEndpointPort(broker.Port)
-            .WithDefaultEndpointReuseAddress() // a restart after a crash binds again despite connections in TIME_WAIT
-            .WithKeepAlive()
-            .WithConnectionBacklog(broker.ConnectionBacklog)
             .WithMaxPendingMessagesPerClient(broker.MaxPendingMessagesPerClient)
             .Build();
 
-        var transport = new LimitedTcpServerAdapter(address, broker.Port, broker.MaxPacketBytes, (remote, length) =>
+        var endpoint = new IPEndPoint(broker.ListenAddress(), broker.Port);
+        var transport = new LimitedTcpServerAdapter(endpoint, broker.ConnectionBacklog, broker.MaxPacketBytes, (remote, length) =>
         {
             metrics.MessagesRefused.Add(1, new KeyValuePair<string, object?>("reason", "packet_too_large"));
             if (tooLargeLog.ShouldLog("packet_too_large", out var suppressed))
@@ -58,13 +53,11 @@ public sealed class MqttBroker(
         server.ClientConnectedAsync += args =>
         {
             open.Opened();
-            metrics.Connections.Add(1);
             return ingest.OnConnectedAsync(args);
         };
         server.ClientDisconnectedAsync += args =>
         {
             open.Closed();
-            metrics.Connections.Add(-1);
             if (args.DisconnectType == MqttClientDisconnectType.Takeover)
             {
                 logger.LogInformation("MQTT client {ClientId} was taken over by a new connection with the same client id", args.ClientId);

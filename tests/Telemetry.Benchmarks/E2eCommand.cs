@@ -6,7 +6,6 @@ using System.Text.Json;
 using MQTTnet;
 using MQTTnet.Protocol;
 using Telemetry.DeviceSim.Load;
-using Telemetry.IntegrationTests.EndToEnd;
 using Telemetry.IntegrationTests.Fixtures;
 
 namespace Telemetry.Benchmarks;
@@ -183,8 +182,8 @@ static class E2eCommand
         var result = Parse(stdout) ?? throw new InvalidOperationException("the load generator gave no result for mosquitto");
 
         // Let the subscriber catch up on what mosquitto still relays.
-        await Eventually.MatchAsync(() => Task.FromResult(Interlocked.Read(ref received)), count => count >= result.MessagesAcked,
-            TimeSpan.FromSeconds(30), ct);
+        await Poll.UntilAsync($"the subscriber to receive the {result.MessagesAcked} acknowledged messages", () => Task.FromResult(Interlocked.Read(ref received)),
+            count => count >= result.MessagesAcked, TimeSpan.FromSeconds(30), every: TimeSpan.FromMilliseconds(50), cancellationToken: ct);
 
         var relaySeconds = Stopwatch.GetElapsedTime(firstTicks, Volatile.Read(ref lastTicks)).TotalSeconds;
         var relay = relaySeconds > 0 ? received / relaySeconds : 0;
@@ -216,9 +215,9 @@ static class E2eCommand
     }
 
     static Task<long> WaitForCountAsync(InfluxDbServer influx, string runId, long expected, TimeSpan within, CancellationToken ct) =>
-        Eventually.MatchAsync(async () =>
+        Poll.UntilAsync($"the {expected} acknowledged readings of run {runId} in InfluxDB", async () =>
         {
             var series = await influx.QueryAsync("campus", $"SELECT count(temperature) FROM telemetry WHERE sensor =~ /^{runId}-c/", ct);
             return series.Count > 0 && series[0].Values.Count > 0 ? series[0].Get(0, "count").GetInt64() : 0;
-        }, count => count >= expected, within, ct);
+        }, count => count >= expected, within, every: TimeSpan.FromMilliseconds(100), cancellationToken: ct);
 }

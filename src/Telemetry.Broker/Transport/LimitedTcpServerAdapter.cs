@@ -16,8 +16,37 @@ namespace Telemetry.Broker.Transport;
 /// packet size limit and no other place to put one (its adapters construct the stream privately).
 /// Accept errors (e.g. out of file descriptors) back off instead of spinning.
 /// </summary>
-public sealed class LimitedTcpServerAdapter(IPAddress address, int port, int maxPacketBytes, Action<EndPoint?, long> onTooLarge) : IMqttServerAdapter
+/// <remarks>
+/// The listener takes its address, port and backlog from the constructor (<c>Broker:Host</c>, <c>Broker:Port</c>,
+/// <c>Broker:ConnectionBacklog</c>). Of <see cref="MqttServerOptions.DefaultEndpointOptions"/> it reads only what
+/// concerns one connection's channel (<c>NoDelay</c>, <c>AllowPacketFragmentation</c>), left at MQTTnet's defaults;
+/// the endpoint's bound addresses, port, backlog, <c>ReuseAddress</c>, <c>KeepAlive</c>, <c>TcpKeepAlive*</c> and
+/// <c>LingerState</c> are read only by MQTTnet's own TCP adapter, which this one replaces, so they are not set.
+/// Deliberately not copied from MQTTnet: its default linger (on, 0 s), which resets a connection on close instead of
+/// sending what is queued (a CONNACK or DISCONNECT with the reason) first.
+/// </remarks>
+public sealed class LimitedTcpServerAdapter(IPEndPoint endpoint, int backlog, int maxPacketBytes, Action<EndPoint?, long> onTooLarge) : IMqttServerAdapter
 {
+    /// <summary>
+    /// TCP keep-alive on every accepted connection: probes after this long without traffic, …
+    /// </summary>
+    /// <remarks>
+    /// A device that loses power or network sends no FIN or RST, and an ingest-only connection gets nothing from the
+    /// broker that would fail, so its socket stays open. MQTTnet's keep-alive monitor closes it after 1.5 × the keep-alive
+    /// the client asked for, and never when it asked for 0 (which MQTT allows). Until then the dead connection holds a
+    /// file descriptor and a place under <c>Broker:MaxConnections</c>, its Last Will is not published and its sensor is
+    /// not told of the disconnect. With these probes the kernel gives such a connection up within
+    /// <see cref="KeepAliveIdle"/> + <see cref="KeepAliveProbes"/> × <see cref="KeepAliveInterval"/> (about 4 minutes;
+    /// Linux's default idle time alone is 2 hours); a live but quiet device answers the probes and costs nothing else.
+    /// </remarks>
+    public static readonly TimeSpan KeepAliveIdle = TimeSpan.FromMinutes(2);
+
+    /// <summary>… then this often …</summary>
+    public static readonly TimeSpan KeepAliveInterval = TimeSpan.FromSeconds(30);
+
+    /// <summary>… and closes the connection after this many probes go unanswered.</summary>
+    public const int KeepAliveProbes = 4;
+
     Socket? listener;
     CancellationTokenSource? stopping;
     Task? acceptLoop;
@@ -27,10 +56,11 @@ public sealed class LimitedTcpServerAdapter(IPAddress address, int port, int max
     public Task StartAsync(MqttServerOptions options, IMqttNetLogger logger)
     {
         ArgumentNullException.ThrowIfNull(options);
-        var socket = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        var socket = new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        // A restart after a crash binds again despite the previous process's connections in TIME_WAIT.
         socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
-        socket.Bind(new IPEndPoint(address, port));
-        socket.Listen(options.DefaultEndpointOptions.ConnectionBacklog);
+        socket.Bind(endpoint);
+        socket.Listen(backlog);
         listener = socket;
         stopping = new CancellationTokenSource();
         acceptLoop = Task.Run(() => AcceptAsync(options, logger, stopping.Token));
@@ -77,6 +107,10 @@ public sealed class LimitedTcpServerAdapter(IPAddress address, int port, int max
     {
         var remote = socket.RemoteEndPoint;
         socket.NoDelay = options.DefaultEndpointOptions.NoDelay;
+        socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.KeepAlive, true);
+        socket.SetSocketOption(SocketOptionLevel.Tcp, SocketOptionName.TcpKeepAliveTime, (int)KeepAliveIdle.TotalSeconds);
+        socket.SetSocketOption(SocketOptionLevel.Tcp, SocketOptionName.TcpKeepAliveInterval, (int)KeepAliveInterval.TotalSeconds);
+        socket.SetSocketOption(SocketOptionLevel.Tcp, SocketOptionName.TcpKeepAliveRetryCount, KeepAliveProbes);
         var stream = new FrameLimitingStream(new NetworkStream(socket, ownsSocket: true), maxPacketBytes, length => onTooLarge(remote, length));
         try
         {

@@ -16,18 +16,12 @@ public sealed class TelemetryMetrics : IDisposable
     {
         ArgumentNullException.ThrowIfNull(meterFactory);
         meter = meterFactory.Create(MeterName);
-        MessagesAccepted = meter.CreateCounter<long>("telemetry.mqtt.messages.accepted", "{message}",
-            "Device messages whose readings were accepted by the write pipeline");
         MessagesRefused = meter.CreateCounter<long>("telemetry.mqtt.messages.refused", "{message}",
             "Device messages refused, by reason");
         MessagesFailed = meter.CreateCounter<long>("telemetry.mqtt.messages.failed", "{message}",
             "Device messages that could not be made durable (spool full too long, disk error, stopping); not acknowledged, by reason");
-        ReadingsAccepted = meter.CreateCounter<long>("telemetry.readings.accepted", "{reading}",
-            "Readings accepted by the write pipeline");
         ConnectionsRefused = meter.CreateCounter<long>("telemetry.mqtt.connections.refused", "{connection}",
             "MQTT connections refused, by reason");
-        Connections = meter.CreateUpDownCounter<long>("telemetry.mqtt.connections", "{connection}",
-            "MQTT connections currently open");
         LinesWritten = meter.CreateCounter<long>("telemetry.influx.lines.written", "{line}",
             "Line-protocol lines InfluxDB acknowledged");
         BatchesWritten = meter.CreateCounter<long>("telemetry.influx.batches.written", "{batch}",
@@ -56,12 +50,9 @@ public sealed class TelemetryMetrics : IDisposable
             "Time to write one batch to InfluxDB, retries included");
     }
 
-    public Counter<long> MessagesAccepted { get; }
     public Counter<long> MessagesRefused { get; }
     public Counter<long> MessagesFailed { get; }
-    public Counter<long> ReadingsAccepted { get; }
     public Counter<long> ConnectionsRefused { get; }
-    public UpDownCounter<long> Connections { get; }
     public Counter<long> LinesWritten { get; }
     public Counter<long> BatchesWritten { get; }
     public Counter<long> WriteRetries { get; }
@@ -75,6 +66,22 @@ public sealed class TelemetryMetrics : IDisposable
     public Counter<long> AlertSteps { get; }
     public Counter<long> AlertEngineFailures { get; }
     public Counter<long> WebhookDeliveries { get; }
+
+    /// <summary>
+    /// Exports the accepted-message and reading counts the ingest path keeps (they also go to <c>service_stats</c>),
+    /// so that the metric and the stored figures come from one count.
+    /// </summary>
+    public void ObserveAccepted(Func<long> messages, Func<long> readings)
+    {
+        meter.CreateObservableCounter("telemetry.mqtt.messages.accepted", messages, "{message}",
+            "Device messages whose readings were accepted by the write pipeline");
+        meter.CreateObservableCounter("telemetry.readings.accepted", readings, "{reading}",
+            "Readings accepted by the write pipeline");
+    }
+
+    /// <summary>Exports the count of open MQTT connections the broker keeps for its connection limit.</summary>
+    public void ObserveConnections(Func<long> open) =>
+        meter.CreateObservableUpDownCounter("telemetry.mqtt.connections", open, "{connection}", "MQTT connections currently open");
 
     /// <summary>Registers an observable gauge on this meter (for values owned elsewhere, e.g. queue depth).</summary>
     public void ObserveGauge(string name, string unit, string description, Func<long> observe) =>

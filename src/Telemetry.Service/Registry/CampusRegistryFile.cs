@@ -8,7 +8,7 @@ namespace Telemetry.Service.Registry;
 
 /// <summary>
 /// The campus registry read from a YAML file and kept current while the service runs. A valid edit replaces
-/// <see cref="Current"/> and raises <see cref="Changed"/>; an invalid edit is logged error by error
+/// <see cref="Current"/>; an invalid edit is logged error by error
 /// (<c>path:line:column: message</c>) and ignored, the previous registry stays in force.
 /// </summary>
 /// <remarks>
@@ -92,8 +92,6 @@ public sealed class CampusRegistryFile : ICampusRegistrySource, IDisposable
     public string Path { get; }
 
     public CampusRegistry Current => current;
-
-    public event Action<CampusRegistry>? Changed;
 
     /// <summary>Changes applied since start.</summary>
     public long Reloads => Interlocked.Read(ref reloads);
@@ -239,24 +237,6 @@ public sealed class CampusRegistryFile : ICampusRegistrySource, IDisposable
         Interlocked.Increment(ref reloads);
         Volatile.Write(ref lastErrors, []);
         LogLoaded("reloaded", registry);
-        var handlers = Changed;
-        if (handlers is null)
-        {
-            return;
-        }
-        foreach (var handler in handlers.GetInvocationList().Cast<Action<CampusRegistry>>())
-        {
-            try
-            {
-                handler(registry);
-            }
-#pragma warning disable CA1031 // One failing subscriber must not keep the others from hearing of the change.
-            catch (Exception ex)
-#pragma warning restore CA1031
-            {
-                logger.LogError(ex, "A subscriber to campus registry changes failed");
-            }
-        }
     }
 
     void LogLoaded(string what, CampusRegistry registry) =>

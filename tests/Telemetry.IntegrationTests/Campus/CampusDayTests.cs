@@ -78,7 +78,8 @@ public sealed class CampusDayTests(CampusDayFixture fixture)
     public async Task Alert_steps_reach_the_webhook_signed_and_in_order()
     {
         var freezer = Assert.Single(await FinishedAlertsAsync(), a => a.Sensor == CampusDayFixture.Freezer);
-        var calls = await Eventually.MatchAsync(
+        var calls = await Poll.UntilAsync(
+            "three webhook calls for the freezer alert",
             () => Task.FromResult(fixture.WebhookCalls.Where(c => c.Body.GetProperty("id").GetString() == freezer.Id).ToList()),
             found => found.Count >= 3, cancellationToken: Ct);
 
@@ -98,7 +99,8 @@ public sealed class CampusDayTests(CampusDayFixture fixture)
     {
         var freezer = Assert.Single(await FinishedAlertsAsync(), a => a.Sensor == CampusDayFixture.Freezer);
         var topic = $"campus/alerts/bldg-1/lab1/{CampusDayFixture.Freezer}/freezer-warm";
-        var messages = await Eventually.MatchAsync(
+        var messages = await Poll.UntilAsync(
+            $"four MQTT messages on {topic}",
             () => Task.FromResult(fixture.AlertMessages.Where(m => m.Topic == topic).ToList()),
             found => found.Count >= 4, cancellationToken: Ct);
 
@@ -109,7 +111,8 @@ public sealed class CampusDayTests(CampusDayFixture fixture)
 
         // A subscriber arriving now gets the retained message of every active alert (the devices went offline when the
         // simulator stopped) and none for the cleared freezer alert.
-        var active = await Eventually.MatchAsync(
+        var active = await Poll.UntilAsync(
+            "an active alert",
             async () => (await Http.GetFromJsonAsync<JsonElement>("api/alerts", Ct)).GetArrayLength(),
             count => count > 0, cancellationToken: Ct);
         using var late = await fixture.Service.ConnectAsync("late-watcher", MqttProtocolVersion.V500, Ct);
@@ -120,7 +123,7 @@ public sealed class CampusDayTests(CampusDayFixture fixture)
             return Task.CompletedTask;
         };
         await late.SubscribeAsync(new MqttClientSubscribeOptionsBuilder().WithTopicFilter("campus/alerts/#", MqttQualityOfServiceLevel.AtLeastOnce).Build(), Ct);
-        await Eventually.MatchAsync(() => Task.FromResult(retained.Count), count => count >= active, cancellationToken: Ct);
+        await Poll.UntilAsync($"the retained messages of the {active} active alerts", () => Task.FromResult(retained.ToList()), found => found.Count >= active, cancellationToken: Ct);
         Assert.DoesNotContain(topic, retained);
     }
 
@@ -128,7 +131,8 @@ public sealed class CampusDayTests(CampusDayFixture fixture)
     public async Task Every_alert_step_is_a_point_of_the_alerts_measurement()
     {
         var freezer = Assert.Single(await FinishedAlertsAsync(), a => a.Sensor == CampusDayFixture.Freezer);
-        var series = await Eventually.MatchAsync(
+        var series = await Poll.UntilAsync(
+            "three points of the freezer alert in the alerts measurement",
             () => fixture.Influx.QueryAsync(CampusDayFixture.Database,
                 $"SELECT \"event\", active, severity FROM alerts WHERE alert_id = '{freezer.Id}'", Ct),
             found => found.Sum(s => s.Values.Count) >= 3, cancellationToken: Ct);
@@ -212,7 +216,8 @@ public sealed class CampusDayTests(CampusDayFixture fixture)
         }
 
         // Still connected, but silent from now on.
-        var offline = await Eventually.MatchAsync(
+        var offline = await Poll.UntilAsync(
+            $"an offline alert for {sensor} once it fell silent",
             async () => (await AlertsAsync("api/alerts")).FirstOrDefault(a => a.Sensor == sensor && a.Rule == "offline" && a.RaisedAt > started),
             found => found is not null, within: TimeSpan.FromSeconds(10), cancellationToken: Ct);
 
@@ -237,7 +242,8 @@ public sealed class CampusDayTests(CampusDayFixture fixture)
         var gone = DateTimeOffset.UtcNow;
         device.Dispose();
 
-        var offline = await Eventually.MatchAsync(
+        var offline = await Poll.UntilAsync(
+            $"an offline alert for {sensor} after it disconnected",
             async () => (await AlertsAsync("api/alerts")).FirstOrDefault(a => a.Sensor == sensor && a.Rule == "offline" && a.RaisedAt > gone - TimeSpan.FromMilliseconds(200)),
             found => found is not null, within: TimeSpan.FromSeconds(10), cancellationToken: Ct);
         Assert.InRange(offline!.RaisedAt - gone, TimeSpan.Zero, 2 * interval);
@@ -245,7 +251,8 @@ public sealed class CampusDayTests(CampusDayFixture fixture)
 
     /// <summary>Waits until the three scheduled faults' alerts have cleared, then returns the finished alerts.</summary>
     async Task<IReadOnlyList<AlertView>> FinishedAlertsAsync() =>
-        await Eventually.MatchAsync(
+        await Poll.UntilAsync(
+            "the alerts of the three scheduled faults to clear",
             () => AlertsAsync("api/alerts?state=recent&max=1000"),
             found => Expected.Keys.All(k => found.Any(a => a.Sensor == k.Sensor && a.Rule == k.Rule)),
             within: TimeSpan.FromSeconds(30), cancellationToken: Ct);

@@ -91,10 +91,11 @@ public sealed class CampusServiceLifecycleTests(ServiceOnInfluxV1Fixture fixture
         await File.WriteAllTextAsync(registryPath, Registry + "      - id: lab2\n        sensors:\n          - { id: lc-new, kind: air }\n", Ct);
 
         // Reloading takes a moment (file events plus a settle time); every attempt before it is refused and counted.
-        var accepted = await Eventually.MatchAsync(
+        var accepted = await Poll.UntilAsync(
+            "the reloaded registry to accept lc-new in lab2",
             () => PublishAsync(device, "campus/lc/lab2/lc-new/telemetry", "{\"temperature\":4.5}"),
             result => result.ReasonCode == MqttClientPublishReasonCode.Success,
-            within: TimeSpan.FromSeconds(15), cancellationToken: Ct);
+            within: TimeSpan.FromSeconds(15), show: result => $"{result.ReasonCode} {result.ReasonString}", cancellationToken: Ct);
         Assert.True(accepted.IsSuccess);
         var room = await service.Http.GetFromJsonAsync<JsonElement>("api/rooms/lc/lab2", Ct);
         Assert.Equal(4.5, room.GetProperty("temperatureC").GetDouble());
@@ -112,7 +113,8 @@ public sealed class CampusServiceLifecycleTests(ServiceOnInfluxV1Fixture fixture
         var result = await PublishAsync(device, "campus/lc/lab/lc-air/senml", payload);
         Assert.Equal(MqttClientPublishReasonCode.Success, result.ReasonCode);
 
-        var series = await Eventually.MatchAsync(
+        var series = await Poll.UntilAsync(
+            "both SenML readings of lc-air in InfluxDB",
             () => fixture.Influx.QueryAsync(ServiceOnInfluxV1Fixture.Database, "SELECT temperature FROM telemetry WHERE sensor = 'lc-air' ORDER BY time", Ct),
             found => found.Sum(s => s.Values.Count) >= 2, cancellationToken: Ct);
         var rows = series.Single();
@@ -132,7 +134,8 @@ public sealed class CampusServiceLifecycleTests(ServiceOnInfluxV1Fixture fixture
         {
             using var device = await service.ConnectAsync("lc-freezer", MqttProtocolVersion.V500, Ct);
             Assert.True((await PublishAsync(device, "campus/lc/lab/lc-freezer/telemetry", "{\"temperature\":-19.5,\"fault\":7}")).IsSuccess);
-            var active = await Eventually.MatchAsync(
+            var active = await Poll.UntilAsync(
+                "the freezer-fault alert of lc-freezer to be the one active alert",
                 () => service.Http.GetFromJsonAsync<JsonElement>("api/alerts", Ct),
                 alerts => alerts.GetArrayLength() == 1, cancellationToken: Ct);
             alertId = active[0].GetProperty("id").GetString()!;
@@ -155,14 +158,15 @@ public sealed class CampusServiceLifecycleTests(ServiceOnInfluxV1Fixture fixture
                 return Task.CompletedTask;
             };
             await watcher.SubscribeAsync(new MqttClientSubscribeOptionsBuilder().WithTopicFilter("campus/alerts/#", MqttQualityOfServiceLevel.AtLeastOnce).Build(), Ct);
-            var retained = await Eventually.MatchAsync(() => Task.FromResult(received.ToList()), r => r.Count > 0, cancellationToken: Ct);
+            var retained = await Poll.UntilAsync("the retained alert message after the restart", () => Task.FromResult(received.ToList()), r => r.Count > 0, cancellationToken: Ct);
             Assert.Equal("campus/alerts/lc/lab/lc-freezer/freezer-fault", retained[0].Topic);
             Assert.Equal(alertId, JsonDocument.Parse(retained[0].Payload).RootElement.GetProperty("id").GetString());
 
             // The device reports the fault gone: the alert restored from disk clears.
             using var device = await restarted.ConnectAsync("lc-freezer", MqttProtocolVersion.V500, Ct);
             Assert.True((await PublishAsync(device, "campus/lc/lab/lc-freezer/telemetry", "{\"temperature\":-19.8,\"fault\":0}")).IsSuccess);
-            await Eventually.MatchAsync(
+            await Poll.UntilAsync(
+                "the restored freezer alert to clear",
                 () => restarted.Http.GetFromJsonAsync<JsonElement>("api/alerts", Ct),
                 alerts => alerts.GetArrayLength() == 0, cancellationToken: Ct);
             var recent = await restarted.Http.GetFromJsonAsync<JsonElement>("api/alerts?state=recent", Ct);
@@ -185,7 +189,8 @@ public sealed class CampusServiceLifecycleTests(ServiceOnInfluxV1Fixture fixture
         Assert.True((await PublishAsync(freezer, "campus/lc/lab/lc-freezer/telemetry", "{\"temperature\":-19.5,\"fault\":3}")).IsSuccess);
         Assert.True((await PublishAsync(air, "campus/lc/lab/lc-air/telemetry", "{\"temperature\":21.5}")).IsSuccess);
 
-        var stored = await Eventually.MatchAsync(
+        var stored = await Poll.UntilAsync(
+            "the new readings of lc-freezer and lc-air in InfluxDB",
             () => fixture.Influx.QueryAsync(ServiceOnInfluxV1Fixture.Database,
                 $"SELECT temperature FROM telemetry WHERE (sensor = 'lc-freezer' OR sensor = 'lc-air') AND time >= {since}ms GROUP BY sensor", Ct),
             found => found.Sum(s => s.Values.Count) >= 2, cancellationToken: Ct);
@@ -201,7 +206,8 @@ public sealed class CampusServiceLifecycleTests(ServiceOnInfluxV1Fixture fixture
         Assert.Contains("someone-else", alerts.GetProperty("data").GetProperty("lc-freezer").GetString(), StringComparison.Ordinal);
 
         // Its alerts started afresh: the fault code still raises.
-        var active = await Eventually.MatchAsync(
+        var active = await Poll.UntilAsync(
+            "the freezer-fault alert of lc-freezer to be the one active alert",
             () => service.Http.GetFromJsonAsync<JsonElement>("api/alerts", Ct),
             found => found.GetArrayLength() == 1, cancellationToken: Ct);
         Assert.StartsWith("lc-freezer/freezer-fault/", active[0].GetProperty("id").GetString(), StringComparison.Ordinal);
@@ -225,7 +231,8 @@ public sealed class CampusServiceLifecycleTests(ServiceOnInfluxV1Fixture fixture
         // Gone without DISCONNECT: the broker publishes the will.
         device.Dispose();
         var gone = DateTimeOffset.UtcNow;
-        var alerts = await Eventually.MatchAsync(
+        var alerts = await Poll.UntilAsync(
+            "an alert for lc-beacon after it disconnected",
             () => service.Http.GetFromJsonAsync<JsonElement>("api/alerts", Ct),
             found => found.EnumerateArray().Any(a => a.GetProperty("sensor").GetString() == "lc-beacon"),
             within: TimeSpan.FromSeconds(10), cancellationToken: Ct);
@@ -261,7 +268,8 @@ public sealed class CampusServiceLifecycleTests(ServiceOnInfluxV1Fixture fixture
 
         // Gone for good this time: offline after the grace.
         await again.DisconnectAsync(cancellationToken: Ct);
-        await Eventually.MatchAsync(
+        await Poll.UntilAsync(
+            "an alert for lc-beacon2 once it is gone for good",
             () => service.Http.GetFromJsonAsync<JsonElement>("api/alerts", Ct),
             found => found.EnumerateArray().Any(a => a.GetProperty("sensor").GetString() == "lc-beacon2"),
             within: TimeSpan.FromSeconds(10), cancellationToken: Ct);
@@ -284,7 +292,8 @@ public sealed class CampusServiceLifecycleTests(ServiceOnInfluxV1Fixture fixture
         await File.WriteAllTextAsync(registryPath, accepting + "      - id: lab3\n        sensors:\n          - { id: lc-late, kind: quick }\n", Ct);
 
         // The campus starts the sensor again after the reload; silent since, it is offline 1.5 intervals later.
-        var alerts = await Eventually.MatchAsync(
+        var alerts = await Poll.UntilAsync(
+            "an alert for lc-late, silent since the reload registered it",
             () => service.Http.GetFromJsonAsync<JsonElement>("api/alerts", Ct),
             found => found.EnumerateArray().Any(a => a.GetProperty("sensor").GetString() == "lc-late"),
             within: TimeSpan.FromSeconds(15), cancellationToken: Ct);

@@ -148,14 +148,15 @@ public sealed partial class DashboardQueryTests(CampusDayFixture fixture)
     async Task SimulateCampusOnceAsync()
     {
         string[] series = ["telemetry", "telemetry_1m", "room_state", "building_state", "campus_state", "device_status", "service_stats", "refusals", "alerts"];
-        await Eventually.MatchAsync(MeasurementsAsync, found => series.All(found.Contains), within: TimeSpan.FromSeconds(30), cancellationToken: Ct);
+        await Poll.UntilAsync($"the measurements {string.Join(", ", series)}", MeasurementsAsync, found => series.All(found.Contains), within: TimeSpan.FromSeconds(30), cancellationToken: Ct);
 
         // Rate panels take differences between GROUP BY time($__interval) buckets: the service's counters must have
         // been written over at least one whole interval of the 24 h range, or a rate has nothing to subtract from.
         var interval = GrafanaInfluxQl.CalculateInterval(TimeSpan.FromHours(24), 1000, TimeSpan.FromSeconds(15));
         foreach (var counter in new[] { "service_stats", "refusals" })
         {
-            await Eventually.MatchAsync(
+            await Poll.UntilAsync(
+                $"{counter} written over at least two {interval.TotalSeconds:0} s intervals",
                 async () => await fixture.Influx.QueryAsync(CampusDayFixture.Database,
                     $"SELECT count(*) FROM \"{counter}\" WHERE time > now() - 1h GROUP BY time({(long)interval.TotalSeconds}s) fill(none)", Ct),
                 found => found.Sum(s => s.Values.Count) >= 2,

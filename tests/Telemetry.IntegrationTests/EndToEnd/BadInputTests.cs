@@ -79,10 +79,12 @@ public sealed class BadInputTests(ServiceOnInfluxV1Fixture fixture)
                 $"refusals counted for {reason}: {after.GetValueOrDefault(reason) - before.GetValueOrDefault(reason)}, expected {count}");
         }
 
-        var bystanderStored = await Eventually.MatchAsync(
+        var bystanderStored = await Poll.UntilAsync(
+            $"the bystander's {bystanderAcked} acknowledged readings in InfluxDB",
             () => fixture.Influx.CountAsync(ServiceOnInfluxV1Fixture.Database, "telemetry", "temperature", $"sensor = '{sensor}-by'", Ct),
             n => n >= bystanderAcked, cancellationToken: Ct);
-        var stored = await Eventually.MatchAsync(
+        var stored = await Poll.UntilAsync(
+            $"the one valid reading of {sensor} in InfluxDB",
             () => fixture.Influx.QueryAsync(ServiceOnInfluxV1Fixture.Database, $"SELECT temperature FROM telemetry WHERE sensor = '{sensor}'", Ct),
             found => found.Count > 0, cancellationToken: Ct);
         var values = stored.SelectMany(s => Enumerable.Range(0, s.Values.Count).Select(i => s.Get(i, "temperature").GetDouble())).ToList();
@@ -116,7 +118,8 @@ public sealed class BadInputTests(ServiceOnInfluxV1Fixture fixture)
 
         var after = await fixture.Service.RefusalTotalsAsync(Ct);
         Assert.True(after.GetValueOrDefault("non_numeric_metric") > before.GetValueOrDefault("non_numeric_metric"));
-        Assert.Equal(1, await Eventually.MatchAsync(
+        Assert.Equal(1, await Poll.UntilAsync(
+            $"the valid reading of {sensor} in InfluxDB",
             () => fixture.Influx.CountAsync(ServiceOnInfluxV1Fixture.Database, "telemetry", "temperature", $"sensor = '{sensor}'", Ct),
             n => n >= 1, cancellationToken: Ct));
     }

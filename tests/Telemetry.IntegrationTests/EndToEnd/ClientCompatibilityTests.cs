@@ -24,7 +24,8 @@ public sealed class ClientCompatibilityTests(ServiceOnInfluxV1Fixture fixture)
             .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)
             .Build(), Ct);
         Assert.True(result.IsSuccess, $"{result.ReasonCode} {result.ReasonString}");
-        Assert.Equal(1, await Eventually.MatchAsync(
+        Assert.Equal(1, await Poll.UntilAsync(
+            $"the reading of {sensor} in InfluxDB",
             () => fixture.Influx.CountAsync(ServiceOnInfluxV1Fixture.Database, "telemetry", "temperature", $"sensor = '{sensor}'", Ct),
             n => n >= 1, cancellationToken: Ct));
     }
@@ -41,7 +42,8 @@ public sealed class ClientCompatibilityTests(ServiceOnInfluxV1Fixture fixture)
              "-V", protocol, "-q", "1", "-t", $"campus/compat/r2/{sensor}/telemetry", "-m", payload]);
         Assert.True(exitCode == 0, $"mosquitto_pub exited {exitCode}: {output}");
 
-        var series = await Eventually.MatchAsync(
+        var series = await Poll.UntilAsync(
+            $"the mosquitto_pub reading of {sensor} in InfluxDB",
             () => fixture.Influx.QueryAsync(ServiceOnInfluxV1Fixture.Database, $"SELECT temperature, humidity FROM telemetry WHERE sensor = '{sensor}'", Ct),
             found => found.Count > 0, cancellationToken: Ct);
         var s = Assert.Single(series);

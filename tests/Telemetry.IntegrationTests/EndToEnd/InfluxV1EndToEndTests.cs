@@ -17,7 +17,8 @@ public sealed class InfluxV1EndToEndTests(ServiceOnInfluxV1Fixture fixture)
         Assert.Equal(1000, sent.Count);
 
         // A PUBACK means durable in the spool; the drainer moves it into InfluxDB shortly after.
-        var series = await Eventually.MatchAsync(
+        var series = await Poll.UntilAsync(
+            $"all {sent.Count} readings of run {runId} in InfluxDB",
             () => fixture.Influx.QueryAsync(ServiceOnInfluxV1Fixture.Database,
                 $"SELECT temperature, building, room, sensor FROM telemetry WHERE sensor =~ /^{runId}-/", Ct),
             found => found.Sum(s => s.Values.Count) >= sent.Count, cancellationToken: Ct);
@@ -76,7 +77,8 @@ public sealed class InfluxV1EndToEndTests(ServiceOnInfluxV1Fixture fixture)
     public async Task Metrics_are_exposed_for_prometheus()
     {
         await DeviceLoad.PublishAsync(fixture.Service, $"m-{Guid.NewGuid():N}"[..10], devices: 1, perDevice: 1, Ct);
-        var text = await Eventually.MatchAsync(
+        var text = await Poll.UntilAsync(
+            "telemetry_influx_lines_written in /metrics",
             () => fixture.Service.Http.GetStringAsync(new Uri("metrics", UriKind.Relative), Ct),
             t => t.Contains("telemetry_influx_lines_written", StringComparison.Ordinal), cancellationToken: Ct);
         Assert.Contains("telemetry_mqtt_messages_accepted", text, StringComparison.Ordinal);

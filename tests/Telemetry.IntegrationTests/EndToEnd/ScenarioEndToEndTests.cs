@@ -63,7 +63,8 @@ public sealed class ScenarioEndToEndTests(ServiceOnInfluxV1Fixture fixture)
             .SelectMany(t => t.AcknowledgedReadings.Select(r => (t.Sensor.Id, r.Timestamp.ToUnixTimeMilliseconds())))
             .Order()
             .ToList();
-        var series = await Eventually.MatchAsync(
+        var series = await Poll.UntilAsync(
+            $"the {acked.Count} acknowledged readings of building {building} in InfluxDB",
             () => fixture.Influx.QueryAsync(ServiceOnInfluxV1Fixture.Database,
                 $"SELECT * FROM telemetry WHERE building = '{building}' AND time > now() - 1h", Ct),
             found => found.Sum(s => s.Values.Count) >= acked.Count, cancellationToken: Ct);

@@ -38,7 +38,8 @@ public sealed class SensorAclTests(ServiceOnInfluxV1Fixture fixture)
         using var gateway = await ConnectAsync(service, "gw-1", "gateway", "gateway-secret");
         Assert.Equal(MqttClientPublishReasonCode.Success, (await PublishAsync(gateway, "acl-s2")).ReasonCode);
 
-        var stored = await Eventually.MatchAsync(
+        var stored = await Poll.UntilAsync(
+            "the three accepted readings of building acl in InfluxDB",
             () => fixture.Influx.QueryAsync(ServiceOnInfluxV1Fixture.Database, "SELECT count(people) FROM telemetry WHERE building = 'acl' GROUP BY sensor", Ct),
             found => found.Sum(s => s.Get(0, "count").GetInt64()) >= 3, cancellationToken: Ct);
         Assert.Equal([("acl-s1", 2L), ("acl-s2", 1L)],

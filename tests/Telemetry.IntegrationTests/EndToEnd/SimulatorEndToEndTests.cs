@@ -32,7 +32,8 @@ public sealed class SimulatorEndToEndTests(ServiceOnInfluxV1Fixture fixture)
             .SelectMany(t => t.AcknowledgedReadings.Select(r => (t.Sensor.Id, r.Timestamp.ToUnixTimeMilliseconds())))
             .Order()
             .ToList();
-        var series = await Eventually.MatchAsync(
+        var series = await Poll.UntilAsync(
+            $"the {acked.Count} acknowledged readings of bldg-1 in InfluxDB",
             () => fixture.Influx.QueryAsync(ServiceOnInfluxV1Fixture.Database,
                 "SELECT * FROM telemetry WHERE building = 'bldg-1' AND time > now() - 1h", Ct),
             found => found.Sum(s => s.Values.Count) >= acked.Count, cancellationToken: Ct);

@@ -71,31 +71,18 @@ public sealed class TelemetryServiceHost : IAsyncDisposable
         return host;
     }
 
-    async Task WaitUntilReadyAsync(TimeSpan within, CancellationToken cancellationToken)
-    {
-        var deadline = DateTime.UtcNow + within;
-        var last = "";
-        while (DateTime.UtcNow < deadline)
-        {
-            try
+    async Task WaitUntilReadyAsync(TimeSpan within, CancellationToken cancellationToken) =>
+        await Poll.UntilAsync(
+            "the service to answer 200 on /health/ready",
+            async () =>
             {
                 using var response = await Http.GetAsync(new Uri("health/ready", UriKind.Relative), cancellationToken);
-                last = await response.Content.ReadAsStringAsync(cancellationToken);
-                if (response.StatusCode == HttpStatusCode.OK)
-                {
-                    return;
-                }
-            }
-            catch (HttpRequestException ex)
-            {
-                last = ex.Message;
-            }
-
-            await Task.Delay(50, cancellationToken);
-        }
-
-        throw new TimeoutException($"the service was not ready within {within}: {last}");
-    }
+                return (response.StatusCode, Body: await response.Content.ReadAsStringAsync(cancellationToken));
+            },
+            ready => ready.StatusCode == HttpStatusCode.OK,
+            within,
+            every: TimeSpan.FromMilliseconds(50),
+            cancellationToken: cancellationToken);
 
     /// <summary>A connected MQTT client of this service's broker.</summary>
     public async Task<IMqttClient> ConnectAsync(string? clientId, MqttProtocolVersion version = MqttProtocolVersion.V311, CancellationToken cancellationToken = default)

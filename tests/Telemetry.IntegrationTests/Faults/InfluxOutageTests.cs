@@ -23,8 +23,7 @@ public sealed class InfluxOutageTests
         var outageStarted = DateTime.UtcNow;
         await load.WaitForMoreAcksAsync(500, TimeSpan.FromSeconds(30), Ct); // still acknowledged: the spool holds them
 
-        var during = await Eventually(() => rig.SpoolHealthAsync(Ct), h => h.PendingLines > 0);
-        Assert.True(during.PendingLines > 0, "the backlog is not visible in /health/ready");
+        await Poll.UntilAsync("the backlog to show in /health/ready", () => rig.SpoolHealthAsync(Ct), h => h.PendingLines > 0, cancellationToken: Ct);
         var remaining = Outage - (DateTime.UtcNow - outageStarted);
         if (remaining > TimeSpan.Zero)
         {
@@ -40,8 +39,7 @@ public sealed class InfluxOutageTests
 
         Assert.True(ackedDuringOutage > 1000, $"only {ackedDuringOutage} readings were acknowledged by the end of the outage");
         await Stored.AssertEveryAcknowledgedReadingStoredOnceAsync(rig.Influx, runId, load, TimeSpan.FromSeconds(60), Ct);
-        var after = await Eventually(() => rig.SpoolHealthAsync(Ct), h => h.PendingLines == 0);
-        Assert.Equal(0, after.PendingLines);
+        await Poll.UntilAsync("an empty spool in /health/ready", () => rig.SpoolHealthAsync(Ct), h => h.PendingLines == 0, cancellationToken: Ct);
     }
 
     [Fact]
@@ -57,8 +55,7 @@ public sealed class InfluxOutageTests
         {
             // Writes hang (TCP accepts, nothing answers) and time out; devices are still acknowledged from the spool.
             await load.WaitForMoreAcksAsync(1000, TimeSpan.FromSeconds(60), Ct);
-            var frozen = await Eventually(() => rig.SpoolHealthAsync(Ct), h => h.PendingLines > 0);
-            Assert.True(frozen.PendingLines > 0);
+            await Poll.UntilAsync("the backlog to show in /health/ready", () => rig.SpoolHealthAsync(Ct), h => h.PendingLines > 0, cancellationToken: Ct);
         }
         finally
         {
@@ -69,7 +66,4 @@ public sealed class InfluxOutageTests
         await load.StopAsync();
         await Stored.AssertEveryAcknowledgedReadingStoredOnceAsync(rig.Influx, runId, load, TimeSpan.FromSeconds(60), Ct);
     }
-
-    static async Task<T> Eventually<T>(Func<Task<T>> read, Func<T, bool> done) =>
-        await EndToEnd.Eventually.MatchAsync(read, done, TimeSpan.FromSeconds(30), Ct);
 }

@@ -24,17 +24,18 @@ public sealed class PacketSizeLimitTests
         timeout.CancelAfter(TimeSpan.FromSeconds(15));
         await Assert.ThrowsAnyAsync<Exception>(() => offender.PublishAsync(big, timeout.Token));
 
-        var refused = await EndToEnd.Eventually.MatchAsync(
+        var refused = await Poll.UntilAsync(
+            "the oversized packet to be counted as refused",
             () => Stored.MetricAsync(rig.Service.Http, "telemetry_mqtt_messages_refused_total", Ct), n => n >= 1, cancellationToken: Ct);
         Assert.Equal(1, refused);
-        var gone = await EndToEnd.Eventually.MatchAsync(() => Task.FromResult(offender.IsConnected), connected => !connected, cancellationToken: Ct);
-        Assert.False(gone);
+        await Poll.UntilAsync("the offender's connection to be closed", () => Task.FromResult(offender.IsConnected), connected => !connected, cancellationToken: Ct);
 
         var ok = await bystander.PublishAsync(new MqttApplicationMessageBuilder()
             .WithTopic("campus/size/r1/size-ok/telemetry").WithPayload("{\"temperature\":20}"u8.ToArray())
             .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce).Build(), Ct);
         Assert.True(ok.IsSuccess);
-        Assert.Equal(1, await EndToEnd.Eventually.MatchAsync(
+        Assert.Equal(1, await Poll.UntilAsync(
+            "the bystander's reading in InfluxDB",
             () => rig.Influx.CountAsync("campus", "telemetry", "temperature", "sensor = 'size-ok'", Ct), n => n >= 1, cancellationToken: Ct));
         Assert.Equal(0, await rig.Influx.CountAsync("campus", "telemetry", "temperature", "sensor = 'size-big'", Ct));
     }

@@ -43,17 +43,19 @@ public sealed class RejectedLineTests
             rig.Influx.Process.Thaw();
         }
 
-        var good = await EndToEnd.Eventually.MatchAsync(
+        var good = await Poll.UntilAsync(
+            "the 199 good readings in InfluxDB",
             () => rig.Influx.CountAsync("campus", "telemetry", "temperature", $"sensor = '{runId}-dev'", Ct),
-            n => n >= 199, TimeSpan.FromSeconds(60), Ct);
+            n => n >= 199, TimeSpan.FromSeconds(60), cancellationToken: Ct);
         Assert.Equal(199, good);
 
         var deadLetterDirectory = Path.Combine(rig.Service.SpoolPath, "dead-letter");
-        var entries = await EndToEnd.Eventually.MatchAsync(
+        var entries = await Poll.UntilAsync(
+            "a dead-letter entry for the rejected line",
             () => Task.FromResult(Directory.Exists(deadLetterDirectory)
                 ? Directory.GetFiles(deadLetterDirectory, "*.jsonl").SelectMany(File.ReadAllLines).ToList()
                 : []),
-            lines => lines.Count > 0, TimeSpan.FromSeconds(30), Ct);
+            lines => lines.Count > 0, TimeSpan.FromSeconds(30), cancellationToken: Ct);
         var entry = Assert.Single(entries);
         using var doc = JsonDocument.Parse(entry);
         Assert.Contains("conflict=2.5", doc.RootElement.GetProperty("Line").GetString(), StringComparison.Ordinal);

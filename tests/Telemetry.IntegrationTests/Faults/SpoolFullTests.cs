@@ -14,13 +14,11 @@ public sealed class SpoolFullTests
         await load.WaitForMoreAcksAsync(100, TimeSpan.FromSeconds(30), Ct);
 
         rig.Influx.Process.Stop();
-        var full = await EndToEnd.Eventually.MatchAsync(() => rig.SpoolHealthAsync(Ct), h => h.Full, TimeSpan.FromSeconds(30), Ct);
-        Assert.True(full.Full, "the spool never filled up");
+        await Poll.UntilAsync("the spool to fill up while InfluxDB is stopped", () => rig.SpoolHealthAsync(Ct), h => h.Full, TimeSpan.FromSeconds(30), cancellationToken: Ct);
 
         // Full: acknowledgements stop (devices wait for their PUBACK).
         var stalledAt = load.Acknowledged;
-        var stillFull = await EndToEnd.Eventually.MatchAsync(() => rig.SpoolHealthAsync(Ct), _ => false, TimeSpan.FromSeconds(2), Ct);
-        Assert.True(stillFull.Full);
+        await Poll.ThroughoutAsync("the spool to stay full", () => rig.SpoolHealthAsync(Ct), h => h.Full, TimeSpan.FromSeconds(2), cancellationToken: Ct);
         Assert.True(load.Acknowledged - stalledAt <= 5, $"{load.Acknowledged - stalledAt} readings were acknowledged while the spool was full");
         Assert.True(await Stored.MetricAsync(rig.Service.Http, "telemetry_spool_full_waits_total", Ct) > 0);
 

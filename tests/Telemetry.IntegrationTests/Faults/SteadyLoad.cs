@@ -46,17 +46,11 @@ public sealed class SteadyLoad : IAsyncDisposable
     /// <summary>Waits until at least <paramref name="count"/> more readings were acknowledged (polling, with a deadline).</summary>
     public async Task WaitForMoreAcksAsync(long count, TimeSpan within, CancellationToken cancellationToken)
     {
-        var target = Acknowledged + count;
-        var deadline = DateTime.UtcNow + within;
-        while (Acknowledged < target)
-        {
-            if (DateTime.UtcNow > deadline)
-            {
-                throw new TimeoutException($"only {Acknowledged - (target - count)} of {count} more readings were acknowledged within {within}");
-            }
-
-            await Task.Delay(20, cancellationToken);
-        }
+        var from = Acknowledged;
+        await Poll.UntilAsync(
+            $"{count} more acknowledged readings", () => Task.FromResult(Acknowledged - from), more => more >= count, within,
+            show: more => $"{more} more acknowledged ({Reconnects} reconnects, {UnacknowledgedAttempts} unacknowledged attempts)",
+            cancellationToken: cancellationToken);
     }
 
     public async Task StopAsync()

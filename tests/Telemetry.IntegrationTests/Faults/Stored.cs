@@ -1,7 +1,5 @@
 using Telemetry.IntegrationTests.Fixtures;
 
-using Telemetry.IntegrationTests.EndToEnd;
-
 namespace Telemetry.IntegrationTests.Faults;
 
 /// <summary>Reads back what a <see cref="SteadyLoad"/> run left in InfluxDB and checks it against what was acknowledged.</summary>
@@ -20,11 +18,14 @@ public static class Stored
     public static async Task AssertEveryAcknowledgedReadingStoredOnceAsync(InfluxDbServer influx, string runId, SteadyLoad load, TimeSpan within, CancellationToken ct)
     {
         var acked = load.AcknowledgedReadings;
-        var stored = await Eventually.MatchAsync(() => ReadingsAsync(influx, runId, ct), found => acked.IsSubsetOf(found), within, ct);
+        var stored = await Poll.UntilAsync(
+            $"every acknowledged reading of {runId} in InfluxDB",
+            () => ReadingsAsync(influx, runId, ct),
+            found => acked.IsSubsetOf(found),
+            within,
+            show: found => $"{acked.Except(found).Count()} of {acked.Count} acknowledged readings are missing, e.g. {string.Join(", ", acked.Except(found).Take(5))}",
+            cancellationToken: ct);
 
-        var missing = acked.Except(stored).Take(5).ToList();
-        Assert.True(missing.Count == 0,
-            $"{acked.Except(stored).Count()} of {acked.Count} acknowledged readings are missing from InfluxDB, e.g. {string.Join(", ", missing)}");
         Assert.Equal(stored.Count, stored.Distinct().Count());
         var neverSent = stored.Except(load.AttemptedReadings).Take(5).ToList();
         Assert.True(neverSent.Count == 0, $"InfluxDB holds readings that were never sent: {string.Join(", ", neverSent)}");

@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Net;
-using System.Text;
 using System.Text.Json;
 
 namespace Telemetry.IntegrationTests.Fixtures;
@@ -16,104 +15,24 @@ namespace Telemetry.IntegrationTests.Fixtures;
 /// The top-level <c>bind-address</c> (RPC for backup/restore) is bound as well, so it gets its own
 /// free port. Start-up to a 204 on /ping takes well under a second.
 /// </remarks>
-public sealed class InfluxDbServer : IAsyncDisposable, IDisposable
+public sealed class InfluxDbServer : HttpTestServer
 {
     public const string ExecutablePath = "/usr/bin/influxd";
     public const string AptPackage = "influxdb";
 
-    private const int MaxStartAttempts = 3;
+    static readonly TestServerKind Kind = new("influxd", ExecutablePath, AptPackage, PortCount: 2);
 
-    private InfluxDbServer(string directory, int port, int rpcPort)
+    InfluxDbServer(TestServerSite site)
+        : base(Kind, site)
     {
-        Directory = directory;
-        Port = port;
-        RpcPort = rpcPort;
-        Url = new Uri($"http://127.0.0.1:{port}");
-        Http = new HttpClient { BaseAddress = Url, Timeout = TimeSpan.FromSeconds(30) };
-        ConfigPath = Path.Combine(directory, "influxd.conf");
-        LogPath = Path.Combine(directory, "influxd.log");
-        System.IO.File.WriteAllText(ConfigPath, BuildConfig(directory, port, rpcPort));
-        Process = new ServerProcess(
-            "influxd",
-            ExecutablePath,
-            AptPackage,
-            ["-config", ConfigPath],
-            directory,
-            LogPath,
-            async ct => await PingStatusAsync(ct) == HttpStatusCode.NoContent);
     }
-
-    /// <summary>HTTP API base address, e.g. http://127.0.0.1:41234/.</summary>
-    public Uri Url { get; }
-
-    /// <summary>HTTP API port.</summary>
-    public int Port { get; }
 
     /// <summary>RPC (backup/restore) port from the top-level bind-address.</summary>
-    public int RpcPort { get; }
-
-    /// <summary>The temp folder holding config, log, meta, data and wal.</summary>
-    public string Directory { get; }
-
-    public string ConfigPath { get; }
-
-    public string LogPath { get; }
-
-    /// <summary>The influxd process: Stop/Kill/StartAsync (same data, same ports), Freeze/Thaw, Pid.</summary>
-    public ServerProcess Process { get; }
-
-    public int Pid => Process.Pid;
-
-    /// <summary>Client with <see cref="Url"/> as base address and a 30 s timeout.</summary>
-    public HttpClient Http { get; }
+    public int RpcPort => Ports[1];
 
     /// <summary>Starts influxd in a fresh temp folder and waits until GET /ping answers 204.</summary>
-    public static async Task<InfluxDbServer> StartAsync(CancellationToken cancellationToken = default)
-    {
-        ServerProcess.RequireExecutable(ExecutablePath, AptPackage);
-        for (var attempt = 1; ; attempt++)
-        {
-            var ports = FreePort.GetMany(2);
-            var directory = System.IO.Directory.CreateTempSubdirectory("telemetry-it-influxdb-").FullName;
-            var server = new InfluxDbServer(directory, ports[0], ports[1]);
-            try
-            {
-                await server.Process.StartAsync(cancellationToken);
-                return server;
-            }
-            catch (ServerStartException ex) when (ex.AddressInUse && attempt < MaxStartAttempts)
-            {
-                await server.DisposeAsync();
-            }
-            catch
-            {
-                await server.DisposeAsync();
-                throw;
-            }
-        }
-    }
-
-    /// <summary>
-    /// True when GET /ping answers 204 within <paramref name="timeout"/>; false on timeout,
-    /// refused connection or any other status (e.g. while stopped or frozen).
-    /// </summary>
-    public async Task<bool> PingAsync(TimeSpan timeout, CancellationToken cancellationToken = default)
-    {
-        using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        cts.CancelAfter(timeout);
-        try
-        {
-            return await PingStatusAsync(cts.Token) == HttpStatusCode.NoContent;
-        }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-        {
-            return false;
-        }
-        catch (HttpRequestException)
-        {
-            return false;
-        }
-    }
+    public static Task<InfluxDbServer> StartAsync(CancellationToken cancellationToken = default) =>
+        StartAsync(Kind, site => new InfluxDbServer(site), cancellationToken);
 
     /// <summary>CREATE DATABASE (idempotent in InfluxDB 1.x).</summary>
     public async Task CreateDatabaseAsync(string name, CancellationToken cancellationToken = default)
@@ -124,16 +43,7 @@ public sealed class InfluxDbServer : IAsyncDisposable, IDisposable
     /// <summary>POST /write?db=..&amp;precision=.. with line protocol; throws unless 204.</summary>
     public async Task WriteAsync(string database, string lineProtocol, string precision = "ms", CancellationToken cancellationToken = default)
     {
-        var uri = new Uri(
-            $"write?db={Uri.EscapeDataString(database)}&precision={Uri.EscapeDataString(precision)}",
-            UriKind.Relative);
-        using var content = new StringContent(lineProtocol, Encoding.UTF8, "text/plain");
-        using var response = await Http.PostAsync(uri, content, cancellationToken);
-        if (response.StatusCode != HttpStatusCode.NoContent)
-        {
-            var body = await response.Content.ReadAsStringAsync(cancellationToken);
-            throw new InvalidOperationException($"InfluxDB write failed with {(int)response.StatusCode}: {body}");
-        }
+        await PostLinesAsync($"write?db={Uri.EscapeDataString(database)}&precision={Uri.EscapeDataString(precision)}", lineProtocol, cancellationToken);
     }
 
     /// <summary>
@@ -182,60 +92,21 @@ public sealed class InfluxDbServer : IAsyncDisposable, IDisposable
     public static string QuoteIdentifier(string identifier)
         => "\"" + identifier.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal) + "\"";
 
-    public void Dispose()
-    {
-        Process.Dispose();
-        Http.Dispose();
-        DeleteDirectory(Directory);
-    }
+    protected override IEnumerable<string> CommandLine() => ["-config", ConfigPath];
 
-    public ValueTask DisposeAsync()
-    {
-        Dispose();
-        return ValueTask.CompletedTask;
-    }
+    protected override Task<bool> IsReadyAsync(CancellationToken cancellationToken) =>
+        AnswersAsync("ping", HttpStatusCode.NoContent, cancellationToken);
 
-    internal static void DeleteDirectory(string directory)
-    {
-        for (var attempt = 1; ; attempt++)
-        {
-            try
-            {
-                if (System.IO.Directory.Exists(directory))
-                {
-                    System.IO.Directory.Delete(directory, recursive: true);
-                }
-
-                return;
-            }
-            catch (Exception ex) when ((ex is IOException or UnauthorizedAccessException) && attempt < 5)
-            {
-                Thread.Sleep(100);
-            }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-            {
-                // Leaving a temp folder behind must not fail a test run.
-                return;
-            }
-        }
-    }
-
-    private async Task<HttpStatusCode> PingStatusAsync(CancellationToken cancellationToken)
-    {
-        using var response = await Http.GetAsync(new Uri("ping", UriKind.Relative), cancellationToken);
-        return response.StatusCode;
-    }
-
-    private static string BuildConfig(string directory, int port, int rpcPort)
+    protected override string ConfigFile()
     {
         static string Toml(string value)
             => "\"" + value.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal) + "\"";
 
-        var meta = Toml(Path.Combine(directory, "meta"));
-        var data = Toml(Path.Combine(directory, "data"));
-        var wal = Toml(Path.Combine(directory, "wal"));
-        var http = Toml($"127.0.0.1:{port}");
-        var rpc = Toml($"127.0.0.1:{rpcPort}");
+        var meta = Toml(Path.Combine(Directory, "meta"));
+        var data = Toml(Path.Combine(Directory, "data"));
+        var wal = Toml(Path.Combine(Directory, "wal"));
+        var http = Toml($"127.0.0.1:{Port}");
+        var rpc = Toml($"127.0.0.1:{RpcPort}");
         return $$"""
             # Written by Telemetry.IntegrationTests.Fixtures.InfluxDbServer for influxd 1.6.x.
             # Debian's 1.6.7 calls the usage-reporting switch "reporting-enabled"; upstream calls it

@@ -175,39 +175,47 @@ public sealed class ServerProcess : IDisposable
         var clock = Stopwatch.StartNew();
         try
         {
-            while (true)
+            Readiness state;
+            try
             {
-                cancellationToken.ThrowIfCancellationRequested();
-                if (process.HasExited)
-                {
-                    throw Failure($"{Name} exited with code {process.ExitCode} before it was ready");
-                }
+                state = await Poll.UntilAsync(
+                    $"{Name} (pid {process.Id}) to pass its readiness probe", ReadinessAsync, s => s != Readiness.Starting, StartTimeout,
+                    cancellationToken: cancellationToken);
+            }
+            catch (TimeoutException ex)
+            {
+                throw Failure($"{Name} (pid {process.Id}) was not ready within {StartTimeout.TotalSeconds:0.#} s: {ex.Message}");
+            }
 
-                // HasExited again after a successful probe: if the port was taken by someone else in the
-                // meantime, the probe may have been answered by that process while ours is dying.
-                if (await ProbeAsync(cancellationToken) && !process.HasExited)
-                {
-                    LastStartDuration = clock.Elapsed;
-                    if (FirstStartDuration == TimeSpan.Zero)
-                    {
-                        FirstStartDuration = LastStartDuration;
-                    }
+            if (state == Readiness.Exited)
+            {
+                throw Failure($"{Name} exited with code {process.ExitCode} before it was ready");
+            }
 
-                    return;
-                }
-
-                if (clock.Elapsed > StartTimeout)
-                {
-                    throw Failure($"{Name} (pid {process.Id}) was not ready within {StartTimeout.TotalSeconds:0.#} s");
-                }
-
-                await Task.Delay(25, cancellationToken);
+            LastStartDuration = clock.Elapsed;
+            if (FirstStartDuration == TimeSpan.Zero)
+            {
+                FirstStartDuration = LastStartDuration;
             }
         }
         catch
         {
             Kill();
             throw;
+        }
+
+        async Task<Readiness> ReadinessAsync()
+        {
+            if (process.HasExited)
+            {
+                return Readiness.Exited;
+            }
+
+            var ready = await ProbeAsync(cancellationToken);
+
+            // HasExited again after a successful probe: if the port was taken by someone else in the
+            // meantime, the probe may have been answered by that process while ours is dying.
+            return process.HasExited ? Readiness.Exited : ready ? Readiness.Ready : Readiness.Starting;
         }
     }
 
@@ -345,18 +353,12 @@ public sealed class ServerProcess : IDisposable
         Live.TryRemove(this, out _);
     }
 
+    /// <summary>One readiness probe, cut off after 2 s; its exceptions reach the poll, which reports the last one at the deadline.</summary>
     private async Task<bool> ProbeAsync(CancellationToken cancellationToken)
     {
         using var probeTimeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         probeTimeout.CancelAfter(TimeSpan.FromSeconds(2));
-        try
-        {
-            return await _isReady(probeTimeout.Token);
-        }
-        catch (Exception) when (!cancellationToken.IsCancellationRequested)
-        {
-            return false;
-        }
+        return await _isReady(probeTimeout.Token);
     }
 
     private ServerStartException Failure(string what)
@@ -444,6 +446,14 @@ public sealed class ServerProcess : IDisposable
         [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
         public static extern int Kill(int pid, int signal);
     }
+}
+
+/// <summary>Where a starting server stands, as its readiness poll sees it.</summary>
+internal enum Readiness
+{
+    Starting,
+    Ready,
+    Exited,
 }
 
 /// <summary>A server did not start: it exited early or missed its readiness deadline.</summary>

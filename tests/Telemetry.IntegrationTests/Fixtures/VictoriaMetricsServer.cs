@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Net;
-using System.Text;
 using System.Text.Json;
 
 namespace Telemetry.IntegrationTests.Fixtures;
@@ -30,130 +29,36 @@ namespace Telemetry.IntegrationTests.Fixtures;
 /// self-scraping is off (-selfScrapeInterval=0), no TCP/UDP listeners besides HTTP, and this version
 /// has no phone-home.
 /// </remarks>
-public sealed class VictoriaMetricsServer : IAsyncDisposable, IDisposable
+public sealed class VictoriaMetricsServer : HttpTestServer
 {
-    public const string ExecutablePath = "/usr/bin/victoria-metrics";
-    public const string AptPackage = "victoria-metrics";
+    static readonly TestServerKind Kind = new("victoria-metrics", "/usr/bin/victoria-metrics", AptPackage: "victoria-metrics");
 
-    private const int MaxStartAttempts = 3;
+    readonly bool deduplicate;
 
-    private VictoriaMetricsServer(string directory, int port, bool deduplicate)
+    VictoriaMetricsServer(TestServerSite site, bool deduplicate)
+        : base(Kind, site)
     {
-        Directory = directory;
-        Port = port;
-        Url = new Uri($"http://127.0.0.1:{port}");
-        Http = new HttpClient { BaseAddress = Url, Timeout = TimeSpan.FromSeconds(30) };
-        DataPath = Path.Combine(directory, "data");
-        LogPath = Path.Combine(directory, "victoria-metrics.log");
-        Process = new ServerProcess(
-            "victoria-metrics",
-            ExecutablePath,
-            AptPackage,
-            [
-                $"-httpListenAddr=127.0.0.1:{port}",
-                $"-storageDataPath={DataPath}",
-                "-retentionPeriod=100y",
-                "-search.latencyOffset=0s",
-                "-search.disableCache",
-                $"-dedup.minScrapeInterval={(deduplicate ? "1ms" : "0s")}",
-                "-selfScrapeInterval=0s",
-                "-memory.allowedBytes=256MiB",
-                "-http.maxGracefulShutdownDuration=1s",
-                "-loggerOutput=stderr",
-            ],
-            directory,
-            LogPath,
-            async ct =>
-            {
-                using var response = await Http.GetAsync(new Uri("health", UriKind.Relative), ct);
-                return response.StatusCode == HttpStatusCode.OK;
-            });
+        this.deduplicate = deduplicate;
+        DataPath = Path.Combine(Directory, "data");
     }
 
-    /// <summary>HTTP base address, e.g. http://127.0.0.1:41234/ (also the InfluxDB-compatible write/ping API).</summary>
-    public Uri Url { get; }
-
-    public int Port { get; }
-
-    /// <summary>The temp folder holding the log and the data folder.</summary>
-    public string Directory { get; }
-
     public string DataPath { get; }
-
-    public string LogPath { get; }
-
-    /// <summary>The victoria-metrics process: Stop/Kill/StartAsync (same data, same port), Freeze/Thaw, Pid.</summary>
-    public ServerProcess Process { get; }
-
-    public int Pid => Process.Pid;
-
-    /// <summary>Client with <see cref="Url"/> as base address and a 30 s timeout.</summary>
-    public HttpClient Http { get; }
 
     /// <summary>Starts VictoriaMetrics in a fresh temp folder and waits until GET /health answers 200.</summary>
     /// <param name="deduplicate">
     /// True (default): -dedup.minScrapeInterval=1ms, identical timestamps of a series collapse into one
     /// sample. False: every written sample is kept, so duplicate writes are visible.
     /// </param>
-    public static async Task<VictoriaMetricsServer> StartAsync(bool deduplicate = true, CancellationToken cancellationToken = default)
-    {
-        ServerProcess.RequireExecutable(ExecutablePath, AptPackage);
-        for (var attempt = 1; ; attempt++)
-        {
-            var port = FreePort.Get();
-            var directory = System.IO.Directory.CreateTempSubdirectory("telemetry-it-victoriametrics-").FullName;
-            var server = new VictoriaMetricsServer(directory, port, deduplicate);
-            try
-            {
-                await server.Process.StartAsync(cancellationToken);
-                return server;
-            }
-            catch (ServerStartException ex) when (ex.AddressInUse && attempt < MaxStartAttempts)
-            {
-                await server.DisposeAsync();
-            }
-            catch
-            {
-                await server.DisposeAsync();
-                throw;
-            }
-        }
-    }
-
-    /// <summary>True when GET /ping answers 204 within <paramref name="timeout"/> (the endpoint InfluxDB clients use).</summary>
-    public async Task<bool> PingAsync(TimeSpan timeout, CancellationToken cancellationToken = default)
-    {
-        using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        cts.CancelAfter(timeout);
-        try
-        {
-            using var response = await Http.GetAsync(new Uri("ping", UriKind.Relative), cts.Token);
-            return response.StatusCode == HttpStatusCode.NoContent;
-        }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-        {
-            return false;
-        }
-        catch (HttpRequestException)
-        {
-            return false;
-        }
-    }
+    /// <param name="cancellationToken">Cancels the start.</param>
+    public static Task<VictoriaMetricsServer> StartAsync(bool deduplicate = true, CancellationToken cancellationToken = default) =>
+        StartAsync(Kind, site => new VictoriaMetricsServer(site, deduplicate), cancellationToken);
 
     /// <summary>POST /api/v2/write?bucket=..&amp;org=..&amp;precision=.. with line protocol; throws unless 204.</summary>
-    public async Task WriteAsync(string lineProtocol, string precision = "ms", string bucket = "campus", string org = "campus", CancellationToken cancellationToken = default)
-    {
-        var uri = new Uri(
+    public Task WriteAsync(string lineProtocol, string precision = "ms", string bucket = "campus", string org = "campus", CancellationToken cancellationToken = default) =>
+        PostLinesAsync(
             $"api/v2/write?bucket={Uri.EscapeDataString(bucket)}&org={Uri.EscapeDataString(org)}&precision={Uri.EscapeDataString(precision)}",
-            UriKind.Relative);
-        using var content = new StringContent(lineProtocol, Encoding.UTF8, "text/plain");
-        using var response = await Http.PostAsync(uri, content, cancellationToken);
-        if (response.StatusCode != HttpStatusCode.NoContent)
-        {
-            var body = await response.Content.ReadAsStringAsync(cancellationToken);
-            throw new InvalidOperationException($"VictoriaMetrics write failed with {(int)response.StatusCode}: {body}");
-        }
-    }
+            lineProtocol,
+            cancellationToken);
 
     /// <summary>GET /internal/force_flush: flushes in-memory data to disk parts.</summary>
     public async Task ForceFlushAsync(CancellationToken cancellationToken = default)
@@ -181,49 +86,44 @@ public sealed class VictoriaMetricsServer : IAsyncDisposable, IDisposable
     }
 
     /// <summary>
-    /// Force-flushes and exports repeatedly until <paramref name="until"/> holds for the result (by default:
-    /// at least one series), and returns that result; throws <see cref="TimeoutException"/> with the last result
-    /// after <paramref name="timeout"/> (10 s when null).
+    /// Force-flushes and exports repeatedly (<see cref="Poll"/>) until <paramref name="until"/> holds for the result (by
+    /// default: at least one series), and returns that result; throws <see cref="TimeoutException"/> with the last
+    /// result after <paramref name="timeout"/> (10 s when null).
     /// </summary>
-    public async Task<IReadOnlyList<VmSeries>> WaitForExportAsync(
+    public Task<IReadOnlyList<VmSeries>> WaitForExportAsync(
         string match,
         Func<IReadOnlyList<VmSeries>, bool>? until = null,
         TimeSpan? timeout = null,
-        CancellationToken cancellationToken = default)
-    {
-        until ??= series => series.Count > 0;
-        var deadline = DateTimeOffset.UtcNow + (timeout ?? TimeSpan.FromSeconds(10));
-        while (true)
-        {
-            await ForceFlushAsync(cancellationToken);
-            var series = await ExportAsync(match, cancellationToken);
-            if (until(series))
+        CancellationToken cancellationToken = default) =>
+        Poll.UntilAsync(
+            $"the VictoriaMetrics export of {match} to reach the expected state",
+            async () =>
             {
-                return series;
-            }
+                await ForceFlushAsync(cancellationToken);
+                return await ExportAsync(match, cancellationToken);
+            },
+            until ?? (series => series.Count > 0),
+            timeout ?? TimeSpan.FromSeconds(10),
+            show: series => $"[{string.Join("; ", series)}]",
+            every: TimeSpan.FromMilliseconds(50),
+            cancellationToken: cancellationToken);
 
-            if (DateTimeOffset.UtcNow > deadline)
-            {
-                throw new TimeoutException(
-                    $"VictoriaMetrics export of {match} did not reach the expected state; last result: [{string.Join("; ", series)}]");
-            }
+    protected override IEnumerable<string> CommandLine() =>
+    [
+        $"-httpListenAddr=127.0.0.1:{Port}",
+        $"-storageDataPath={DataPath}",
+        "-retentionPeriod=100y",
+        "-search.latencyOffset=0s",
+        "-search.disableCache",
+        $"-dedup.minScrapeInterval={(deduplicate ? "1ms" : "0s")}",
+        "-selfScrapeInterval=0s",
+        "-memory.allowedBytes=256MiB",
+        "-http.maxGracefulShutdownDuration=1s",
+        "-loggerOutput=stderr",
+    ];
 
-            await Task.Delay(50, cancellationToken);
-        }
-    }
-
-    public void Dispose()
-    {
-        Process.Dispose();
-        Http.Dispose();
-        InfluxDbServer.DeleteDirectory(Directory);
-    }
-
-    public ValueTask DisposeAsync()
-    {
-        Dispose();
-        return ValueTask.CompletedTask;
-    }
+    protected override Task<bool> IsReadyAsync(CancellationToken cancellationToken) =>
+        AnswersAsync("health", HttpStatusCode.OK, cancellationToken);
 }
 
 /// <summary>One series of /api/v1/export: its labels (with __name__) and its samples.</summary>

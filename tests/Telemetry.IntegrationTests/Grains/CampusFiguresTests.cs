@@ -35,7 +35,7 @@ public sealed class CampusFiguresTests(GrainClusterFixture fixture)
         await ReportClassroomAsync();
 
         // Reports are one-way calls: the room sees them shortly after the ingest returns.
-        var room = await Poll.UntilAsync(() => Classroom.GetState(), r => r.SensorsOnline == 6 && r.People == People && r.PowerKw == PowerKw);
+        var room = await Poll.UntilAsync("the classroom's six sensors, people and power", () => Classroom.GetState(), r => r.SensorsOnline == 6 && r.People == People && r.PowerKw == PowerKw, cancellationToken: TestContext.Current.CancellationToken);
 
         Assert.Equal(ClassroomCapacity, room.Capacity);
         Assert.Equal("classroom", room.Type);
@@ -54,9 +54,10 @@ public sealed class CampusFiguresTests(GrainClusterFixture fixture)
 
         // The timer writes room_state with these figures.
         var line = await Poll.UntilAsync(
-            () => fixture.Writer.Points(SeriesLines.RoomState, ("building", BuildingId), ("room", ClassroomId))
-                .LastOrDefault(p => p.Fields.ContainsKey("people") && p.Number("people") == People && p.Number("sensors_online") == 6),
-            p => p is not null);
+            "a room_state line of the classroom with its people and six sensors",
+            () => Task.FromResult(fixture.Writer.Points(SeriesLines.RoomState, ("building", BuildingId), ("room", ClassroomId))
+                .LastOrDefault(p => p.Fields.ContainsKey("people") && p.Number("people") == People && p.Number("sensors_online") == 6)),
+            p => p is not null, cancellationToken: TestContext.Current.CancellationToken);
         Assert.NotNull(line);
         Assert.Equal("classroom", line.Tag("room_type"));
         Assert.Equal(50, line.Number("utilisation"));
@@ -95,7 +96,7 @@ public sealed class CampusFiguresTests(GrainClusterFixture fixture)
         await fixture.Grains.IngestAsync(Messages.Address(ClimateA, ClassroomId), now + 1, ("temperature", 21), ("humidity", 40), ("co2", 600));
         await fixture.Grains.IngestAsync(Messages.Address(ClimateB, ClassroomId), now + 1, ("temperature", 23), ("humidity", 50), ("co2", 800));
 
-        var room = await Poll.UntilAsync(() => Classroom.GetState(), r => r.TemperatureC == 22 && r.Co2Ppm == 800);
+        var room = await Poll.UntilAsync("the classroom at 22 °C and 800 ppm", () => Classroom.GetState(), r => r.TemperatureC == 22 && r.Co2Ppm == 800, cancellationToken: TestContext.Current.CancellationToken);
 
         Assert.Equal(22.0, room.TemperatureC);
         Assert.True(room.ComfortOk);
@@ -109,7 +110,7 @@ public sealed class CampusFiguresTests(GrainClusterFixture fixture)
         var building = fixture.Grains.GetGrain<IBuildingGrain>(BuildingId);
         var index = fixture.Grains.GetGrain<IAlertIndexGrain>(AlertIndexGrain.Key);
 
-        var state = await Poll.UntilAsync(() => building.GetState(withRooms: true), b => b.People == People && b.PowerKw == PowerKw && b.EnergyKwh == EnergyKwh);
+        var state = await Poll.UntilAsync("the building's people, power and energy", () => building.GetState(withRooms: true), b => b.People == People && b.PowerKw == PowerKw && b.EnergyKwh == EnergyKwh, cancellationToken: TestContext.Current.CancellationToken);
 
         Assert.Equal(People, state.People);
         Assert.Equal(ClassroomCapacity + LabCapacity, state.Capacity);
@@ -123,14 +124,16 @@ public sealed class CampusFiguresTests(GrainClusterFixture fixture)
 
         // Every alert of the test campus is in this building.
         var counted = await Poll.UntilAsync(
+            "the building's active alerts to match the alert index",
             async () => (Building: await building.GetState(false), Index: (await index.GetActive()).Count),
-            x => x.Building.AlertsActive == x.Index);
+            x => x.Building.AlertsActive == x.Index, cancellationToken: TestContext.Current.CancellationToken);
         Assert.Equal(counted.Index, counted.Building.AlertsActive);
 
         var line = await Poll.UntilAsync(
-            () => fixture.Writer.Points(SeriesLines.BuildingState, ("building", BuildingId))
-                .LastOrDefault(p => p.Number("people") == People && p.Number("power_kw") == PowerKw),
-            p => p is not null);
+            "a building_state line with the building's people and power",
+            () => Task.FromResult(fixture.Writer.Points(SeriesLines.BuildingState, ("building", BuildingId))
+                .LastOrDefault(p => p.Number("people") == People && p.Number("power_kw") == PowerKw)),
+            p => p is not null, cancellationToken: TestContext.Current.CancellationToken);
         Assert.NotNull(line);
         Assert.Equal(EnergyKwh, line.Number("energy_kwh"));
         Assert.Equal(ClassroomCapacity + LabCapacity, line.Number("capacity"));
@@ -148,8 +151,9 @@ public sealed class CampusFiguresTests(GrainClusterFixture fixture)
         var alertId = Assert.Single(fixture.Notifier.For(FreezerCampus)).Alert.Id;
 
         var counted = await Poll.UntilAsync(
+            "the campus's alert counts to match the alert index, with its people",
             async () => (Campus: await campus.GetState(), Active: await index.GetActive()),
-            x => SameCounts(x.Campus, x.Active) && x.Campus.People == People);
+            x => SameCounts(x.Campus, x.Active) && x.Campus.People == People, cancellationToken: TestContext.Current.CancellationToken);
 
         Assert.Contains(counted.Active, a => a.Id == alertId);
         Assert.True(SameCounts(counted.Campus, counted.Active),
@@ -164,9 +168,10 @@ public sealed class CampusFiguresTests(GrainClusterFixture fixture)
         Assert.Equal(ClassroomCapacity + LabCapacity, counted.Campus.Capacity);
 
         var line = await Poll.UntilAsync(
-            () => fixture.Writer.Points(SeriesLines.CampusState, ("campus", CampusId))
-                .LastOrDefault(p => p.Number("people") == People && p.Number("alerts_critical") >= 1),
-            p => p is not null);
+            "a campus_state line with the people and a critical alert",
+            () => Task.FromResult(fixture.Writer.Points(SeriesLines.CampusState, ("campus", CampusId))
+                .LastOrDefault(p => p.Number("people") == People && p.Number("alerts_critical") >= 1)),
+            p => p is not null, cancellationToken: TestContext.Current.CancellationToken);
         Assert.NotNull(line);
         Assert.Equal(GrainTestCampus.Registry.Sensors.Count(), line.Number("devices_total"));
         Assert.Equal(PowerKw, line.Number("power_kw"));
@@ -175,8 +180,9 @@ public sealed class CampusFiguresTests(GrainClusterFixture fixture)
         var criticalBefore = counted.Campus.ActiveAlertsBySeverity[AlertSeverity.Critical];
         await fixture.Grains.IngestAsync(Messages.Address(FreezerCampus), Messages.NowMs + 1, ("fault", 0));
         var after = await Poll.UntilAsync(
+            "the campus's alert counts to match the alert index after the clear",
             async () => (Campus: await campus.GetState(), Active: await index.GetActive()),
-            x => SameCounts(x.Campus, x.Active));
+            x => SameCounts(x.Campus, x.Active), cancellationToken: TestContext.Current.CancellationToken);
         Assert.DoesNotContain(after.Active, a => a.Id == alertId);
         Assert.True(SameCounts(after.Campus, after.Active));
         Assert.Equal(criticalBefore - 1, after.Campus.ActiveAlertsBySeverity.GetValueOrDefault(AlertSeverity.Critical));

@@ -29,8 +29,9 @@ public sealed class OfflineAlertTests(GrainClusterFixture fixture)
         var before = fixture.Notifier.For(BeaconSilent).Count;
 
         var raised = await Poll.UntilAsync(
-            () => fixture.Notifier.For(BeaconSilent).Skip(before).FirstOrDefault(s => s.Event == AlertEvent.Raised),
-            s => s is not null);
+            $"an offline alert raised for the silent {BeaconSilent}",
+            () => Task.FromResult(fixture.Notifier.For(BeaconSilent).Skip(before).FirstOrDefault(s => s.Event == AlertEvent.Raised)),
+            s => s is not null, cancellationToken: TestContext.Current.CancellationToken);
 
         Assert.NotNull(raised);
         Assert.Equal(OfflineRule, raised.Alert.Rule);
@@ -43,7 +44,7 @@ public sealed class OfflineAlertTests(GrainClusterFixture fixture)
         Assert.Contains(fixture.Writer.Points(SeriesLines.Alerts, ("sensor", BeaconSilent), ("event", "raised")),
             p => p.Fields["alert_id"] == raised.Alert.Id);
         Assert.Contains(await Index.GetActive(), a => a.Id == raised.Alert.Id);
-        var room = await Poll.UntilAsync(RoomSensor, r => r is { Online: false });
+        var room = await Poll.UntilAsync("the room to report the beacon offline", RoomSensor, r => r is { Online: false }, cancellationToken: TestContext.Current.CancellationToken);
         Assert.False(room?.Online);
 
         var stepsBefore = fixture.Notifier.For(BeaconSilent).Count;
@@ -53,7 +54,7 @@ public sealed class OfflineAlertTests(GrainClusterFixture fixture)
         Assert.Equal(AlertEvent.Cleared, Assert.Single(cleared).Event);
         Assert.Equal("auto", cleared[0].Alert.ClearedBy);
         Assert.DoesNotContain(await Index.GetActive(), a => a.Id == raised.Alert.Id);
-        room = await Poll.UntilAsync(RoomSensor, r => r is { Online: true });
+        room = await Poll.UntilAsync("the room to report the beacon online again", RoomSensor, r => r is { Online: true }, cancellationToken: TestContext.Current.CancellationToken);
         Assert.True(room?.Online);
         Assert.Contains(fixture.Writer.Points(SeriesLines.DeviceStatus, ("sensor", BeaconSilent)), p => p.Number("online") == 0);
 
@@ -72,8 +73,9 @@ public sealed class OfflineAlertTests(GrainClusterFixture fixture)
         var disconnectedAt = Messages.NowMs;
         await grain.Disconnected(disconnectedAt);
         var raised = await Poll.UntilAsync(
-            () => fixture.Notifier.For(BeaconDisconnect).Skip(before).FirstOrDefault(s => s.Event == AlertEvent.Raised),
-            s => s is not null);
+            $"an offline alert raised for the disconnected {BeaconDisconnect}",
+            () => Task.FromResult(fixture.Notifier.For(BeaconDisconnect).Skip(before).FirstOrDefault(s => s.Event == AlertEvent.Raised)),
+            s => s is not null, cancellationToken: TestContext.Current.CancellationToken);
 
         Assert.NotNull(raised);
         Assert.Equal(OfflineRule, raised.Alert.Rule);

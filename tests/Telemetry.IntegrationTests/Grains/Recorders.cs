@@ -147,27 +147,3 @@ public sealed record LinePoint(
         return result.ToString();
     }
 }
-
-/// <summary>Polls with a deadline instead of sleeping: grain timers and one-way calls finish on their own schedule.</summary>
-public static class Poll
-{
-    public static async Task<T> UntilAsync<T>(Func<Task<T>> read, Func<T, bool> done, TimeSpan? within = null)
-    {
-        ArgumentNullException.ThrowIfNull(read);
-        ArgumentNullException.ThrowIfNull(done);
-        var deadline = DateTime.UtcNow + (within ?? TimeSpan.FromSeconds(20));
-        while (true)
-        {
-            var value = await read();
-            if (done(value) || DateTime.UtcNow > deadline)
-            {
-                return value;
-            }
-
-            await Task.Delay(25, TestContext.Current.CancellationToken);
-        }
-    }
-
-    public static Task<T> UntilAsync<T>(Func<T> read, Func<T, bool> done, TimeSpan? within = null) =>
-        UntilAsync(() => Task.FromResult(read()), done, within);
-}

@@ -1,0 +1,229 @@
+using System.Diagnostics;
+using System.Threading.Channels;
+using Microsoft.Extensions.Logging;
+using Telemetry.Domain.Observability;
+
+namespace Telemetry.Storage.Spool;
+
+/// <summary>
+/// Makes messages durable. <see cref="AppendAsync"/> reserves room in the <see cref="SpoolLedger"/> (waiting while the
+/// spool is full), queues the record and completes once it is fsynced. One task writes whatever is queued with one
+/// write and one fsync (group commit), starts a new segment past <see cref="SpoolOptions.SegmentBytes"/>, commits the
+/// group in the ledger and wakes the readers.
+/// </summary>
+internal sealed class SpoolAppender(
+    SpoolOptions options,
+    SpoolLedger ledger,
+    SpoolSegments segments,
+    AsyncSignal committed,
+    TelemetryMetrics metrics,
+    ILogger logger,
+    TimeProvider time) : IDisposable
+{
+    readonly Channel<AppendRequest> appends = Channel.CreateUnbounded<AppendRequest>(new UnboundedChannelOptions { SingleReader = true });
+    readonly AsyncSignal spaceFreed = new();
+    int full;
+    long fsyncs;
+    long appended;
+
+    // Owned by the appender task once started.
+    FileStream? active;
+    long activeIndex;
+    long activeLength;
+    Task? running;
+
+    public bool IsFull => Volatile.Read(ref full) == 1;
+
+    /// <summary>Group commits so far: each wrote one or more messages with one fsync.</summary>
+    public long Fsyncs => Interlocked.Read(ref fsyncs);
+
+    /// <summary>Messages made durable so far.</summary>
+    public long Appended => Interlocked.Read(ref appended);
+
+    /// <summary>Starts appending to a new segment <paramref name="firstSegment"/>.</summary>
+    public void Start(long firstSegment)
+    {
+        activeIndex = firstSegment;
+        activeLength = 0;
+        active = segments.Create(activeIndex);
+        ledger.SegmentStarted(activeIndex);
+        running = Task.Run(RunAsync, CancellationToken.None);
+    }
+
+    /// <summary>Takes no more appends, writes those already taken and closes the segment.</summary>
+    public async Task CompleteAsync(CancellationToken cancellationToken)
+    {
+        appends.Writer.TryComplete();
+        if (running is not null)
+        {
+            await running.WaitAsync(cancellationToken);
+        }
+    }
+
+    /// <summary>Appends the lines of one message as one record; completes when they are on disk (fsync).</summary>
+    public async ValueTask AppendAsync(IReadOnlyList<string> lines, CancellationToken cancellationToken)
+    {
+        var payload = SpoolRecord.EncodePayload(lines);
+        var size = SpoolRecord.HeaderSize + payload.Length;
+        await ReserveSpaceAsync(size, cancellationToken);
+        var request = new AppendRequest(payload, lines.Count);
+        if (!appends.Writer.TryWrite(request))
+        {
+            ledger.CancelReservation(size);
+            throw new OperationCanceledException("the spool is closed: the service is stopping");
+        }
+
+        await request.Done.Task.WaitAsync(cancellationToken);
+    }
+
+    /// <summary>An acknowledgement freed room: wake the appends waiting for it, and end the full state below 90 %.</summary>
+    public void NoteSpaceFreed(bool roomAgain)
+    {
+        spaceFreed.Set();
+        if (roomAgain && Interlocked.Exchange(ref full, 0) == 1)
+        {
+            logger.LogInformation("The spool has room again; devices are acknowledged as usual");
+        }
+    }
+
+    async Task ReserveSpaceAsync(int size, CancellationToken cancellationToken)
+    {
+        if (ledger.TryReserve(size))
+        {
+            return;
+        }
+
+        metrics.SpoolFullWaits.Add(1);
+        if (Interlocked.Exchange(ref full, 1) == 0)
+        {
+            logger.LogWarning("The spool is full ({Bytes} of {Capacity} bytes waiting for InfluxDB): devices are not acknowledged until there is room",
+                ledger.UsedBytes, options.MaxBytes);
+        }
+
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(options.FullWaitTimeout);
+        while (true)
+        {
+            var freed = spaceFreed.Next;
+            if (ledger.TryReserve(size))
+            {
+                return;
+            }
+
+            try
+            {
+                await freed.WaitAsync(timeout.Token);
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                throw new TimeoutException($"the spool stayed full for {options.FullWaitTimeout}");
+            }
+        }
+    }
+
+    async Task RunAsync()
+    {
+        var group = new List<AppendRequest>();
+        var buffer = new byte[1 << 20];
+        var reader = appends.Reader;
+        while (await reader.WaitToReadAsync())
+        {
+            group.Clear();
+            var size = 0;
+            while (size < options.MaxGroupBytes && reader.TryRead(out var request))
+            {
+                group.Add(request);
+                size += SpoolRecord.HeaderSize + request.Payload.Length;
+            }
+
+            if (buffer.Length < size)
+            {
+                buffer = new byte[Math.Max(size, buffer.Length * 2)];
+            }
+
+            var nowMs = time.GetUtcNow().ToUnixTimeMilliseconds();
+            var at = 0;
+            var lines = 0;
+            foreach (var request in group)
+            {
+                at += SpoolRecord.Write(buffer.AsSpan(at), request.Payload, request.LineCount, nowMs);
+                lines += request.LineCount;
+            }
+
+            var started = Stopwatch.GetTimestamp();
+            try
+            {
+                if (activeLength >= options.SegmentBytes)
+                {
+                    RollSegment();
+                }
+
+                active!.Write(buffer, 0, size);
+                active.Flush(flushToDisk: true);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                logger.LogError(ex, "Could not write {Records} messages to the spool at {Directory}; they were not acknowledged", group.Count, segments.Directory);
+                TryTruncateActive();
+                ledger.CancelReservation(size);
+                foreach (var request in group)
+                {
+                    request.Done.TrySetException(ex);
+                }
+
+                continue;
+            }
+
+            activeLength += size;
+            ledger.Commit(activeIndex, activeLength, size, lines, nowMs);
+            Interlocked.Increment(ref fsyncs);
+            Interlocked.Add(ref appended, group.Count);
+            metrics.SpoolAppends.Add(group.Count);
+            metrics.SpoolFsyncDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds);
+            foreach (var request in group)
+            {
+                request.Done.TrySetResult();
+            }
+
+            committed.Set();
+        }
+
+        active?.Dispose();
+        active = null;
+    }
+
+    /// <summary>After a failed write: cut the segment back to its last committed length, so the next group follows it.</summary>
+    void TryTruncateActive()
+    {
+        try
+        {
+            active?.SetLength(activeLength);
+            active?.Seek(activeLength, SeekOrigin.Begin);
+        }
+        catch (IOException ex)
+        {
+            logger.LogError(ex, "Could not cut the spool segment {Segment} back to {Length} bytes", activeIndex, activeLength);
+        }
+    }
+
+    void RollSegment()
+    {
+        active?.Dispose();
+        activeIndex++;
+        activeLength = 0;
+        active = segments.Create(activeIndex);
+        ledger.SegmentStarted(activeIndex);
+    }
+
+    /// <summary>Closes the segment without waiting for the appender task (as a kill would leave the files).</summary>
+    public void Dispose() => active?.Dispose();
+
+    sealed class AppendRequest(byte[] payload, int lineCount)
+    {
+        public byte[] Payload { get; } = payload;
+
+        public int LineCount { get; } = lineCount;
+
+        public TaskCompletionSource Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+}
