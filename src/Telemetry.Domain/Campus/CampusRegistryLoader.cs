@@ -169,14 +169,6 @@ public static class CampusRegistryLoader
         ["critical"] = AlertSeverity.Critical,
     };
 
-    enum DurationRule
-    {
-        NonNegative,
-        Positive,
-        /// <summary>Any duration that parses; the caller's own check judges its value (alert rules and the kind interval).</summary>
-        Any,
-    }
-
     /// <summary>Walks the tree once, collecting every error instead of stopping at the first.</summary>
     sealed class Reader(string source, List<RegistryError> errors)
     {
@@ -317,7 +309,7 @@ public static class CampusRegistryLoader
             }
             CheckKeys(map, what, KindKeys);
             var intervalNode = Required(map, "interval", what);
-            var interval = Duration(intervalNode, $"{what} interval", DurationRule.Any);
+            var interval = Duration(intervalNode, $"{what} interval");
             var metrics = ReadMetrics(Required(map, "metrics", what), what);
             var alerts = ReadAlerts(Optional(map, "alerts"), map, what, intervalNode, interval, metrics);
             if (interval is null || metrics is null || alerts is null)
@@ -478,7 +470,7 @@ public static class CampusRegistryLoader
             }
             double? NumberOf(string key) => Read(key, () => Number(Optional(map, key), $"{what} {key}"));
             TimeSpan? DurationOf(string key, bool required = false) => Read(key,
-                () => Duration(required ? Required(map, key, what) : Optional(map, key), $"{what} {key}", DurationRule.Any));
+                () => Duration(required ? Required(map, key, what) : Optional(map, key), $"{what} {key}"));
             string MetricOf() => Read("metric", () => Text(Required(map, "metric", what), $"{what} metric")) ?? "";
 
             AlertRule rule = type.Value switch
@@ -725,7 +717,11 @@ public static class CampusRegistryLoader
             return null;
         }
 
-        TimeSpan? Duration(YamlTreeNode? node, string what, DurationRule rule)
+        /// <summary>
+        /// A duration as written (negative ones too); whether its value fits is judged where it is used (the kind's
+        /// interval and rule durations by <see cref="AlertRuleSet.Validate"/>).
+        /// </summary>
+        TimeSpan? Duration(YamlTreeNode? node, string what)
         {
             var text = Text(node, what);
             if (text is null)
@@ -735,11 +731,6 @@ public static class CampusRegistryLoader
             if (!TryParseDuration(text, out var duration))
             {
                 Error(node!, $"{what} '{text}' is not a duration; write a number and a unit: 500ms, 30s, 5m, 2h or 1d");
-                return null;
-            }
-            if (rule != DurationRule.Any && (duration < TimeSpan.Zero || (rule == DurationRule.Positive && duration == TimeSpan.Zero)))
-            {
-                Error(node!, $"{what} must be {(rule == DurationRule.Positive ? "greater than zero" : "zero or more")}, not '{text}'");
                 return null;
             }
             return duration;
