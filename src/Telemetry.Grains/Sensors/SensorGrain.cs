@@ -305,7 +305,7 @@ public sealed class SensorGrain(
         ? !engine.Active.Any(a => a.RuleType == AlertRuleType.Offline) && (HasOfflineRule || Now - lastSeenMs <= 2 * IntervalMs)
         : lastSeenMs > 0;
 
-    bool HasOfflineRule => registered?.Kind.Alerts.Any(r => r.Type == AlertRuleType.Offline) == true;
+    bool HasOfflineRule => registered?.Kind.Alerts.Any(r => r is OfflineRule) == true;
 
     long IntervalMs => (long)(registered?.Kind.Interval.TotalMilliseconds ?? 60_000);
 
@@ -447,12 +447,12 @@ public sealed class SensorGrain(
                 var restored = persisted.State?.Alerts;
                 try
                 {
-                    engine = new SensorAlertEngine(SensorId, sensor.Kind.Alerts, sensor.Kind.Interval, restored, engineOptions, nowMs, sensor.Kind.Metrics);
+                    engine = new SensorAlertEngine(SensorId, sensor.Kind.Alerts, restored, engineOptions, nowMs, sensor.Kind.Metrics);
                 }
                 catch (ArgumentException ex) when (restored is not null)
                 {
                     logger.LogWarning("Sensor {Sensor}: its saved alert state does not fit its rules any more ({Error}); starting fresh", SensorId, ex.Message);
-                    engine = new SensorAlertEngine(SensorId, sensor.Kind.Alerts, sensor.Kind.Interval, null, engineOptions, nowMs, sensor.Kind.Metrics);
+                    engine = new SensorAlertEngine(SensorId, sensor.Kind.Alerts, null, engineOptions, nowMs, sensor.Kind.Metrics);
                 }
 
                 if (restored is not null)
@@ -463,12 +463,12 @@ public sealed class SensorGrain(
             }
             else if (previous is null || !ReferenceEquals(previous.Kind, sensor.Kind))
             {
-                transitions.AddRange(engine.UpdateRules(sensor.Kind.Alerts, sensor.Kind.Interval, nowMs, sensor.Kind.Metrics));
+                transitions.AddRange(engine.UpdateRules(sensor.Kind.Alerts, nowMs, sensor.Kind.Metrics));
             }
         }
         else if (engine is not null)
         {
-            transitions.AddRange(engine.UpdateRules([], TimeSpan.FromMinutes(1), nowMs));
+            transitions.AddRange(engine.UpdateRules(AlertRuleSet.Create(TimeSpan.FromMinutes(1)), nowMs));
             engine = null;
         }
 
@@ -490,7 +490,7 @@ public sealed class SensorGrain(
         // within that time plus a quarter. Registered sensors stay active: their offline clock must run even when
         // they are silent.
         var period = TimeSpan.FromMilliseconds(Math.Clamp(
-            sensor.Kind.Alerts.Where(r => r.Type == AlertRuleType.Offline && r.Grace is not null)
+            sensor.Kind.Alerts.OfType<OfflineRule>().Where(r => r.Grace is not null)
                 .Select(r => r.Grace!.Value.TotalMilliseconds)
                 .Append(sensor.Kind.Interval.TotalMilliseconds)
                 .Min() / 4, 250, 15_000));
