@@ -1,4 +1,5 @@
 using Telemetry.Contracts;
+using Telemetry.Domain.Alerts;
 using Telemetry.Domain.Campus;
 
 namespace Telemetry.DeviceSim.Campus;
@@ -74,37 +75,37 @@ public static class DemoCampus
     {
         var minute = TimeSpan.FromMinutes(1);
         var halfMinute = TimeSpan.FromSeconds(30);
-        var offline = new AlertRuleSpec("offline", AlertRuleType.Offline, AlertSeverity.Warning, Intervals: 1.5);
+        var offline = new OfflineRule("offline", AlertSeverity.Warning, Intervals: 1.5);
         var battery = ("battery", new MetricSpec("%", RollupRole.None));
         var rssi = ("rssi", new MetricSpec("dBm", RollupRole.None));
         SensorKind[] kinds =
         [
             Kind(TemperatureKind, minute, [("temperature", new MetricSpec("°C", RollupRole.Temperature)), battery, rssi],
-                new AlertRuleSpec("temp-stuck", AlertRuleType.Stuck, AlertSeverity.Warning, Metric: "temperature", For: TimeSpan.FromHours(2), Tolerance: 0.01),
+                new StuckRule("temp-stuck", AlertSeverity.Warning, "temperature", TimeSpan.FromHours(2), Tolerance: 0.01),
                 offline),
             Kind(HumidityKind, minute, [("humidity", new MetricSpec("%", RollupRole.Humidity)), battery, rssi], offline),
             Kind(Co2Kind, minute, [("co2", new MetricSpec("ppm", RollupRole.Co2)), battery, rssi],
-                new AlertRuleSpec("co2-high", AlertRuleType.Threshold, AlertSeverity.Warning, Metric: "co2", Above: 1500, Hysteresis: 200, For: TimeSpan.FromMinutes(10)),
+                new ThresholdRule("co2-high", AlertSeverity.Warning, "co2", Above: 1500, Hysteresis: 200, For: TimeSpan.FromMinutes(10)),
                 offline),
             Kind(OccupancyKind, minute, [("people", new MetricSpec("count", RollupRole.People)), battery, rssi], offline),
             Kind(EnergyMeterKind, minute, [("power", new MetricSpec("kW", RollupRole.Power)), ("energy", new MetricSpec("kWh", RollupRole.Energy))],
                 offline,
-                new AlertRuleSpec("meter-stuck", AlertRuleType.Stuck, AlertSeverity.Warning, Metric: "energy", For: TimeSpan.FromHours(1))),
+                new StuckRule("meter-stuck", AlertSeverity.Warning, "energy", TimeSpan.FromHours(1))),
             Kind(SubMeterKind, minute, [("power", new MetricSpec("kW", RollupRole.None)), ("energy", new MetricSpec("kWh", RollupRole.None))], offline),
             Kind(FreezerKind, halfMinute,
                 [("temperature", new MetricSpec("°C", RollupRole.None)), ("compressor", new MetricSpec("state", RollupRole.None)), ("fault", new MetricSpec("code", RollupRole.None))],
-                new AlertRuleSpec("freezer-warm", AlertRuleType.Threshold, AlertSeverity.Critical, Metric: "temperature", Above: -15, Hysteresis: 2, For: TimeSpan.FromMinutes(5), Description: "Freezer is warming up"),
-                new AlertRuleSpec("freezer-fault", AlertRuleType.FaultCode, AlertSeverity.Critical, Metric: "fault"),
+                new ThresholdRule("freezer-warm", AlertSeverity.Critical, "temperature", Above: -15, Hysteresis: 2, For: TimeSpan.FromMinutes(5), Description: "Freezer is warming up"),
+                new FaultCodeRule("freezer-fault", AlertSeverity.Critical, "fault"),
                 offline with { Grace = TimeSpan.FromSeconds(60) }),
             Kind(FumeHoodKind, halfMinute,
                 [("airflow", new MetricSpec("m/s", RollupRole.None)), ("sash", new MetricSpec("%", RollupRole.None)), ("fault", new MetricSpec("code", RollupRole.None))],
-                new AlertRuleSpec("airflow-low", AlertRuleType.Threshold, AlertSeverity.Critical, Metric: "airflow", Below: 0.4, Hysteresis: 0.05, For: TimeSpan.FromMinutes(2)),
-                new AlertRuleSpec("hood-fault", AlertRuleType.FaultCode, AlertSeverity.Warning, Metric: "fault"),
+                new ThresholdRule("airflow-low", AlertSeverity.Critical, "airflow", Below: 0.4, Hysteresis: 0.05, For: TimeSpan.FromMinutes(2)),
+                new FaultCodeRule("hood-fault", AlertSeverity.Warning, "fault"),
                 offline),
         ];
         return kinds.ToDictionary(k => k.Id, StringComparer.Ordinal);
     }
 
-    static SensorKind Kind(string id, TimeSpan interval, (string Name, MetricSpec Spec)[] metrics, params AlertRuleSpec[] alerts) =>
-        new(id, metrics.ToDictionary(m => m.Name, m => m.Spec, StringComparer.Ordinal), interval, alerts);
+    static SensorKind Kind(string id, TimeSpan interval, (string Name, MetricSpec Spec)[] metrics, params AlertRule[] alerts) =>
+        SensorKind.Create(id, metrics.ToDictionary(m => m.Name, m => m.Spec, StringComparer.Ordinal), interval, alerts);
 }

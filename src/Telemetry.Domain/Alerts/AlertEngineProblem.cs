@@ -8,9 +8,6 @@ public enum AlertEngineFault
     /// <summary>The saved alert state did not restore; the engine started afresh (alerts open before are not continued).</summary>
     SavedState,
 
-    /// <summary>One or more rules could not be built; the sensor's other rules run.</summary>
-    Rule,
-
     /// <summary>No engine could be built (or it failed while evaluating): the sensor raises no alerts.</summary>
     Engine,
 }
@@ -21,24 +18,19 @@ public enum AlertEngineFault
 /// </summary>
 /// <param name="SensorId">The sensor.</param>
 /// <param name="Fault">What failed.</param>
-/// <param name="Rules">The rules to blame (empty when no rule is).</param>
 /// <param name="Error">The exception's message.</param>
-public sealed record AlertEngineProblem(string SensorId, AlertEngineFault Fault, IReadOnlyList<string> Rules, string Error)
+public sealed record AlertEngineProblem(string SensorId, AlertEngineFault Fault, string Error)
 {
-    /// <summary>What is to blame: the rules, the saved state or the engine.</summary>
-    public string Culprit => Rules.Count switch
-    {
-        0 when Fault == AlertEngineFault.SavedState => "saved state",
-        0 => "alert engine",
-        1 => $"rule '{Rules[0]}'",
-        _ => $"rules {string.Join(", ", Rules.Select(r => $"'{r}'"))}",
-    };
+    /// <summary>
+    /// What is to blame: the saved state or the engine. Never a rule: rules are checked once, by the registry loader
+    /// (<see cref="AlertRuleSet"/>), and the engine builds whatever passed.
+    /// </summary>
+    public string Culprit => Fault == AlertEngineFault.SavedState ? "saved state" : "alert engine";
 
     /// <summary>What runs despite the problem.</summary>
     public string Consequence => Fault switch
     {
         AlertEngineFault.SavedState => "its alerts started afresh; alerts open before the restart are not continued",
-        AlertEngineFault.Rule => "its other rules run",
         _ => "it raises no alerts",
     };
 

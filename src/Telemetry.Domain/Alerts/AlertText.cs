@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text;
-using Telemetry.Domain.Campus;
 
 namespace Telemetry.Domain.Alerts;
 
@@ -41,7 +40,7 @@ public static class AlertText
         }
     }
 
-    internal static string Threshold(AlertRuleSpec rule, double value, string? unit)
+    internal static string Threshold(ThresholdRule rule, double value, string? unit)
     {
         var side = rule.Above is { } above && value > above
             ? $"above {Number(above)}"
@@ -49,32 +48,32 @@ public static class AlertText
         return Finish(rule, $"{rule.Metric} {Number(value)}{Unit(unit)} {side}{For(rule.For)}");
     }
 
-    internal static string Rate(AlertRuleSpec rule, double perMinute, string? unit)
+    internal static string Rate(RateOfChangeRule rule, double perMinute, string? unit)
     {
         var direction = perMinute >= 0 ? "rising" : "falling";
         var magnitude = Math.Abs(perMinute);
         return Finish(rule,
-            $"{rule.Metric} {direction} {Number(magnitude)}{Unit(unit)}/min, limit {Number(rule.RatePerMinute ?? 0)}/min{For(rule.For)}");
+            $"{rule.Metric} {direction} {Number(magnitude)}{Unit(unit)}/min, limit {Number(rule.RatePerMinute)}/min{For(rule.For)}");
     }
 
-    internal static string Stuck(AlertRuleSpec rule, double value, string? unit) =>
+    internal static string Stuck(StuckRule rule, double value, string? unit) =>
         Finish(rule, $"{rule.Metric} stuck at {Number(value)}{Unit(unit)}{For(rule.For)}");
 
-    internal static string Fault(AlertRuleSpec rule, string metric, double code) =>
-        Finish(rule, string.Equals(metric, SensorAlertEngine.DefaultFaultMetric, StringComparison.Ordinal)
+    internal static string Fault(FaultCodeRule rule, double code) =>
+        Finish(rule, string.Equals(rule.Metric, FaultCodeRule.DefaultMetric, StringComparison.Ordinal)
             ? $"fault code {Number(code)}"
-            : $"{metric} reports fault code {Number(code)}");
+            : $"{rule.Metric} reports fault code {Number(code)}");
 
-    internal static string Silent(AlertRuleSpec rule, TimeSpan silent, TimeSpan interval) =>
+    internal static string Silent(OfflineRule rule, TimeSpan silent, TimeSpan interval) =>
         Finish(rule, $"no data for {Duration(silent)} (expected every {Duration(interval)})");
 
-    internal static string Disconnected(AlertRuleSpec rule, TimeSpan disconnected) =>
+    internal static string Disconnected(OfflineRule rule, TimeSpan disconnected) =>
         Finish(rule, $"disconnected for {Duration(disconnected)} without reconnecting");
 
     static string Unit(string? unit) => string.IsNullOrEmpty(unit) ? "" : " " + unit;
 
     static string For(TimeSpan duration) => duration > TimeSpan.Zero ? " for " + Duration(duration) : "";
 
-    static string Finish(AlertRuleSpec rule, string sentence) =>
+    static string Finish(AlertRule rule, string sentence) =>
         string.IsNullOrWhiteSpace(rule.Description) ? sentence : $"{rule.Description}: {sentence}";
 }

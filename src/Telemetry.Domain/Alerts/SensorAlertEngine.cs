@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Telemetry.Contracts;
 using Telemetry.Domain.Campus;
 
@@ -10,16 +11,13 @@ namespace Telemetry.Domain.Alerts;
 /// </summary>
 public sealed class SensorAlertEngine
 {
-    /// <summary>The metric a fault-code rule watches when it names none.</summary>
-    public const string DefaultFaultMetric = "fault";
-
     readonly string _sensorId;
     readonly AlertEngineOptions _options;
     readonly List<RuleRuntime> _rules = [];
     readonly Dictionary<string, long> _newestReadingMs = new(StringComparer.Ordinal);
     readonly List<Alert> _recentlyCleared = [];
     IReadOnlyDictionary<string, MetricSpec> _metrics;
-    TimeSpan _interval;
+    AlertRuleSet _ruleSet;
     long _watchSinceMs;
     long? _lastSeenMs;
     long? _disconnectedAtMs;
@@ -27,8 +25,7 @@ public sealed class SensorAlertEngine
 
     /// <summary>Creates the engine of one sensor.</summary>
     /// <param name="sensorId">The sensor; becomes the first segment of alert ids.</param>
-    /// <param name="rules">The rules of the sensor's kind.</param>
-    /// <param name="expectedInterval">The kind's expected reporting interval.</param>
+    /// <param name="rules">The rules of the sensor's kind with its expected reporting interval, checked when the set was built.</param>
     /// <param name="restoredState">A <see cref="State"/> saved earlier, or null for a fresh start.</param>
     /// <param name="options">Flap guard and history sizes.</param>
     /// <param name="createdAtMs">
@@ -36,11 +33,10 @@ public sealed class SensorAlertEngine
     /// offline after Intervals × interval. A restored engine keeps the clock of its state (see <see cref="ResetOfflineClock"/>).
     /// </param>
     /// <param name="metrics">The kind's metrics, for units in alert messages; optional.</param>
-    /// <exception cref="ArgumentException">A rule, the interval, the options or the restored state is malformed.</exception>
+    /// <exception cref="ArgumentException">The options or the restored state is malformed.</exception>
     public SensorAlertEngine(
         string sensorId,
-        IReadOnlyList<AlertRuleSpec> rules,
-        TimeSpan expectedInterval,
+        AlertRuleSet rules,
         AlertEngineState? restoredState,
         AlertEngineOptions options,
         long createdAtMs,
@@ -50,15 +46,14 @@ public sealed class SensorAlertEngine
         ArgumentNullException.ThrowIfNull(rules);
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
-        ValidateRules(rules, expectedInterval);
         _sensorId = sensorId;
         _options = options;
-        _interval = expectedInterval;
+        _ruleSet = rules;
         _metrics = metrics ?? new Dictionary<string, MetricSpec>(StringComparer.Ordinal);
         _watchSinceMs = createdAtMs;
         foreach (var rule in rules)
         {
-            _rules.Add(new RuleRuntime(rule.Id, rule.Type) { Spec = rule });
+            _rules.Add(new RuleRuntime(rule.Id, rule.Type) { Rule = rule });
         }
         if (restoredState is not null)
         {
@@ -68,10 +63,10 @@ public sealed class SensorAlertEngine
 
     public string SensorId => _sensorId;
 
-    public TimeSpan ExpectedInterval => _interval;
+    public TimeSpan ExpectedInterval => _ruleSet.Interval;
 
     /// <summary>The rules in force (rules removed by a reload are gone at once even while their clear is pending).</summary>
-    public IReadOnlyList<AlertRuleSpec> Rules => [.. _rules.Where(r => r.Spec is not null).Select(r => r.Spec!)];
+    public AlertRuleSet Rules => _ruleSet;
 
     /// <summary>Receive time of the newest message, if any arrived.</summary>
     public long? LastSeenMs => _lastSeenMs;
@@ -110,7 +105,7 @@ public sealed class SensorAlertEngine
         _disconnectedAtMs = null;
         foreach (var rule in _rules)
         {
-            if (rule.Type == AlertRuleType.Offline)
+            if (rule.Rule is OfflineRule)
             {
                 Step(rule, Condition.Clear, receivedAtMs, 0, receivedAtMs, 0, 0, output);
             }
@@ -118,7 +113,7 @@ public sealed class SensorAlertEngine
 
         foreach (var metric in reading.Metrics ?? [])
         {
-            if (metric.Name is null || !_rules.Exists(r => r.Spec is not null && Watches(r.Spec, metric.Name)))
+            if (metric.Name is null || !_rules.Exists(r => r.Rule is not null && Watches(r.Rule, metric.Name)))
             {
                 continue;
             }
@@ -134,7 +129,7 @@ public sealed class SensorAlertEngine
             _newestReadingMs[metric.Name] = reading.TimestampMs;
             foreach (var rule in _rules)
             {
-                if (rule.Spec is { } spec && Watches(spec, metric.Name))
+                if (rule.Rule is { } spec && Watches(spec, metric.Name))
                 {
                     Evaluate(rule, spec, reading.TimestampMs, metric.Value, output);
                 }
@@ -153,7 +148,7 @@ public sealed class SensorAlertEngine
         FlushOrphans(nowMs, output);
         foreach (var rule in _rules)
         {
-            if (rule.Spec is not { Type: AlertRuleType.Offline } spec)
+            if (rule.Rule is not OfflineRule spec)
             {
                 continue;
             }
@@ -230,7 +225,7 @@ public sealed class SensorAlertEngine
             return NotOpen(alertId);
         }
         var transition = Close(rule, nowMs, by);
-        if (rule.Spec is null)
+        if (rule.Rule is null)
         {
             _rules.Remove(rule);
         }
@@ -247,13 +242,11 @@ public sealed class SensorAlertEngine
     /// alert); a removed rule clears its open alert by "rule removed", a rule whose type changed by "rule changed".
     /// </summary>
     public IReadOnlyList<AlertTransition> UpdateRules(
-        IReadOnlyList<AlertRuleSpec> rules,
-        TimeSpan interval,
+        AlertRuleSet rules,
         long nowMs,
         IReadOnlyDictionary<string, MetricSpec>? metrics = null)
     {
         ArgumentNullException.ThrowIfNull(rules);
-        ValidateRules(rules, interval);
         var output = new List<AlertTransition>();
         FlushOrphans(nowMs, output);
         var kept = new List<RuleRuntime>(rules.Count);
@@ -262,11 +255,11 @@ public sealed class SensorAlertEngine
             var existing = _rules.Find(r => string.Equals(r.Id, spec.Id, StringComparison.Ordinal));
             if (existing is not null && existing.Type == spec.Type)
             {
-                if (!string.Equals(WatchedMetric(existing.Spec!), WatchedMetric(spec), StringComparison.Ordinal))
+                if (!string.Equals(WatchedMetric(existing.Rule!), WatchedMetric(spec), StringComparison.Ordinal))
                 {
                     existing.ResetEvaluation();
                 }
-                existing.Spec = spec;
+                existing.Rule = spec;
                 kept.Add(existing);
                 continue;
             }
@@ -274,7 +267,7 @@ public sealed class SensorAlertEngine
             {
                 output.Add(Close(existing, nowMs, Alert.ClearedByRuleChanged));
             }
-            kept.Add(new RuleRuntime(spec.Id, spec.Type) { Spec = spec });
+            kept.Add(new RuleRuntime(spec.Id, spec.Type) { Rule = spec });
         }
         foreach (var old in _rules)
         {
@@ -285,14 +278,14 @@ public sealed class SensorAlertEngine
         }
         _rules.Clear();
         _rules.AddRange(kept);
-        _interval = interval;
+        _ruleSet = rules;
         if (metrics is not null)
         {
             _metrics = metrics;
         }
         foreach (var metric in _newestReadingMs.Keys.ToList())
         {
-            if (!_rules.Exists(r => Watches(r.Spec!, metric)))
+            if (!_rules.Exists(r => Watches(r.Rule!, metric)))
             {
                 _newestReadingMs.Remove(metric);
             }
@@ -300,21 +293,20 @@ public sealed class SensorAlertEngine
         return output;
     }
 
-    void Evaluate(RuleRuntime rule, AlertRuleSpec spec, long ts, double value, List<AlertTransition> output)
+    void Evaluate(RuleRuntime rule, AlertRule spec, long ts, double value, List<AlertTransition> output)
     {
-        var forMs = Ms(spec.For);
-        switch (spec.Type)
+        switch (spec)
         {
-            case AlertRuleType.Threshold:
+            case ThresholdRule t:
             {
-                var raise = (spec.Above is { } above && value > above) || (spec.Below is { } below && value < below);
-                var clear = (spec.Above is not { } a || value <= a - spec.Hysteresis)
-                    && (spec.Below is not { } b || value >= b + spec.Hysteresis);
+                var raise = (t.Above is { } above && value > above) || (t.Below is { } below && value < below);
+                var clear = (t.Above is not { } a || value <= a - t.Hysteresis)
+                    && (t.Below is not { } b || value >= b + t.Hysteresis);
                 var condition = raise ? Condition.Raise : clear ? Condition.Clear : Condition.Hold;
-                Step(rule, condition, ts, value, ts, forMs, Ms(spec.ClearFor ?? spec.For), output);
+                Step(rule, condition, ts, value, ts, Ms(t.For), Ms(t.ClearFor ?? t.For), output);
                 break;
             }
-            case AlertRuleType.RateOfChange:
+            case RateOfChangeRule r:
             {
                 if (rule.PreviousReadingMs is not { } previousMs || rule.PreviousValue is not { } previous)
                 {
@@ -325,18 +317,17 @@ public sealed class SensorAlertEngine
                 var perMinute = (value - previous) / ((ts - previousMs) / 60_000.0);
                 rule.PreviousReadingMs = ts;
                 rule.PreviousValue = value;
-                var limit = spec.RatePerMinute ?? double.PositiveInfinity;
                 var magnitude = Math.Abs(perMinute);
-                var condition = magnitude > limit ? Condition.Raise
-                    : magnitude <= limit - spec.Hysteresis ? Condition.Clear
+                var condition = magnitude > r.RatePerMinute ? Condition.Raise
+                    : magnitude <= r.RatePerMinute - r.Hysteresis ? Condition.Clear
                     : Condition.Hold;
                 // The change happened over the whole step, so the condition has held since the previous reading.
-                Step(rule, condition, ts, perMinute, previousMs, forMs, Ms(spec.ClearFor ?? spec.For), output);
+                Step(rule, condition, ts, perMinute, previousMs, Ms(r.For), Ms(r.ClearFor ?? r.For), output);
                 break;
             }
-            case AlertRuleType.Stuck:
+            case StuckRule s:
             {
-                if (rule.RunStartMs is null || rule.RunStartValue is not { } start || Math.Abs(value - start) > spec.Tolerance)
+                if (rule.RunStartMs is null || rule.RunStartValue is not { } start || Math.Abs(value - start) > s.Tolerance)
                 {
                     rule.RunStartMs = ts;
                     rule.RunStartValue = value;
@@ -346,16 +337,16 @@ public sealed class SensorAlertEngine
                 {
                     rule.RunLength++;
                 }
-                var stuck = rule.RunLength >= 2 && ts - rule.RunStartMs >= forMs;
+                var stuck = rule.RunLength >= 2 && ts - rule.RunStartMs >= Ms(s.For);
                 // For is part of the condition itself (the run's length), so the generic wait is zero.
-                Step(rule, stuck ? Condition.Raise : Condition.Clear, ts, value, ts, 0, Ms(spec.ClearFor ?? TimeSpan.Zero), output);
+                Step(rule, stuck ? Condition.Raise : Condition.Clear, ts, value, ts, 0, Ms(s.ClearFor ?? TimeSpan.Zero), output);
                 break;
             }
-            case AlertRuleType.FaultCode:
-                Step(rule, value != 0 ? Condition.Raise : Condition.Clear, ts, value, ts, forMs, Ms(spec.ClearFor ?? spec.For), output);
+            case FaultCodeRule f:
+                Step(rule, value != 0 ? Condition.Raise : Condition.Clear, ts, value, ts, Ms(f.For), Ms(f.ClearFor ?? f.For), output);
                 break;
-            case AlertRuleType.Offline:
             default:
+                // Offline rules watch no metric; OnTick and OnReading's sign of life drive them.
                 break;
         }
     }
@@ -380,10 +371,10 @@ public sealed class SensorAlertEngine
                         {
                             open = open with { RaiseCount = open.RaiseCount + 1 };
                         }
-                        if (rule.Type == AlertRuleType.FaultCode && value != open.Value)
+                        if (rule.Rule is FaultCodeRule && value != open.Value)
                         {
                             // A different code is the same fault episode: update, do not notify again.
-                            open = open with { Value = value, Message = Describe(rule.Spec!, value, null) };
+                            open = open with { Value = value, Message = Describe(rule.Rule!, value, null) };
                         }
                         rule.Alert = open;
                     }
@@ -428,7 +419,7 @@ public sealed class SensorAlertEngine
 
     void Raise(RuleRuntime rule, long ts, double value, List<AlertTransition> output)
     {
-        var spec = rule.Spec!;
+        var spec = rule.Rule!;
         var flapping = false;
         if (_options.FlapThreshold > 0)
         {
@@ -474,38 +465,39 @@ public sealed class SensorAlertEngine
         return new AlertTransition(cleared, AlertEvent.Cleared);
     }
 
-    string Describe(AlertRuleSpec spec, double value, long? nowMs)
+    string Describe(AlertRule spec, double value, long? nowMs)
     {
         var metric = WatchedMetric(spec);
         var unit = metric is not null && _metrics.TryGetValue(metric, out var m) ? m.Unit : null;
-        return spec.Type switch
+        return spec switch
         {
-            AlertRuleType.Threshold => AlertText.Threshold(spec, value, unit),
-            AlertRuleType.RateOfChange => AlertText.Rate(spec, value, unit),
-            AlertRuleType.Stuck => AlertText.Stuck(spec, value, unit),
-            AlertRuleType.FaultCode => AlertText.Fault(spec, metric!, value),
-            _ => DescribeOffline(spec, nowMs ?? 0),
+            ThresholdRule t => AlertText.Threshold(t, value, unit),
+            RateOfChangeRule r => AlertText.Rate(r, value, unit),
+            StuckRule s => AlertText.Stuck(s, value, unit),
+            FaultCodeRule f => AlertText.Fault(f, value),
+            OfflineRule o => DescribeOffline(o, nowMs ?? 0),
+            _ => throw new UnreachableException($"Rule type {spec.GetType().Name} has no description."),
         };
     }
 
-    string DescribeOffline(AlertRuleSpec spec, long nowMs)
+    string DescribeOffline(OfflineRule spec, long nowMs)
     {
         if (SilenceExceeded(spec, nowMs) || _disconnectedAtMs is not { } disconnectedAt)
         {
-            return AlertText.Silent(spec, TimeSpan.FromMilliseconds(nowMs - OfflineReferenceMs), _interval);
+            return AlertText.Silent(spec, TimeSpan.FromMilliseconds(nowMs - OfflineReferenceMs), ExpectedInterval);
         }
         return AlertText.Disconnected(spec, TimeSpan.FromMilliseconds(nowMs - disconnectedAt));
     }
 
     long OfflineReferenceMs => _lastSeenMs is { } seen ? Math.Max(seen, _watchSinceMs) : _watchSinceMs;
 
-    bool SilenceExceeded(AlertRuleSpec spec, long nowMs) =>
-        nowMs - OfflineReferenceMs > spec.Intervals * _interval.TotalMilliseconds;
+    bool SilenceExceeded(OfflineRule spec, long nowMs) =>
+        nowMs - OfflineReferenceMs > spec.Intervals * ExpectedInterval.TotalMilliseconds;
 
     /// <summary>Seconds without data when the sensor counts as offline at <paramref name="nowMs"/>, else null.</summary>
-    double? OfflineValue(AlertRuleSpec spec, long nowMs)
+    double? OfflineValue(OfflineRule spec, long nowMs)
     {
-        var grace = Ms(spec.Grace ?? _interval);
+        var grace = Ms(spec.Grace ?? ExpectedInterval);
         var offline = SilenceExceeded(spec, nowMs)
             || (_disconnectedAtMs is { } disconnectedAt && nowMs - disconnectedAt > grace);
         return offline ? (nowMs - OfflineReferenceMs) / 1000.0 : null;
@@ -524,7 +516,7 @@ public sealed class SensorAlertEngine
     {
         for (var i = _rules.Count - 1; i >= 0; i--)
         {
-            if (_rules[i].Spec is null)
+            if (_rules[i].Rule is null)
             {
                 var orphan = _rules[i];
                 _rules.RemoveAt(i);
@@ -549,7 +541,7 @@ public sealed class SensorAlertEngine
         _lateValuesIgnored = state.LateValuesIgnored;
         foreach (var (metric, ts) in state.NewestReadingMs ?? new Dictionary<string, long>())
         {
-            if (_rules.Exists(r => Watches(r.Spec!, metric)))
+            if (_rules.Exists(r => Watches(r.Rule!, metric)))
             {
                 _newestReadingMs[metric] = ts;
             }
@@ -578,72 +570,19 @@ public sealed class SensorAlertEngine
         }
     }
 
-    static bool Watches(AlertRuleSpec spec, string metric) =>
-        string.Equals(WatchedMetric(spec), metric, StringComparison.Ordinal);
+    static bool Watches(AlertRule rule, string metric) =>
+        string.Equals(WatchedMetric(rule), metric, StringComparison.Ordinal);
 
-    static string? WatchedMetric(AlertRuleSpec spec) => spec.Type switch
+    static string? WatchedMetric(AlertRule rule) => rule switch
     {
-        AlertRuleType.Offline => null,
-        AlertRuleType.FaultCode => string.IsNullOrEmpty(spec.Metric) ? DefaultFaultMetric : spec.Metric,
-        _ => spec.Metric,
+        ThresholdRule t => t.Metric,
+        RateOfChangeRule r => r.Metric,
+        StuckRule s => s.Metric,
+        FaultCodeRule f => f.Metric,
+        _ => null,
     };
 
     static long Ms(TimeSpan duration) => (long)duration.TotalMilliseconds;
-
-    static void ValidateRules(IReadOnlyList<AlertRuleSpec> rules, TimeSpan interval)
-    {
-        if (interval <= TimeSpan.Zero)
-        {
-            throw new ArgumentException($"The expected reporting interval must be positive, got {interval}.", nameof(interval));
-        }
-        var ids = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var rule in rules)
-        {
-            if (rule is null)
-            {
-                throw new ArgumentException("The alert rules contain a null entry.", nameof(rules));
-            }
-            if (string.IsNullOrWhiteSpace(rule.Id))
-            {
-                throw new ArgumentException("An alert rule has no id.", nameof(rules));
-            }
-            if (!ids.Add(rule.Id))
-            {
-                throw new ArgumentException($"Alert rule id '{rule.Id}' appears twice.", nameof(rules));
-            }
-            string Problem(string what) => $"Alert rule '{rule.Id}' ({rule.Type}): {what}.";
-            if (rule.For < TimeSpan.Zero || rule.ClearFor < TimeSpan.Zero || rule.Grace < TimeSpan.Zero)
-            {
-                throw new ArgumentException(Problem("durations must not be negative"), nameof(rules));
-            }
-            if (rule.Hysteresis < 0 || rule.Tolerance < 0 || !double.IsFinite(rule.Hysteresis) || !double.IsFinite(rule.Tolerance))
-            {
-                throw new ArgumentException(Problem("hysteresis and tolerance must be finite and not negative"), nameof(rules));
-            }
-            switch (rule.Type)
-            {
-                case AlertRuleType.Threshold when string.IsNullOrEmpty(rule.Metric):
-                case AlertRuleType.RateOfChange when string.IsNullOrEmpty(rule.Metric):
-                case AlertRuleType.Stuck when string.IsNullOrEmpty(rule.Metric):
-                    throw new ArgumentException(Problem("a metric is required"), nameof(rules));
-                case AlertRuleType.Threshold when rule.Above is null && rule.Below is null:
-                    throw new ArgumentException(Problem("needs above and/or below"), nameof(rules));
-                case AlertRuleType.Threshold when rule.Above is { } a && rule.Below is { } b && b + rule.Hysteresis > a - rule.Hysteresis:
-                    // No value could satisfy the clear condition on both sides: the alert would never clear.
-                    throw new ArgumentException(
-                        Problem($"below ({b}) plus the hysteresis ({rule.Hysteresis}) lies above above ({a}) minus the hysteresis, so no value could clear"),
-                        nameof(rules));
-                case AlertRuleType.RateOfChange when rule.RatePerMinute is not { } rate || rate <= 0 || !double.IsFinite(rate):
-                    throw new ArgumentException(Problem("rate-per-minute must be a positive number"), nameof(rules));
-                case AlertRuleType.RateOfChange when rule.Hysteresis >= rule.RatePerMinute:
-                    throw new ArgumentException(Problem("hysteresis must be smaller than rate-per-minute, or the alert could never clear"), nameof(rules));
-                case AlertRuleType.Offline when rule.Intervals <= 0 || !double.IsFinite(rule.Intervals):
-                    throw new ArgumentException(Problem("intervals must be a positive number"), nameof(rules));
-                default:
-                    break;
-            }
-        }
-    }
 
     enum Condition
     {
@@ -660,7 +599,7 @@ public sealed class SensorAlertEngine
         public string Id { get; } = id;
         public AlertRuleType Type { get; } = type;
         /// <summary>Null for a restored rule the current rules lack; its open alert is cleared on the next call.</summary>
-        public AlertRuleSpec? Spec { get; set; }
+        public AlertRule? Rule { get; set; }
         public Alert? Alert { get; set; }
         public bool Latched { get; set; }
         public long? RaisePendingSinceMs { get; set; }

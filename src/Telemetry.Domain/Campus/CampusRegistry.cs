@@ -1,4 +1,5 @@
 using Telemetry.Contracts;
+using Telemetry.Domain.Alerts;
 
 namespace Telemetry.Domain.Campus;
 
@@ -100,14 +101,29 @@ public sealed record RegisteredSensor(Sensor Sensor, SensorKind Kind, Building B
 }
 
 /// <summary>
-/// A kind of sensor: the metrics it reports (name → spec), how often it is expected to report, and the alert rules
-/// every sensor of this kind is checked against.
+/// A kind of sensor: the metrics it reports (name → spec) and the alert rules every sensor of this kind is checked
+/// against, together with how often it is expected to report.
 /// </summary>
 public sealed record SensorKind(
     string Id,
     IReadOnlyDictionary<string, MetricSpec> Metrics,
-    TimeSpan Interval,
-    IReadOnlyList<AlertRuleSpec> Alerts);
+    AlertRuleSet Alerts)
+{
+    /// <summary>How often a sensor of this kind is expected to report (checked with the rules: greater than zero).</summary>
+    public TimeSpan Interval => Alerts.Interval;
+
+    /// <summary>A kind written in code; its rules are checked like the registry's (<see cref="AlertRuleSet.Validate"/>).</summary>
+    /// <exception cref="ArgumentException">The interval or a rule is invalid.</exception>
+    public static SensorKind Create(
+        string id,
+        IReadOnlyDictionary<string, MetricSpec> metrics,
+        TimeSpan interval,
+        params IReadOnlyList<AlertRule> alerts)
+    {
+        ArgumentNullException.ThrowIfNull(metrics);
+        return new SensorKind(id, metrics, AlertRuleSet.Create(interval, [.. metrics.Keys], alerts));
+    }
+}
 
 /// <summary>
 /// A metric of a kind. <paramref name="Unit"/> is the unit the service stores (e.g. <c>°C</c>, <c>%</c>, <c>ppm</c>,
@@ -135,23 +151,3 @@ public enum RollupRole
     Energy,
 }
 
-/// <summary>
-/// One alert rule of a sensor kind. Which fields matter depends on <paramref name="Type"/>; the registry loader has
-/// checked that the ones a type needs are present. <paramref name="Id"/> is unique within the kind and becomes the
-/// last segment of the alert topic.
-/// </summary>
-public sealed record AlertRuleSpec(
-    string Id,
-    AlertRuleType Type,
-    AlertSeverity Severity,
-    string? Metric = null,
-    double? Above = null,
-    double? Below = null,
-    double Hysteresis = 0,
-    TimeSpan For = default,
-    TimeSpan? ClearFor = null,
-    double? RatePerMinute = null,
-    double Tolerance = 0,
-    double Intervals = 1.5,
-    TimeSpan? Grace = null,
-    string? Description = null);

@@ -1,6 +1,7 @@
 using Telemetry.Contracts;
 using System.Globalization;
 using Telemetry.Domain.Configuration;
+using Telemetry.Domain.Alerts;
 
 namespace Telemetry.Domain.Campus;
 
@@ -18,12 +19,6 @@ public static class CampusRegistryLoader
 
     /// <summary>Default campus time zone when the file does not say.</summary>
     public const string DefaultTimeZone = "UTC";
-
-    /// <summary>Default metric of a fault-code rule.</summary>
-    public const string DefaultFaultMetric = "fault";
-
-    /// <summary>Default number of reporting intervals without data before an offline rule fires.</summary>
-    public const double DefaultOfflineIntervals = 1.5;
 
     public static CampusRegistryLoadResult Load(string yaml, string sourceName)
     {
@@ -50,7 +45,8 @@ public static class CampusRegistryLoader
     /// <summary>Whether <paramref name="id"/> is a valid registry id (1..64 printable characters, none of / + # \ or whitespace).</summary>
     public static bool IsValidId(string? id) => IdProblem(id) is null;
 
-    static string? IdProblem(string? id)
+    /// <summary>Why <paramref name="id"/> is not a valid registry id, or null if it is.</summary>
+    internal static string? IdProblem(string? id)
     {
         if (string.IsNullOrEmpty(id))
         {
@@ -256,14 +252,15 @@ public static class CampusRegistryLoader
                 return null;
             }
             CheckKeys(map, what, KindKeys);
-            var interval = Duration(Required(map, "interval", what), $"{what} interval", DurationRule.Positive);
+            var intervalNode = Required(map, "interval", what);
+            var interval = Duration(intervalNode, $"{what} interval", DurationRule.Any);
             var metrics = ReadMetrics(Required(map, "metrics", what), what);
-            var alerts = ReadAlerts(Optional(map, "alerts"), what, metrics);
+            var alerts = ReadAlerts(Optional(map, "alerts"), map, what, intervalNode, interval, metrics);
             if (interval is null || metrics is null || alerts is null)
             {
                 return null;
             }
-            return new SensorKind(id, metrics, interval.Value, alerts);
+            return new SensorKind(id, metrics, alerts);
         }
 
         Dictionary<string, MetricSpec>? ReadMetrics(YamlTreeNode? node, string kindWhat)
@@ -308,56 +305,86 @@ public static class CampusRegistryLoader
             return ok || metrics.Count > 0 ? metrics : null;
         }
 
-        List<AlertRuleSpec>? ReadAlerts(YamlTreeNode? node, string kindWhat, Dictionary<string, MetricSpec>? metrics)
+        /// <summary>
+        /// Reads the rules of a kind and has <see cref="AlertRuleSet.Validate"/> judge them with the kind's interval:
+        /// this reader only turns YAML into typed rules (keys, types, numbers, durations) and reports each of the
+        /// check's problems at the rule or key it names.
+        /// </summary>
+        AlertRuleSet? ReadAlerts(YamlTreeNode? node, YamlTreeMapping kindMap, string kindWhat, YamlTreeNode? intervalNode,
+            TimeSpan? interval, Dictionary<string, MetricSpec>? metrics)
         {
-            if (node is null)
-            {
-                return [];
-            }
-            if (Sequence(node, $"{kindWhat} alerts") is not { } sequence)
-            {
-                return null;
-            }
-            var rules = new List<AlertRuleSpec>();
-            var seen = new Dictionary<string, YamlTreeNode>(StringComparer.Ordinal);
             var ok = true;
-            foreach (var item in sequence.Items)
+            var read = new List<ReadRuleResult>();
+            if (node is not null)
             {
-                var rule = ReadRule(item, kindWhat, metrics, seen);
-                if (rule is null)
+                if (Sequence(node, $"{kindWhat} alerts") is { } sequence)
                 {
-                    ok = false;
+                    foreach (var item in sequence.Items)
+                    {
+                        var before = errors.Count;
+                        if (ReadRule(item, kindWhat) is { } rule)
+                        {
+                            read.Add(rule);
+                        }
+                        ok &= errors.Count == before;
+                    }
                 }
                 else
                 {
-                    rules.Add(rule);
+                    ok = false;
                 }
             }
-            return ok ? rules : null;
+            // A missing or unreadable interval is reported already; the rules are still checked against a stand-in.
+            var rules = read.ConvertAll(r => r.Rule);
+            var set = AlertRuleSet.TryCreate(interval ?? TimeSpan.FromMinutes(1), rules, metrics?.Keys, out var problems);
+            foreach (var problem in problems)
+            {
+                if (problem.RuleIndex is not { } index)
+                {
+                    // The only problem of the set itself is the interval; its message starts with the key.
+                    Error(intervalNode ?? kindMap, $"{kindWhat} {problem.Message}");
+                    continue;
+                }
+                var (map, rule, unread) = read[index];
+                if (unread.Count > 0 && (problem.Key is null || unread.Contains(problem.Key)))
+                {
+                    // The value is a stand-in for one already reported as unreadable (or the rule as a whole depends on it).
+                    continue;
+                }
+                var at = problem.Key is { } key ? KeyNode(map, key) : map;
+                var message = $"{kindWhat} alert rule '{rule.Id}': {problem.Message}";
+                if (problem.FirstIndex is { } first)
+                {
+                    message += $"; first at line {KeyNode(read[first].Map, "id").Line}, again at line {at.Line}";
+                }
+                Error(at, message);
+            }
+            return ok ? set : null;
         }
 
-        AlertRuleSpec? ReadRule(YamlTreeNode node, string kindWhat, Dictionary<string, MetricSpec>? metrics, Dictionary<string, YamlTreeNode> seen)
+        /// <summary>Where a problem with <paramref name="key"/> is shown: its value, its key if empty, the rule if absent.</summary>
+        static YamlTreeNode KeyNode(YamlTreeMapping map, string key) => map.Find(key) switch
+        {
+            { Value: YamlTreeScalar { IsNull: true } } entry => entry.Key,
+            { } entry => entry.Value,
+            null => map,
+        };
+
+        /// <summary>A rule as read, with the keys whose values could not be read (stand-ins took their place).</summary>
+        sealed record ReadRuleResult(YamlTreeMapping Map, AlertRule Rule, HashSet<string> Unread);
+
+        /// <summary>
+        /// Turns one rule's YAML into its typed rule. Every key is read (and its syntax reported) so one pass shows all
+        /// errors; a key that cannot be read gets a stand-in and is listed as unread. Null without id, type or severity.
+        /// </summary>
+        ReadRuleResult? ReadRule(YamlTreeNode node, string kindWhat)
         {
             if (Mapping(node, $"{kindWhat} alert rule") is not { } map)
             {
                 return null;
             }
-            var idNode = Required(map, "id", $"{kindWhat} alert rule");
-            var id = Id(idNode, "alert rule id");
+            var id = Text(Required(map, "id", $"{kindWhat} alert rule"), "alert rule id");
             var what = $"{kindWhat} alert rule '{id ?? "?"}'";
-            var unique = id is not null;
-            if (id is not null)
-            {
-                if (seen.TryGetValue(id, out var first))
-                {
-                    Error(idNode!, $"duplicate alert rule id '{id}' in {kindWhat}: first at line {first.Line}, again at line {idNode!.Line}");
-                    unique = false;
-                }
-                else
-                {
-                    seen.Add(id, idNode!);
-                }
-            }
             var type = Enum(Required(map, "type", what), "alert rule type", RuleTypeNames);
             if (type is { } known)
             {
@@ -369,92 +396,43 @@ public static class CampusRegistryLoader
             }
             var severity = Enum(Required(map, "severity", what), "severity", SeverityNames);
             var description = Text(Optional(map, "description"), $"{what} description");
-            if (type is null)
+            if (id is null || type is null || severity is not { } level)
             {
                 return null;
             }
 
-            var metricNode = Optional(map, "metric");
-            string? metric = null;
-            if (type is not AlertRuleType.Offline)
+            var unread = new HashSet<string>(StringComparer.Ordinal);
+            T Read<T>(string key, Func<T> read)
             {
-                metric = type is AlertRuleType.FaultCode
-                    ? Text(metricNode, $"{what} metric") ?? DefaultFaultMetric
-                    : Text(Required(map, "metric", what), $"{what} metric");
-                if (metric is not null && metrics is not null && !metrics.ContainsKey(metric))
+                var before = errors.Count;
+                var value = read();
+                if (errors.Count > before)
                 {
-                    var hint = metricNode is null ? $" (a fault-code rule uses metric '{DefaultFaultMetric}' unless it names one)" : "";
-                    Error(metricNode ?? map,
-                        $"{what}: '{metric}' is not a metric of {kindWhat}{hint}; its metrics are: {string.Join(", ", metrics.Keys)}");
+                    unread.Add(key);
                 }
+                return value;
             }
+            double? NumberOf(string key) => Read(key, () => Number(Optional(map, key), $"{what} {key}"));
+            TimeSpan? DurationOf(string key, bool required = false) => Read(key,
+                () => Duration(required ? Required(map, key, what) : Optional(map, key), $"{what} {key}", DurationRule.Any));
+            string MetricOf() => Read("metric", () => Text(Required(map, "metric", what), $"{what} metric")) ?? "";
 
-            var before = errors.Count;
-            AlertRuleSpec? rule = null;
-            switch (type.Value)
+            AlertRule rule = type.Value switch
             {
-                case AlertRuleType.Threshold:
-                {
-                    var aboveNode = Optional(map, "above");
-                    var belowNode = Optional(map, "below");
-                    var above = Number(aboveNode, $"{what} above");
-                    var below = Number(belowNode, $"{what} below");
-                    if (aboveNode is null && belowNode is null)
-                    {
-                        Error(map, $"{what}: a threshold rule needs 'above' and/or 'below'");
-                    }
-                    if (above is not null && below is not null && below >= above)
-                    {
-                        Error(belowNode!, $"{what}: below ({below}) must be less than above ({above}), or the rule would always fire");
-                    }
-                    var hysteresis = NonNegative(Optional(map, "hysteresis"), $"{what} hysteresis") ?? 0;
-                    var holdFor = Duration(Optional(map, "for"), $"{what} for", DurationRule.NonNegative) ?? TimeSpan.Zero;
-                    var clearFor = Duration(Optional(map, "clear-for"), $"{what} clear-for", DurationRule.NonNegative) ?? holdFor;
-                    rule = new AlertRuleSpec(id!, type.Value, severity ?? default, metric, above, below, hysteresis, holdFor, clearFor,
-                        Description: description);
-                    break;
-                }
-                case AlertRuleType.RateOfChange:
-                {
-                    var rateNode = Required(map, "rate-per-minute", what);
-                    var rate = Number(rateNode, $"{what} rate-per-minute");
-                    if (rate is <= 0)
-                    {
-                        Error(rateNode!, $"{what} rate-per-minute must be greater than 0, not {rate}");
-                    }
-                    var holdFor = Duration(Optional(map, "for"), $"{what} for", DurationRule.NonNegative) ?? TimeSpan.Zero;
-                    var clearFor = Duration(Optional(map, "clear-for"), $"{what} clear-for", DurationRule.NonNegative) ?? holdFor;
-                    rule = new AlertRuleSpec(id!, type.Value, severity ?? default, metric, For: holdFor, ClearFor: clearFor,
-                        RatePerMinute: rate, Description: description);
-                    break;
-                }
-                case AlertRuleType.Stuck:
-                {
-                    var holdFor = Duration(Required(map, "for", what), $"{what} for", DurationRule.Positive) ?? TimeSpan.Zero;
-                    var tolerance = NonNegative(Optional(map, "tolerance"), $"{what} tolerance") ?? 0;
-                    rule = new AlertRuleSpec(id!, type.Value, severity ?? default, metric, For: holdFor, Tolerance: tolerance,
-                        Description: description);
-                    break;
-                }
-                case AlertRuleType.Offline:
-                {
-                    var intervalsNode = Optional(map, "intervals");
-                    var intervals = Number(intervalsNode, $"{what} intervals") ?? DefaultOfflineIntervals;
-                    if (intervals <= 0)
-                    {
-                        Error(intervalsNode!, $"{what} intervals must be greater than 0, not {intervals}");
-                    }
-                    var grace = Duration(Optional(map, "grace"), $"{what} grace", DurationRule.Positive);
-                    rule = new AlertRuleSpec(id!, type.Value, severity ?? default, Intervals: intervals, Grace: grace,
-                        Description: description);
-                    break;
-                }
-                case AlertRuleType.FaultCode:
-                    rule = new AlertRuleSpec(id!, type.Value, severity ?? default, metric, Description: description);
-                    break;
-            }
-            var complete = unique && severity is not null && (metric is not null || type is AlertRuleType.Offline);
-            return errors.Count == before && complete ? rule : null;
+                AlertRuleType.Threshold => new ThresholdRule(id, level, MetricOf(), NumberOf("above"), NumberOf("below"),
+                    NumberOf("hysteresis") ?? 0, DurationOf("for") ?? TimeSpan.Zero, DurationOf("clear-for"), description),
+                AlertRuleType.RateOfChange => new RateOfChangeRule(id, level, MetricOf(),
+                    Read("rate-per-minute", () => Number(Required(map, "rate-per-minute", what), $"{what} rate-per-minute")) ?? double.NaN,
+                    For: DurationOf("for") ?? TimeSpan.Zero, ClearFor: DurationOf("clear-for"), Description: description),
+                AlertRuleType.Stuck => new StuckRule(id, level, MetricOf(), DurationOf("for", required: true) ?? TimeSpan.Zero,
+                    NumberOf("tolerance") ?? 0, Description: description),
+                AlertRuleType.Offline => new OfflineRule(id, level, NumberOf("intervals") ?? OfflineRule.DefaultIntervals,
+                    DurationOf("grace"), description),
+                _ => new FaultCodeRule(id, level,
+                    Read("metric", () => Text(Optional(map, "metric"), $"{what} metric")) ?? FaultCodeRule.DefaultMetric,
+                    Description: description),
+            };
+            return new ReadRuleResult(map, rule, unread);
         }
 
         List<Building> ReadBuildings(YamlTreeNode? node, HashSet<string> declaredKinds)
@@ -586,17 +564,6 @@ public static class CampusRegistryLoader
                 return null;
             }
             return text;
-        }
-
-        double? NonNegative(YamlTreeNode? node, string what)
-        {
-            var value = Number(node, what);
-            if (value < 0)
-            {
-                Error(node!, $"{what} must not be negative, not {value}");
-                return null;
-            }
-            return value;
         }
 
         int? Integer(YamlTreeNode? node, string what)

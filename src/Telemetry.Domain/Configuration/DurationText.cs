@@ -12,6 +12,12 @@ public enum DurationRule
 
     /// <summary>Greater than zero.</summary>
     Positive,
+
+    /// <summary>
+    /// Any value the grammar reads, negative ones too: for settings whose value is judged by the one function that
+    /// owns them (an alert rule's durations and a kind's interval: <c>AlertRuleSet.Validate</c>).
+    /// </summary>
+    Any,
 }
 
 /// <summary>
@@ -79,7 +85,7 @@ public static partial class DurationText
             return $"'{text}' is not a duration; write a number and a unit: {Examples} (or several: 1m30s)";
         }
 
-        if (duration < TimeSpan.Zero || (rule == DurationRule.Positive && duration == TimeSpan.Zero))
+        if (rule != DurationRule.Any && (duration < TimeSpan.Zero || (rule == DurationRule.Positive && duration == TimeSpan.Zero)))
         {
             duration = TimeSpan.Zero;
             return $"must be {(rule == DurationRule.Positive ? "greater than zero" : "zero or more")}, not '{text}'";

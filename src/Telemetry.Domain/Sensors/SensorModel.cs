@@ -17,7 +17,7 @@ namespace Telemetry.Domain.Sensors;
 /// </para>
 /// <para>
 /// Alert configuration never stops the data: if the alert engine cannot be built or updated, the sensor carries on
-/// without it (or with the rules that build, or afresh without its saved state) and says so in <see cref="EngineProblem"/>.
+/// afresh without its saved state, or without alerts, and says so in <see cref="EngineProblem"/>.
 /// </para>
 /// </summary>
 public sealed class SensorModel
@@ -99,7 +99,7 @@ public sealed class SensorModel
     /// </summary>
     public TimeSpan? TickPeriod => registered is { } sensor
         ? TimeSpan.FromMilliseconds(Math.Clamp(
-            sensor.Kind.Alerts.Where(r => r.Type == AlertRuleType.Offline && r.Grace is not null)
+            sensor.Kind.Alerts.OfType<OfflineRule>().Where(r => r.Grace is not null)
                 .Select(r => r.Grace!.Value.TotalMilliseconds)
                 .Append(sensor.Kind.Interval.TotalMilliseconds)
                 .Min() / 4, 250, 15_000))
@@ -309,7 +309,7 @@ public sealed class SensorModel
         ? !engine.Active.Any(a => a.RuleType == AlertRuleType.Offline) && (HasOfflineRule || Now - lastSeenMs <= 2 * IntervalMs)
         : lastSeenMs > 0;
 
-    bool HasOfflineRule => registered?.Kind.Alerts.Any(r => r.Type == AlertRuleType.Offline) == true;
+    bool HasOfflineRule => registered?.Kind.Alerts.Any(r => r is OfflineRule) == true;
 
     long IntervalMs => (long)(registered?.Kind.Interval.TotalMilliseconds ?? 60_000);
 
@@ -372,12 +372,12 @@ public sealed class SensorModel
             }
             else if (previous is null || !ReferenceEquals(previous.Kind, sensor.Kind))
             {
-                Evaluate(e => UpdateRules(e, sensor, nowMs, output), output, rebuildFor: sensor, nowMs);
+                Evaluate(e => e.UpdateRules(sensor.Kind.Alerts, nowMs, sensor.Kind.Metrics), output, rebuildFor: sensor, nowMs);
             }
         }
         else if (engine is not null)
         {
-            Evaluate(e => e.UpdateRules([], TimeSpan.FromMinutes(1), nowMs), output);
+            Evaluate(e => e.UpdateRules(AlertRuleSet.Create(TimeSpan.FromMinutes(1)), nowMs), output);
             engine = null;
             SetProblem(null, output);
         }
@@ -407,21 +407,9 @@ public sealed class SensorModel
             else
             {
                 engine = null;
-                SetProblem(new AlertEngineProblem(sensorId, AlertEngineFault.Engine, [], ex.Message), output);
+                SetProblem(new AlertEngineProblem(sensorId, AlertEngineFault.Engine, ex.Message), output);
             }
         }
-    }
-
-    /// <summary>The one place the rules of an engine are updated; an update that takes every rule of the kind ends a rule problem.</summary>
-    IReadOnlyList<AlertTransition> UpdateRules(SensorAlertEngine current, RegisteredSensor sensor, long nowMs, SensorOutput output)
-    {
-        var transitions = current.UpdateRules(sensor.Kind.Alerts, sensor.Kind.Interval, nowMs, sensor.Kind.Metrics);
-        if (EngineProblem?.Fault == AlertEngineFault.Rule)
-        {
-            SetProblem(null, output);
-        }
-
-        return transitions;
     }
 
     void AddSteps(IReadOnlyList<AlertTransition> transitions, SensorOutput output)
@@ -433,21 +421,19 @@ public sealed class SensorModel
     }
 
     /// <summary>
-    /// The one place an alert engine is built. With the saved state if it restores; else afresh; else with the rules
-    /// that build on their own (naming the others); else none. Whatever falls short is reported in <see cref="EngineProblem"/>.
+    /// The one place an alert engine is built: with the saved state if it restores, else afresh, else none. The rules
+    /// themselves were checked by the registry loader (<see cref="AlertRuleSet"/>); what still falls short is reported
+    /// in <see cref="EngineProblem"/>.
     /// </summary>
     SensorAlertEngine? BuildEngine(RegisteredSensor sensor, AlertEngineState? restored, bool serviceWasDown, long nowMs, SensorOutput output)
     {
         var kind = sensor.Kind;
-        SensorAlertEngine New(IReadOnlyList<AlertRuleSpec> rules, AlertEngineState? state) =>
-            new(sensorId, rules, kind.Interval, state, settings.AlertOptions, nowMs, kind.Metrics);
-
         AlertEngineProblem? problem = null;
         if (restored is not null)
         {
             try
             {
-                var continued = New(kind.Alerts, restored);
+                var continued = new SensorAlertEngine(sensorId, kind.Alerts, restored, settings.AlertOptions, nowMs, kind.Metrics);
                 if (serviceWasDown)
                 {
                     // The time the service itself was down is not the device's silence.
@@ -459,52 +445,27 @@ public sealed class SensorModel
             }
             catch (Exception ex) when (ex is not OutOfMemoryException)
             {
-                problem = new AlertEngineProblem(sensorId, AlertEngineFault.SavedState, [], ex.Message);
+                problem = new AlertEngineProblem(sensorId, AlertEngineFault.SavedState, ex.Message);
             }
         }
 
         try
         {
-            var fresh = New(kind.Alerts, null);
+            var fresh = new SensorAlertEngine(sensorId, kind.Alerts, null, settings.AlertOptions, nowMs, kind.Metrics);
             SetProblem(problem, output);
             return fresh;
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
-            // Which rules fail on their own? Without them the others may run; if not, no rule is to blame.
-            var broken = kind.Alerts.Where(rule => ErrorOf(rule) is not null).ToList();
-            try
-            {
-                var partial = New([.. kind.Alerts.Except(broken)], null);
-                var error = (broken.Count == 1 ? ErrorOf(broken[0]) : null) ?? ex.Message;
-                SetProblem(new AlertEngineProblem(sensorId, AlertEngineFault.Rule, [.. broken.Select(r => r.Id)], error), output);
-                return partial;
-            }
-            catch (Exception again) when (again is not OutOfMemoryException)
-            {
-                SetProblem(new AlertEngineProblem(sensorId, AlertEngineFault.Engine, [], again.Message), output);
-                return null;
-            }
-        }
-
-        string? ErrorOf(AlertRuleSpec rule)
-        {
-            try
-            {
-                New([rule], null);
-                return null;
-            }
-            catch (Exception ex) when (ex is not OutOfMemoryException)
-            {
-                return ex.Message;
-            }
+            SetProblem(new AlertEngineProblem(sensorId, AlertEngineFault.Engine, ex.Message), output);
+            return null;
         }
     }
 
     /// <summary>Records the engine's problem; the same problem found again (e.g. at a reload) is no news.</summary>
     void SetProblem(AlertEngineProblem? problem, SensorOutput output)
     {
-        if (problem?.ToString() != EngineProblem?.ToString())
+        if (problem != EngineProblem)
         {
             EngineProblem = problem;
             output.EngineProblemChanged = true;

@@ -1,4 +1,6 @@
 using Telemetry.Contracts;
+using Telemetry.Domain.Alerts;
+using OfflineAlertRule = Telemetry.Domain.Alerts.OfflineRule;
 using Telemetry.Domain.Campus;
 
 namespace Telemetry.IntegrationTests.Grains;
@@ -69,25 +71,25 @@ public static class GrainTestCampus
         var hour = TimeSpan.FromHours(1);
         var kinds = new Dictionary<string, SensorKind>(StringComparer.Ordinal)
         {
-            ["climate"] = new("climate",
+            ["climate"] = SensorKind.Create("climate",
                 Metrics(("temperature", "°C", RollupRole.Temperature), ("humidity", "%", RollupRole.Humidity),
                     ("co2", "ppm", RollupRole.Co2), ("battery", "%", RollupRole.None)),
                 hour,
-                [new AlertRuleSpec("co2-high", AlertRuleType.Threshold, AlertSeverity.Warning, Metric: "co2", Above: 1500, Hysteresis: 200, For: TimeSpan.FromMinutes(10))]),
-            ["occupancy"] = new("occupancy", Metrics(("people", "count", RollupRole.People)), hour, []),
-            ["meter"] = new("meter", Metrics(("power", "kW", RollupRole.Power), ("energy", "kWh", RollupRole.Energy)), hour, []),
-            ["meter-w"] = new("meter-w", Metrics(("power", "W", RollupRole.Power), ("energy", "Wh", RollupRole.Energy)), hour, []),
-            ["freezer"] = new("freezer",
+                [new ThresholdRule("co2-high", AlertSeverity.Warning, "co2", Above: 1500, Hysteresis: 200, For: TimeSpan.FromMinutes(10))]),
+            ["occupancy"] = SensorKind.Create("occupancy", Metrics(("people", "count", RollupRole.People)), hour, []),
+            ["meter"] = SensorKind.Create("meter", Metrics(("power", "kW", RollupRole.Power), ("energy", "kWh", RollupRole.Energy)), hour, []),
+            ["meter-w"] = SensorKind.Create("meter-w", Metrics(("power", "W", RollupRole.Power), ("energy", "Wh", RollupRole.Energy)), hour, []),
+            ["freezer"] = SensorKind.Create("freezer",
                 Metrics(("temperature", "°C", RollupRole.None), ("fault", "code", RollupRole.None)),
                 hour,
                 [
-                    new AlertRuleSpec(FreezerWarmRule, AlertRuleType.Threshold, AlertSeverity.Critical, Metric: "temperature",
+                    new ThresholdRule(FreezerWarmRule, AlertSeverity.Critical, "temperature",
                         Above: -15, Hysteresis: 2, For: TimeSpan.FromMinutes(5), ClearFor: TimeSpan.FromMinutes(1),
                         Description: "Freezer is warming up"),
-                    new AlertRuleSpec(FreezerFaultRule, AlertRuleType.FaultCode, AlertSeverity.Critical, Metric: "fault"),
+                    new FaultCodeRule(FreezerFaultRule, AlertSeverity.Critical, "fault"),
                 ]),
-            ["beacon"] = new("beacon", Metrics(("battery", "%", RollupRole.None)), BeaconInterval,
-                [new AlertRuleSpec(OfflineRule, AlertRuleType.Offline, AlertSeverity.Warning, Intervals: BeaconOfflineIntervals, Grace: BeaconGrace)]),
+            ["beacon"] = SensorKind.Create("beacon", Metrics(("battery", "%", RollupRole.None)), BeaconInterval,
+                [new OfflineAlertRule(OfflineRule, AlertSeverity.Warning, BeaconOfflineIntervals, BeaconGrace)]),
         };
 
         var classroom = new Room(ClassroomId, "Seminar room 1", "classroom", ClassroomCapacity,

@@ -135,6 +135,33 @@ public sealed class CampusRegistryFileTests : IDisposable
     }
 
     [Fact]
+    public async Task A_reload_with_an_alert_band_that_could_never_clear_is_refused_at_the_key_and_the_old_registry_stays()
+    {
+        File.WriteAllText(RegistryPath, Valid("v1"));
+        var file = Open();
+        var before = file.Current;
+
+        // The band of issue 10: below + hysteresis (8) lies above above − hysteresis (7), so no value could clear it.
+        File.WriteAllText(RegistryPath, """
+            campus: { id: v2 }
+            kinds:
+              fridge:
+                interval: 60s
+                metrics: { temperature: { unit: C } }
+                alerts:
+                  - { id: band, type: threshold, metric: temperature, above: 10, below: 5, hysteresis: 3, severity: warning }
+            buildings: []
+            """);
+        await Poll.UntilAsync("the edit with the never-clearing band to be refused", () => Task.FromResult(file.FailedReloads), n => n == 1, Deadline, cancellationToken: Ct);
+        Assert.Same(before, file.Current);
+        Assert.Equal(0, file.Reloads);
+        var error = Assert.Single(file.LastErrors);
+        Assert.Equal((7, 92), (error.Line, error.Column)); // the value of hysteresis (counted by hand)
+        Assert.Contains($"{RegistryPath}:7:92: kind 'fridge' alert rule 'band': hysteresis (3)", error.ToString(), StringComparison.Ordinal);
+        Assert.Contains("could never clear", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task An_editor_style_replace_by_rename_is_seen()
     {
         File.WriteAllText(RegistryPath, Valid("v1"));

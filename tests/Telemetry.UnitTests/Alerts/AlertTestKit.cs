@@ -17,17 +17,20 @@ static class AlertTestKit
         ["fault"] = new("code", RollupRole.None),
     };
 
-    public static AlertRuleSpec FreezerWarm(TimeSpan? forDuration = null, TimeSpan? clearFor = null) => new(
-        "freezer-warm", AlertRuleType.Threshold, AlertSeverity.Critical, Metric: "temperature", Above: -15,
+    public static ThresholdRule FreezerWarm(TimeSpan? forDuration = null, TimeSpan? clearFor = null) => new(
+        "freezer-warm", AlertSeverity.Critical, "temperature", Above: -15,
         Hysteresis: 2, For: forDuration ?? TimeSpan.FromMinutes(5), ClearFor: clearFor);
 
-    public static AlertRuleSpec Offline(double intervals = 1.5, TimeSpan? grace = null) => new(
-        "offline", AlertRuleType.Offline, AlertSeverity.Warning, Intervals: intervals, Grace: grace);
+    public static OfflineRule Offline(double intervals = 1.5, TimeSpan? grace = null) => new(
+        "offline", AlertSeverity.Warning, intervals, grace);
+
+    /// <summary>The rules with the test interval, through the one check every rule passes.</summary>
+    public static AlertRuleSet Rules(params IReadOnlyList<AlertRule> rules) => AlertRuleSet.Create(Interval, rules);
 
     public static SensorAlertEngine Engine(
-        IReadOnlyList<AlertRuleSpec> rules, AlertEngineState? state = null, AlertEngineOptions? options = null,
-        long createdAtMs = T0, TimeSpan? interval = null) =>
-        new(SensorId, rules, interval ?? Interval, state, options ?? AlertEngineOptions.Default, createdAtMs, FreezerMetrics);
+        IReadOnlyList<AlertRule> rules, AlertEngineState? state = null, AlertEngineOptions? options = null,
+        long createdAtMs = T0) =>
+        new(SensorId, Rules(rules), state, options ?? AlertEngineOptions.Default, createdAtMs, FreezerMetrics);
 
     public static Reading At(long ms, double value, string metric = "temperature") => new(ms, [new Metric(metric, value)]);
 

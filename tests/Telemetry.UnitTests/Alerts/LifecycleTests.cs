@@ -143,13 +143,13 @@ public class LifecycleTests
     [Fact]
     public void Rule_reload_keeps_state_by_id_and_clears_alerts_of_removed_rules()
     {
-        var fault = new AlertRuleSpec("freezer-fault", AlertRuleType.FaultCode, AlertSeverity.Critical);
+        var fault = new FaultCodeRule("freezer-fault", AlertSeverity.Critical);
         var engine = Engine([FreezerWarm(), fault]);
         Assert.Single(engine.Feed(T0, 4, "fault"));
         Assert.Empty(engine.FeedEvery(T0, Sec(30), -10, -10, -10)); // warm for 1 minute of 5
 
         var stricter = FreezerWarm() with { Above = -12, Severity = AlertSeverity.Warning };
-        var transitions = engine.UpdateRules([stricter], TimeSpan.FromSeconds(30), T0 + Min(2));
+        var transitions = engine.UpdateRules(Rules(stricter), T0 + Min(2));
         var removed = Assert.Single(transitions);
         Assert.Equal(AlertEvent.Cleared, removed.Event);
         Assert.Equal("freezer-fault", removed.Alert.Rule);
@@ -165,20 +165,19 @@ public class LifecycleTests
         Assert.Contains("above -12", raised.Alert.Message, StringComparison.Ordinal);
 
         // A kept rule keeps its open alert; no new notification.
-        Assert.Empty(engine.UpdateRules([stricter, fault], TimeSpan.FromSeconds(30), T0 + Min(6)));
+        Assert.Empty(engine.UpdateRules(Rules(stricter, fault), T0 + Min(6)));
         Assert.Equal(raised.Alert.Id, Assert.Single(engine.Active).Id);
         // The same id with another type is a different rule.
         var changed = engine.UpdateRules(
-            [new AlertRuleSpec("freezer-warm", AlertRuleType.Stuck, AlertSeverity.Info, Metric: "temperature", For: TimeSpan.FromHours(1))],
-            TimeSpan.FromSeconds(30), T0 + Min(7));
+            Rules(new StuckRule("freezer-warm", AlertSeverity.Info, "temperature", TimeSpan.FromHours(1))), T0 + Min(7));
         Assert.Equal(Alert.ClearedByRuleChanged, Assert.Single(changed).Alert.ClearedBy);
     }
 
     [Fact]
     public void State_round_trips_through_json_in_the_middle_of_a_pending_For_and_the_restored_engine_raises_on_time()
     {
-        var fault = new AlertRuleSpec("freezer-fault", AlertRuleType.FaultCode, AlertSeverity.Critical);
-        var rules = new[] { FreezerWarm(), fault, Offline() };
+        var fault = new FaultCodeRule("freezer-fault", AlertSeverity.Critical);
+        AlertRule[] rules = [FreezerWarm(), fault, Offline()];
         var engine = Engine(rules);
         Assert.Single(engine.Feed(T0, 3, "fault"));
         Assert.True(engine.Acknowledge(engine.Active[0].Id, "ana", "on it", T0 + 1).Succeeded);
@@ -215,6 +214,6 @@ public class LifecycleTests
         Assert.Equal(Alert.ClearedByRuleRemoved, cleared.Alert.ClearedBy);
         Assert.Empty(restored.Active);
         Assert.Throws<ArgumentException>(() => new SensorAlertEngine(
-            "other-sensor", [FreezerWarm()], Interval, engine.State, AlertEngineOptions.Default, T0));
+            "other-sensor", Rules(FreezerWarm()), engine.State, AlertEngineOptions.Default, T0));
     }
 }

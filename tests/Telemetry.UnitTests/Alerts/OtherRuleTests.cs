@@ -7,7 +7,7 @@ namespace Telemetry.UnitTests.Alerts;
 
 public class FaultCodeRuleTests
 {
-    static readonly AlertRuleSpec Fault = new("freezer-fault", AlertRuleType.FaultCode, AlertSeverity.Critical);
+    static readonly FaultCodeRule Fault = new("freezer-fault", AlertSeverity.Critical);
 
     [Fact]
     public void Non_zero_raises_naming_the_code_another_code_updates_and_zero_clears()
@@ -43,8 +43,7 @@ public class FaultCodeRuleTests
 
 public class StuckRuleTests
 {
-    static readonly AlertRuleSpec TempStuck = new("temp-stuck", AlertRuleType.Stuck, AlertSeverity.Warning,
-        Metric: "temperature", For: TimeSpan.FromHours(2), Tolerance: 0.01);
+    static readonly StuckRule TempStuck = new("temp-stuck", AlertSeverity.Warning, "temperature", TimeSpan.FromHours(2), Tolerance: 0.01);
 
     [Fact]
     public void Raises_when_the_value_stays_within_tolerance_of_the_runs_first_value_for_For_and_clears_on_a_change()
@@ -72,7 +71,7 @@ public class StuckRuleTests
     [Fact]
     public void A_single_reading_is_never_stuck()
     {
-        var engine = Engine([TempStuck with { For = TimeSpan.Zero }]);
+        var engine = Engine([TempStuck with { For = TimeSpan.FromMilliseconds(1) }]);
         Assert.Empty(engine.Feed(T0, 20));
         Assert.Single(engine.Feed(T0 + Min(1), 20));
     }
@@ -80,8 +79,8 @@ public class StuckRuleTests
 
 public class RateOfChangeRuleTests
 {
-    static readonly AlertRuleSpec Rate = new("temp-jump", AlertRuleType.RateOfChange, AlertSeverity.Warning,
-        Metric: "temperature", RatePerMinute: 2, ClearFor: TimeSpan.FromMinutes(2));
+    static readonly RateOfChangeRule Rate = new("temp-jump", AlertSeverity.Warning, "temperature", RatePerMinute: 2,
+        ClearFor: TimeSpan.FromMinutes(2));
 
     [Fact]
     public void Raises_on_a_fast_change_between_consecutive_readings_and_clears_after_ClearFor_below()
@@ -137,7 +136,7 @@ public class LateReadingTests
     [Fact]
     public void Order_is_kept_per_metric_and_unwatched_metrics_are_not_counted()
     {
-        var fault = new AlertRuleSpec("freezer-fault", AlertRuleType.FaultCode, AlertSeverity.Critical);
+        var fault = new FaultCodeRule("freezer-fault", AlertSeverity.Critical);
         var engine = Engine([FreezerWarm(TimeSpan.Zero), fault]);
         Assert.Empty(engine.Feed(T0 + Min(5), -20));
         // Older temperature, but the first fault value and an unwatched metric: fault is evaluated.

@@ -1,4 +1,5 @@
 using Telemetry.Contracts;
+using Telemetry.Domain.Alerts;
 using Telemetry.Domain.Campus;
 using Telemetry.Domain.Configuration;
 
@@ -82,29 +83,31 @@ public class CampusRegistryLoaderTests
         Assert.Equal(RollupRole.None, kind.Metrics["temperature"].Rollup);
         Assert.Equal("°C", kind.Metrics["temperature"].Unit);
 
-        var hot = kind.Alerts[0];
+        var hot = Assert.IsType<ThresholdRule>(kind.Alerts[0]);
         Assert.Equal(AlertRuleType.Threshold, hot.Type);
         Assert.Equal(30, hot.Above);
         Assert.Null(hot.Below);
         Assert.Equal(0, hot.Hysteresis);
         Assert.Equal(TimeSpan.Zero, hot.For);
-        Assert.Equal(TimeSpan.Zero, hot.ClearFor);
+        Assert.Null(hot.ClearFor); // the same as For
         Assert.Null(hot.Description);
 
-        var off = kind.Alerts[1];
+        var off = Assert.IsType<OfflineRule>(kind.Alerts[1]);
         Assert.Equal(1.5, off.Intervals);
         Assert.Null(off.Grace);
-        Assert.Null(off.Metric);
 
-        Assert.Equal("fault", kind.Alerts[2].Metric);
-        Assert.Equal(AlertSeverity.Critical, kind.Alerts[2].Severity);
+        var fault = Assert.IsType<FaultCodeRule>(kind.Alerts[2]);
+        Assert.Equal("fault", fault.Metric);
+        Assert.Equal(AlertSeverity.Critical, fault.Severity);
 
-        Assert.Equal(0, kind.Alerts[3].Tolerance);
-        Assert.Equal(TimeSpan.FromHours(1), kind.Alerts[3].For);
+        var stuck = Assert.IsType<StuckRule>(kind.Alerts[3]);
+        Assert.Equal(0, stuck.Tolerance);
+        Assert.Equal(TimeSpan.FromHours(1), stuck.For);
 
-        var jump = kind.Alerts[4];
+        var jump = Assert.IsType<RateOfChangeRule>(kind.Alerts[4]);
         Assert.Equal(2, jump.RatePerMinute);
-        Assert.Equal(TimeSpan.FromMinutes(1), jump.ClearFor);
+        Assert.Equal(TimeSpan.FromMinutes(1), jump.For);
+        Assert.Null(jump.ClearFor); // the same as For
 
         var building = Assert.Single(registry.Buildings);
         Assert.Equal("b", building.Name);
@@ -144,13 +147,14 @@ public class CampusRegistryLoaderTests
         var kind = registry.Kinds["t"];
         Assert.Equal(TimeSpan.FromMilliseconds(500), kind.Interval);
         Assert.Equal(RollupRole.Temperature, kind.Metrics["temperature"].Rollup);
-        var band = kind.Alerts[0];
+        var band = Assert.IsType<ThresholdRule>(kind.Alerts[0]);
         Assert.Equal((30.0, 10.0, 1.0), (band.Above!.Value, band.Below!.Value, band.Hysteresis));
         Assert.Equal(TimeSpan.FromMinutes(5), band.For);
         Assert.Equal(TimeSpan.FromSeconds(30), band.ClearFor);
         Assert.Equal("Out of band", band.Description);
-        Assert.Equal(3, kind.Alerts[1].Intervals);
-        Assert.Equal(TimeSpan.FromDays(2), kind.Alerts[1].Grace);
+        var off = Assert.IsType<OfflineRule>(kind.Alerts[1]);
+        Assert.Equal(3, off.Intervals);
+        Assert.Equal(TimeSpan.FromDays(2), off.Grace);
         Assert.Empty(registry.Buildings);
     }
 
@@ -462,10 +466,10 @@ public class CampusRegistryLoaderTests
             buildings: []
             """);
         Assert.Equal(4, errors.Count);
-        At(errors[0], 10, 14, "alert rule 'stuck' for must be greater than zero");
-        At(errors[1], 16, 14, "alert rule 'hot' for must be zero or more");
+        At(errors[0], 10, 14, "alert rule 'stuck': for must be greater than zero");
+        At(errors[1], 16, 14, "alert rule 'hot': for must be zero or more");
         At(errors[2], 17, 20, "alert rule 'hot' clear-for 'soon' is not a duration", "500ms, 30s, 5m, 2h or 1d");
-        At(errors[3], 21, 16, "alert rule 'off' grace must be greater than zero");
+        At(errors[3], 21, 16, "alert rule 'off': grace must be greater than zero");
     }
 
     [Fact]
@@ -481,7 +485,7 @@ public class CampusRegistryLoaderTests
                   - { id: hot, type: threshold, metric: temperature, above: 30, for: 0s, severity: info }
             buildings: []
             """);
-        Assert.Equal(TimeSpan.Zero, registry.Kinds["t"].Alerts[0].For);
+        Assert.Equal(TimeSpan.Zero, Assert.IsType<ThresholdRule>(registry.Kinds["t"].Alerts[0]).For);
     }
 
     [Fact]
@@ -540,7 +544,7 @@ public class CampusRegistryLoaderTests
                     hysteresis: -1
                     severity: info
             buildings: []
-            """), 11, 21, "alert rule 'a' hysteresis must not be negative");
+            """), 11, 21, "alert rule 'a': hysteresis must not be negative");
     }
 
     [Theory]
@@ -557,7 +561,7 @@ public class CampusRegistryLoaderTests
                 alerts:
                   - { id: off, type: offline, intervals: {{intervals}}, severity: info }
             buildings: []
-            """), 7, 46, "alert rule 'off' intervals must be greater than 0");
+            """), 7, 46, "alert rule 'off': intervals must be greater than 0");
     }
 
     // ---- ids ----
@@ -627,7 +631,7 @@ public class CampusRegistryLoaderTests
             """);
         Assert.Equal(2, errors.Count);
         At(errors[0], 3, 3, "kind id 'my kind' is not a valid id");
-        At(errors[1], 7, 15, "alert rule id 'a+b' is not a valid id");
+        At(errors[1], 7, 15, "alert rule 'a+b': id 'a+b' is not a valid id");
     }
 
     // ---- duplicates ----
@@ -705,7 +709,7 @@ public class CampusRegistryLoaderTests
                 alerts:
                   - { id: offline, type: offline, severity: warning }
             buildings: []
-            """), 8, 15, "duplicate alert rule id 'offline' in kind 't'", "first at line 7, again at line 8");
+            """), 8, 15, "kind 't' alert rule 'offline': the id is already used by another rule of the kind", "first at line 7, again at line 8");
     }
 
     // ---- unknown names ----
@@ -807,7 +811,7 @@ public class CampusRegistryLoaderTests
         At(errors[1], 8, 9, "alert rule 'b': a threshold rule needs 'above' and/or 'below'");
         At(errors[2], 9, 9, "alert rule 'c': missing required key 'rate-per-minute'");
         At(errors[3], 10, 9, "alert rule 'd': missing required key 'for'");
-        At(errors[4], 11, 9, "alert rule 'e': 'fault' is not a metric of kind 't'", "uses metric 'fault' unless it names one");
+        At(errors[4], 11, 9, "kind 't' alert rule 'e': 'fault' is not a metric of the kind", "uses metric 'fault' unless it names one");
     }
 
     [Fact]
@@ -822,7 +826,7 @@ public class CampusRegistryLoaderTests
                 alerts:
                   - { id: a, type: threshold, metric: humidity, above: 3, severity: info }
             buildings: []
-            """), 7, 43, "'humidity' is not a metric of kind 't'", "its metrics are: temperature, battery");
+            """), 7, 43, "kind 't' alert rule 'a': 'humidity' is not a metric of the kind", "its metrics are: temperature, battery");
     }
 
     [Fact]

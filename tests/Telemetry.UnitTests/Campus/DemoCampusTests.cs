@@ -1,4 +1,5 @@
 using Telemetry.Contracts;
+using Telemetry.Domain.Alerts;
 using Telemetry.Domain.Campus;
 
 namespace Telemetry.UnitTests.Campus;
@@ -119,33 +120,33 @@ public class DemoCampusTests
         Assert.Equal(["freezer-warm", "freezer-fault", "offline"], Demo.Kinds["freezer"].Alerts.Select(a => a.Id));
         Assert.Equal(["airflow-low", "hood-fault", "offline"], Demo.Kinds["fume-hood"].Alerts.Select(a => a.Id));
 
-        var stuck = Demo.Kinds["temperature"].Alerts[0];
+        var stuck = Assert.IsType<StuckRule>(Demo.Kinds["temperature"].Alerts[0]);
         Assert.Equal((AlertRuleType.Stuck, "temperature", 2.0, 0.01, AlertSeverity.Warning),
             (stuck.Type, stuck.Metric, stuck.For.TotalHours, stuck.Tolerance, stuck.Severity));
 
-        var co2 = Demo.Kinds["co2"].Alerts[0];
+        var co2 = Assert.IsType<ThresholdRule>(Demo.Kinds["co2"].Alerts[0]);
         Assert.Equal((AlertRuleType.Threshold, 1500.0, 200.0, 10.0, AlertSeverity.Warning),
             (co2.Type, co2.Above!.Value, co2.Hysteresis, co2.For.TotalMinutes, co2.Severity));
 
-        var meter = Demo.Kinds["energy-meter"].Alerts[1];
+        var meter = Assert.IsType<StuckRule>(Demo.Kinds["energy-meter"].Alerts[1]);
         Assert.Equal((AlertRuleType.Stuck, "energy", 1.0), (meter.Type, meter.Metric, meter.For.TotalHours));
 
-        var warm = Demo.Kinds["freezer"].Alerts[0];
+        var warm = Assert.IsType<ThresholdRule>(Demo.Kinds["freezer"].Alerts[0]);
         Assert.Equal((AlertRuleType.Threshold, -15.0, 2.0, 5.0, AlertSeverity.Critical),
             (warm.Type, warm.Above!.Value, warm.Hysteresis, warm.For.TotalMinutes, warm.Severity));
-        var freezerFault = Demo.Kinds["freezer"].Alerts[1];
+        var freezerFault = Assert.IsType<FaultCodeRule>(Demo.Kinds["freezer"].Alerts[1]);
         Assert.Equal((AlertRuleType.FaultCode, "fault", AlertSeverity.Critical), (freezerFault.Type, freezerFault.Metric, freezerFault.Severity));
-        var freezerOffline = Demo.Kinds["freezer"].Alerts[2];
+        var freezerOffline = Assert.IsType<OfflineRule>(Demo.Kinds["freezer"].Alerts[2]);
         Assert.Equal((1.5, TimeSpan.FromSeconds(60), AlertSeverity.Warning),
             (freezerOffline.Intervals, freezerOffline.Grace, freezerOffline.Severity));
 
-        var airflow = Demo.Kinds["fume-hood"].Alerts[0];
+        var airflow = Assert.IsType<ThresholdRule>(Demo.Kinds["fume-hood"].Alerts[0]);
         Assert.Equal((AlertRuleType.Threshold, 0.4, 0.05, 2.0, AlertSeverity.Critical),
             (airflow.Type, airflow.Below!.Value, airflow.Hysteresis, airflow.For.TotalMinutes, airflow.Severity));
         Assert.Null(airflow.Above);
         Assert.Equal(AlertSeverity.Warning, Demo.Kinds["fume-hood"].Alerts[1].Severity);
 
-        Assert.All(Demo.Kinds.Values.SelectMany(k => k.Alerts).Where(a => a.Type == AlertRuleType.Offline),
+        Assert.All(Demo.Kinds.Values.SelectMany(k => k.Alerts).OfType<OfflineRule>(),
             a => Assert.Equal((1.5, AlertSeverity.Warning), (a.Intervals, a.Severity)));
     }
 

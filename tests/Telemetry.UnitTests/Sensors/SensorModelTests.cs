@@ -15,10 +15,10 @@ public sealed class SensorModelTests
     static readonly SensorSettings Settings = new(TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(10), TimeSpan.FromMinutes(2),
         TimeSpan.FromMinutes(1), AlertEngineOptions.Default);
 
-    static readonly AlertRuleSpec Warm = new("freezer-warm", AlertRuleType.Threshold, AlertSeverity.Critical, Metric: "temperature",
-        Above: -15, Hysteresis: 2, For: TimeSpan.FromMinutes(1));
+    static readonly ThresholdRule Warm = new("freezer-warm", AlertSeverity.Critical, "temperature", Above: -15, Hysteresis: 2,
+        For: TimeSpan.FromMinutes(1));
 
-    static readonly AlertRuleSpec Offline = new("offline", AlertRuleType.Offline, AlertSeverity.Warning, Intervals: 2);
+    static readonly OfflineRule Offline = new("offline", AlertSeverity.Warning, Intervals: 2);
 
     readonly TestClock clock = new(T0);
 
@@ -63,7 +63,7 @@ public sealed class SensorModelTests
             ["power"] = new("W", RollupRole.Power),
             ["energy"] = new("Wh", RollupRole.Energy),
             ["battery"] = new("%", RollupRole.None),
-        }, TimeSpan.FromHours(1), []);
+        }, AlertRuleSet.Create(TimeSpan.FromHours(1)));
         var model = Model("sub");
         var output = new SensorOutput();
 
@@ -144,7 +144,7 @@ public sealed class SensorModelTests
     public void Saved_alert_state_that_does_not_restore_starts_the_alerts_afresh_and_is_reported()
     {
         var registry = Registry(Kind("freezer", rules: [Warm]));
-        var foreign = new SensorAlertEngine("other-sensor", [Warm], TimeSpan.FromHours(1), null, AlertEngineOptions.Default, T0).State;
+        var foreign = new SensorAlertEngine("other-sensor", AlertRuleSet.Create(TimeSpan.FromHours(1), Warm), null, AlertEngineOptions.Default, T0).State;
         var model = new SensorModel("frz", new SensorState(foreign, null, 0, 0, 0), Settings, clock, out _);
         var output = new SensorOutput();
 
@@ -156,24 +156,6 @@ public sealed class SensorModelTests
         Assert.Contains("other-sensor", problem.Error, StringComparison.Ordinal);
         Assert.Equal(AlertEvent.Raised, Assert.Single(output.Steps).Event);
         Assert.Equal(2, output.Raw.Count);
-    }
-
-    [Fact]
-    public void A_rule_the_engine_refuses_is_named_and_the_other_rules_and_the_readings_carry_on()
-    {
-        // Accepted by no loader after rules are checked once, but the engine may still refuse what it is given.
-        var band = new AlertRuleSpec("band", AlertRuleType.Threshold, AlertSeverity.Warning, Metric: "temperature", Above: 10, Below: 5, Hysteresis: 3);
-        var registry = Registry(Kind("freezer", rules: [band, Warm]));
-        var model = Model("frz");
-        var output = new SensorOutput();
-
-        Ingest(model, registry, output, Message("frz", (T0, -5)), Message("frz", (T0 + 60_000, -5)), Message("frz", (T0 + 61_000, -5)));
-
-        var problem = model.EngineProblem!;
-        Assert.Equal((AlertEngineFault.Rule, "rule 'band'"), (problem.Fault, problem.Culprit));
-        Assert.Equal("freezer-warm", Assert.Single(output.Steps).Alert.Rule);
-        Assert.Equal(3, output.Raw.Count);
-        Assert.Single(output.Rollups);
     }
 
     [Fact]
@@ -195,19 +177,54 @@ public sealed class SensorModelTests
     }
 
     [Fact]
-    public void A_reload_that_fixes_the_engine_clears_the_problem()
+    public void A_sensor_removed_from_the_registry_has_its_engine_problem_resolved()
     {
-        var band = new AlertRuleSpec("band", AlertRuleType.Threshold, AlertSeverity.Warning, Metric: "temperature", Above: 10, Below: 5, Hysteresis: 3);
-        var model = Model("frz");
+        var foreign = new SensorAlertEngine("other-sensor", AlertRuleSet.Create(TimeSpan.FromHours(1), Warm), null, AlertEngineOptions.Default, T0).State;
+        var model = new SensorModel("frz", new SensorState(foreign, null, 0, 0, 0), Settings, clock, out _);
         var output = new SensorOutput();
-        model.Refresh(Registry(Kind("freezer", rules: [band])), output);
+        model.Refresh(Registry(Kind("freezer", rules: [Warm])), output);
         Assert.NotNull(model.EngineProblem);
 
         output.Clear();
-        model.Refresh(Registry(Kind("freezer", rules: [Warm])), output);
+        var kind = Kind("freezer", rules: [Warm]);
+        model.Refresh(new CampusRegistry(new CampusInfo("c", "Campus", "UTC"), UnregisteredPolicy.Accept, ComfortBands.Default,
+            new Dictionary<string, SensorKind>(StringComparer.Ordinal) { [kind.Id] = kind }, []), output);
 
         Assert.True(output.EngineProblemChanged);
         Assert.Null(model.EngineProblem);
+        Assert.Null(model.TickPeriod);
+    }
+
+    [Fact]
+    public void A_batch_accepted_together_and_applied_in_order_gives_what_one_message_at_a_time_gives()
+    {
+        var registry = Registry(Kind("freezer", rules: [Warm]));
+        TelemetryMessage[] messages =
+        [
+            Message("frz", (T0 + 5_000, -10)), Message("frz", (T0 + 65_000, -9)), Message("frz", (T0 + 20_000, -30)),
+            Message("frz", (T0 + 125_000, -8)),
+        ];
+        var single = new SensorOutput();
+        var one = Model("frz");
+        Ingest(one, registry, single, messages);
+
+        var batch = new SensorOutput();
+        var all = Model("frz");
+        foreach (var message in messages)
+        {
+            all.Accept(message, registry, batch);
+        }
+
+        foreach (var message in messages)
+        {
+            all.Apply(message, batch);
+        }
+
+        Assert.NotEmpty(single.Rollups);
+        Assert.NotEmpty(single.Steps);
+        Assert.Equal(single.Rollups, batch.Rollups);
+        Assert.Equal(single.Steps, batch.Steps);
+        Assert.Equal(one.Snapshot!.LastValues, all.Snapshot!.LastValues);
     }
 
     SensorModel Model(string sensorId) => new(sensorId, null, Settings, clock, out _);
@@ -225,12 +242,12 @@ public sealed class SensorModelTests
     TelemetryMessage Message(string sensor, (long At, double Value) reading, string metric = "temperature", string room = Lab) =>
         new(new SensorAddress(Building, room, sensor), [new Reading(reading.At, [new Metric(metric, reading.Value)])], clock.NowMs);
 
-    static SensorKind Kind(string id, TimeSpan? interval = null, params AlertRuleSpec[] rules) =>
+    static SensorKind Kind(string id, TimeSpan? interval = null, params AlertRule[] rules) =>
         new(id, new Dictionary<string, MetricSpec>(StringComparer.Ordinal)
         {
             ["temperature"] = new("°C", RollupRole.None),
             ["battery"] = new("%", RollupRole.None),
-        }, interval ?? TimeSpan.FromHours(1), rules);
+        }, AlertRuleSet.Create(interval ?? TimeSpan.FromHours(1), rules));
 
     /// <summary>One building, one lab, sensors "frz", "sub" and "bcn" of <paramref name="kind"/>.</summary>
     static CampusRegistry Registry(SensorKind kind) => new(
