@@ -116,12 +116,18 @@ public sealed partial class DurationTextTests
         var positive = DurationText.Check(text, DurationRule.Positive, out var positiveValue);
         var nonNegative = DurationText.Check(text, DurationRule.NonNegative, out var nonNegativeValue);
 
-        // The registry: a kind's interval must be greater than zero.
+        // The registry: a kind's interval is read in the grammar, and whether its value fits (greater than zero) is
+        // judged by AlertRuleSet.Validate, the one check of a kind's interval and rules.
         var registry = CampusRegistryLoader.Load($"campus: {{ id: c }}\nkinds:\n  t:\n    interval: {text}\n    metrics: {{ t: {{ unit: C }} }}\nbuildings: []\n", "r.yaml");
         if (positive is null)
         {
             Assert.Empty(registry.Errors);
             Assert.Equal(positiveValue, registry.Registry!.Kinds["t"].Interval);
+        }
+        else if (DurationText.TryParse(text, out _))
+        {
+            var error = Assert.Single(registry.Errors).ToString();
+            Assert.StartsWith("r.yaml:4:15: kind 't' interval must be greater than zero, not ", error, StringComparison.Ordinal);
         }
         else
         {
