@@ -182,12 +182,21 @@ public sealed class IngestHandler(
 
     /// <summary>
     /// A connection has closed: the sensors that published on it start their disconnect grace period (docs/alerts.md).
-    /// A takeover is the same device connecting again, so it is not a disconnect.
+    /// A takeover is the same device connecting again, so it is not a disconnect. A connection that published nothing
+    /// counts for the sensors its client id published for before: its connect ended their grace, so its disconnect
+    /// starts it again.
     /// </summary>
     public async Task OnDisconnectedAsync(ClientDisconnectedEventArgs args)
     {
         ArgumentNullException.ThrowIfNull(args);
-        if (args.DisconnectType == MqttClientDisconnectType.Takeover || args.SessionItems[SessionSensorsKey] is not HashSet<string> sensors)
+        if (args.DisconnectType == MqttClientDisconnectType.Takeover)
+        {
+            return;
+        }
+
+        var sensors = args.SessionItems[SessionSensorsKey] as IEnumerable<string>
+            ?? (clientSensors.TryGetValue(args.ClientId, out var known) ? known : null);
+        if (sensors is null)
         {
             return;
         }

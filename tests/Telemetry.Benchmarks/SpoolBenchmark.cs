@@ -89,7 +89,6 @@ sealed class SpoolBenchmark(SpoolBenchmarkSettings settings, TextWriter output, 
             // JIT, thread pool growth, the first blocks of the segment: not measured.
             await RunWritersAsync(host.Spool, warmup, writers, latencies: null, cancellationToken);
             host.Instruments.Reset();
-            var (fsyncs, appended) = (host.Spool.Fsyncs, host.Spool.Appended);
 
             var latencies = new long[messages.Length];
             var cpu = CpuTime.OfThisProcess();
@@ -97,7 +96,7 @@ sealed class SpoolBenchmark(SpoolBenchmarkSettings settings, TextWriter output, 
             await RunWritersAsync(host.Spool, messages, writers, latencies, cancellationToken);
             var elapsed = Stopwatch.GetElapsedTime(started);
             cpu = CpuTime.OfThisProcess() - cpu;
-            (fsyncs, appended) = (host.Spool.Fsyncs - fsyncs, host.Spool.Appended - appended);
+            var instruments = host.Instruments.Snapshot();
 
             return new AppendResult(
                 writers,
@@ -106,9 +105,9 @@ sealed class SpoolBenchmark(SpoolBenchmarkSettings settings, TextWriter output, 
                 messages.Sum(m => m.Sum(line => (long)line.Length)),
                 elapsed,
                 new Distribution(latencies.Select(ticks => (double)ticks / Stopwatch.Frequency)),
-                host.Instruments.Snapshot(),
-                fsyncs,
-                appended,
+                instruments,
+                instruments.FsyncSeconds.Count,
+                instruments.Appends,
                 cpu);
         }
         finally

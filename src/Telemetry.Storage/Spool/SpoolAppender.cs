@@ -23,8 +23,6 @@ internal sealed class SpoolAppender(
     readonly Channel<AppendRequest> appends = Channel.CreateUnbounded<AppendRequest>(new UnboundedChannelOptions { SingleReader = true });
     readonly AsyncSignal spaceFreed = new();
     int full;
-    long fsyncs;
-    long appended;
 
     // Owned by the appender task once started.
     FileStream? active;
@@ -33,12 +31,6 @@ internal sealed class SpoolAppender(
     Task? running;
 
     public bool IsFull => Volatile.Read(ref full) == 1;
-
-    /// <summary>Group commits so far: each wrote one or more messages with one fsync.</summary>
-    public long Fsyncs => Interlocked.Read(ref fsyncs);
-
-    /// <summary>Messages made durable so far.</summary>
-    public long Appended => Interlocked.Read(ref appended);
 
     /// <summary>Starts appending to a new segment <paramref name="firstSegment"/>.</summary>
     public void Start(long firstSegment)
@@ -176,8 +168,6 @@ internal sealed class SpoolAppender(
 
             activeLength += size;
             ledger.Commit(activeIndex, activeLength, size, lines, nowMs);
-            Interlocked.Increment(ref fsyncs);
-            Interlocked.Add(ref appended, group.Count);
             metrics.SpoolAppends.Add(group.Count);
             metrics.SpoolFsyncDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds);
             foreach (var request in group)

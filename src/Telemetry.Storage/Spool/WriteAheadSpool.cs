@@ -64,12 +64,6 @@ public sealed class WriteAheadSpool : ITelemetryWriter, IHostedService, IDisposa
 
     public bool IsFull => appender.IsFull;
 
-    /// <summary>Group commits so far: each wrote one or more messages with one fsync.</summary>
-    public long Fsyncs => appender.Fsyncs;
-
-    /// <summary>Messages made durable so far.</summary>
-    public long Appended => appender.Appended;
-
     /// <summary>How long the oldest reading not yet in InfluxDB has been waiting (zero when none).</summary>
     public TimeSpan OldestPendingAge => ledger.OldestPendingAge(time.GetUtcNow().ToUnixTimeMilliseconds());
 
