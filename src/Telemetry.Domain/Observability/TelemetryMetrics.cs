@@ -43,7 +43,7 @@ public sealed class TelemetryMetrics : IDisposable
         AlertSteps = meter.CreateCounter<long>("telemetry.alerts.steps", "{step}",
             "Alert lifecycle steps (raised, acknowledged, cleared), by event and severity");
         AlertEngineFailures = meter.CreateCounter<long>("telemetry.alerts.engine.failures", "{failure}",
-            "Sensor alert engines that could not be built or updated as configured, by fault (saved-state, rule, engine); the sensor's readings are stored regardless");
+            "Sensor alert engines that could not be built or updated as configured, by fault (saved-state, engine); the sensor's readings are stored regardless");
         WebhookDeliveries = meter.CreateCounter<long>("telemetry.alerts.webhook.deliveries", "{request}",
             "Alert steps posted to webhooks, by outcome (delivered, given_up)");
         WriteDuration = meter.CreateHistogram<double>("telemetry.influx.write.duration", "s",

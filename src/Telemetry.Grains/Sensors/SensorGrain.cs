@@ -7,7 +7,6 @@ using Telemetry.Contracts;
 using Telemetry.Domain.Alerts;
 using Telemetry.Domain.Campus;
 using Telemetry.Domain.Observability;
-using Telemetry.Domain.Rollups;
 using Telemetry.Domain.Sensors;
 using Telemetry.Grains.Alerts;
 using Telemetry.Grains.Persistence;
@@ -336,29 +335,4 @@ public sealed class SensorGrain(
         persisted.State = SensorGrainState.From(model.Save());
         await Storage.WriteStateAsync(StateName, this.GetGrainId(), persisted);
     }
-}
-
-/// <summary>What a registered sensor's grain keeps across restarts (JSON, see <see cref="DurableFileGrainStorage"/>).</summary>
-public sealed class SensorGrainState
-{
-    public AlertEngineState? Alerts { get; set; }
-
-    public RollupState? Rollups { get; set; }
-
-    public long LastSeenMs { get; set; }
-
-    public long MessagesTotal { get; set; }
-
-    public long ReadingsTotal { get; set; }
-
-    internal SensorState ToModel() => new(Alerts, Rollups, LastSeenMs, MessagesTotal, ReadingsTotal);
-
-    internal static SensorGrainState From(SensorState state) => new()
-    {
-        Alerts = state.Alerts,
-        Rollups = state.Rollups,
-        LastSeenMs = state.LastSeenMs,
-        MessagesTotal = state.MessagesTotal,
-        ReadingsTotal = state.ReadingsTotal,
-    };
 }
