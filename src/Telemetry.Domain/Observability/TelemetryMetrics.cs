@@ -42,6 +42,8 @@ public sealed class TelemetryMetrics : IDisposable
             "Readings whose timestamp their roll-up window already held (a resend): not counted twice");
         AlertSteps = meter.CreateCounter<long>("telemetry.alerts.steps", "{step}",
             "Alert lifecycle steps (raised, acknowledged, cleared), by event and severity");
+        AlertEngineFailures = meter.CreateCounter<long>("telemetry.alerts.engine.failures", "{failure}",
+            "Sensor alert engines that could not be built or updated as configured, by fault (saved-state, engine); the sensor's readings are stored regardless");
         WebhookDeliveries = meter.CreateCounter<long>("telemetry.alerts.webhook.deliveries", "{request}",
             "Alert steps posted to webhooks, by outcome (delivered, given_up)");
         WriteDuration = meter.CreateHistogram<double>("telemetry.influx.write.duration", "s",
@@ -62,6 +64,7 @@ public sealed class TelemetryMetrics : IDisposable
     public Counter<long> RollupTooLate { get; }
     public Counter<long> RollupDuplicates { get; }
     public Counter<long> AlertSteps { get; }
+    public Counter<long> AlertEngineFailures { get; }
     public Counter<long> WebhookDeliveries { get; }
 
     /// <summary>

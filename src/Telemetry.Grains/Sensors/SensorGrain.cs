@@ -1,13 +1,13 @@
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using Microsoft.Extensions.DependencyInjection;
 using Orleans.Concurrency;
 using Orleans.Storage;
 using Telemetry.Contracts;
 using Telemetry.Domain.Alerts;
 using Telemetry.Domain.Campus;
 using Telemetry.Domain.Observability;
-using Telemetry.Domain.Rollups;
+using Telemetry.Domain.Sensors;
 using Telemetry.Grains.Alerts;
 using Telemetry.Grains.Persistence;
 using Telemetry.Storage;
@@ -16,10 +16,9 @@ using Telemetry.Storage.Schema;
 namespace Telemetry.Grains.Sensors;
 
 /// <summary>
-/// One activation per sensor. For every message it writes the raw readings, closes and rewrites its 1-minute roll-up
-/// windows, and — for a sensor the campus registry lists — evaluates its kind's alert rules and reports its figures
-/// to its room. A timer runs the offline check, writes <c>device_status</c> and flushes the roll-ups of a sensor that
-/// went quiet.
+/// One activation per sensor, carrying out what its <see cref="SensorModel"/> decides: for every message it writes
+/// the raw readings and the roll-up windows they closed, then applies them (alerts, room report). A timer runs the
+/// offline check, writes <c>device_status</c> and flushes the roll-ups of a sensor that went quiet.
 /// <para>
 /// Reentrant: while one message waits for the spool, the next message of the same sensor is already taken, so a
 /// device with several messages in flight is not serialised behind fsyncs. All state changes happen between awaits
@@ -38,28 +37,11 @@ public sealed class SensorGrain(
     IAlertNotifier notifier,
     IOptions<CampusOptions> options,
     TelemetryMetrics metrics,
+    AlertEngineProblems problems,
     TimeProvider time,
     ILogger<SensorGrain> logger) : Grain, ISensorGrain
 {
-    readonly Dictionary<string, (long TimestampMs, double Value)> lastValues = new(StringComparer.Ordinal);
-    RollupWindows rollups = null!;
-    SensorAlertEngine? engine;
-    CampusRegistry? knownRegistry;
-    RegisteredSensor? registered;
-    SensorAddress? address;
-    long lastReadingMs = long.MinValue;
-    long lastSeenMs;
-    long messagesTotal;
-    long readingsTotal;
-    long lastIngestWallMs;
-    long lastStatusWrittenMs;
-    bool? reportedOnline;
-    bool dirty;
-    IGrainTimer? timer;
-
-    string SensorId => this.GetPrimaryKeyString();
-
-    long Now => time.GetUtcNow().ToUnixTimeMilliseconds();
+    const string StateName = "sensor";
 
     /// <summary>
     /// Read by hand rather than through <c>[PersistentState]</c>: only registered sensors have state, and an
@@ -67,52 +49,49 @@ public sealed class SensorGrain(
     /// <c>grains</c> benchmark).
     /// </summary>
     readonly GrainState<SensorGrainState> persisted = new(new SensorGrainState());
+    SensorModel model = null!;
+    IGrainTimer? timer;
+    Task persistTail = Task.CompletedTask;
+
+    string SensorId => this.GetPrimaryKeyString();
 
     IGrainStorage Storage => ServiceProvider.GetRequiredKeyedService<IGrainStorage>(GrainStorage.Name);
 
-    const string StateName = "sensor";
-
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        var campus = options.Value;
+        SensorGrainState? saved = null;
         if (registry.Current.FindSensor(SensorId) is not null)
         {
             await Storage.ReadStateAsync(StateName, this.GetGrainId(), persisted);
-            persisted.State ??= new SensorGrainState();
+            saved = persisted.State;
         }
 
-        var saved = persisted.State ?? new SensorGrainState();
-        rollups = saved.Rollups is { } r && r.WindowMs == (long)campus.RollupWindow.TotalMilliseconds
-            ? new RollupWindows(r)
-            : new RollupWindows(campus.RollupWindow, campus.RollupLateness);
-        messagesTotal = saved.MessagesTotal;
-        readingsTotal = saved.ReadingsTotal;
-        lastSeenMs = saved.LastSeenMs;
-
-        // Windows restored from the state a crash left behind are owed to InfluxDB: the idle flush counts from now.
-        if (rollups.OpenWindowCount > 0)
+        var campus = options.Value;
+        var settings = new SensorSettings(campus.RollupWindow, campus.RollupLateness, campus.RollupIdleFlush, campus.DeviceStatusInterval,
+            new AlertEngineOptions { FlapThreshold = campus.AlertFlapThreshold, FlapWindow = campus.AlertFlapWindow });
+        model = new SensorModel(SensorId, saved?.ToModel(), settings, time, out var rollupError);
+        if (rollupError is not null)
         {
-            lastIngestWallMs = Now;
+            logger.LogWarning("Sensor {Sensor}: its saved roll-up windows do not restore ({Error}); they start empty", SensorId, rollupError);
         }
 
-        RefreshRegistration(Now, []);
+        var output = new SensorOutput();
+        model.Refresh(registry.Current, output);
+        Follow(output);
     }
 
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
-        var points = new List<RollupPoint>();
-        rollups.Flush(points);
+        var output = new SensorOutput();
+        model.Flush(output);
         try
         {
-            if (points.Count > 0 && CanWriteRollups)
+            if (output.Rollups.Count > 0)
             {
-                await writer.WriteAsync(RollupLines(points), cancellationToken);
+                await writer.WriteAsync(Lines(output), cancellationToken);
             }
 
-            if (registered is not null)
-            {
-                await PersistAsync();
-            }
+            await PersistAsync();
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
@@ -123,86 +102,24 @@ public sealed class SensorGrain(
     public async Task Ingest(TelemetryMessage message)
     {
         ArgumentNullException.ThrowIfNull(message);
-        var transitions = new List<AlertTransition>();
-        RefreshRegistration(message.ReceivedAtMs, transitions);
 
-        // Roll-ups first, so the raw lines and the windows they close go to the spool in one durable write.
-        // Readings resent after a lost acknowledgement carry the same timestamps and are not counted twice.
-        var points = new List<RollupPoint>();
-        foreach (var reading in message.Readings)
-        {
-            var added = rollups.Add(reading.TimestampMs, reading.Metrics, points);
-            if (added.TooLate)
-            {
-                metrics.RollupTooLate.Add(1);
-                logger.LogDebug("Sensor {Sensor}: reading at {Timestamp} is too late for its roll-up window; stored raw only", SensorId, reading.TimestampMs);
-            }
-
-            if (added.Duplicates > 0)
-            {
-                metrics.RollupDuplicates.Add(1);
-            }
-        }
-
-        var lines = new List<string>(message.Readings.Count + points.Count);
-        lines.AddRange(LineProtocol.ToLines(message.Address, message.Readings, unregistered: registered is null));
-        if (points.Count > 0)
-        {
-            address ??= message.Address;
-            lines.AddRange(RollupLines(points, message.Address));
-        }
-
-        await writer.WriteAsync(lines, CancellationToken.None);
-
-        if (address is not null && address != message.Address)
+        // The raw lines and the windows they close go to the spool in one durable write; only then do they count.
+        var output = new SensorOutput();
+        model.Accept(message, registry.Current, output);
+        Follow(output);
+        await writer.WriteAsync(Lines(output), CancellationToken.None);
+        model.Apply(message, output);
+        foreach (var move in output.Moves)
         {
             logger.LogInformation("Sensor {Sensor} moved from {OldBuilding}/{OldRoom} to {Building}/{Room}",
-                message.Address.Sensor, address.Building, address.Room, message.Address.Building, message.Address.Room);
+                move.To.Sensor, move.From.Building, move.From.Room, move.To.Building, move.To.Room);
         }
 
-        address = message.Address;
-        lastSeenMs = Math.Max(lastSeenMs, message.ReceivedAtMs);
-        lastIngestWallMs = Now;
-        messagesTotal++;
-        readingsTotal += message.Readings.Count;
-        dirty = true;
-
-        // Readings may arrive out of order (batches uploaded after an outage): per metric, the newest timestamp wins.
-        foreach (var reading in message.Readings)
-        {
-            lastReadingMs = Math.Max(lastReadingMs, reading.TimestampMs);
-            foreach (var metric in reading.Metrics)
-            {
-                if (!lastValues.TryGetValue(metric.Name, out var known) || known.TimestampMs <= reading.TimestampMs)
-                {
-                    lastValues[metric.Name] = (reading.TimestampMs, metric.Value);
-                }
-            }
-        }
-
-        if (engine is not null)
-        {
-            foreach (var reading in message.Readings.OrderBy(r => r.TimestampMs))
-            {
-                transitions.AddRange(engine.OnReading(reading, message.ReceivedAtMs));
-            }
-        }
-
-        if (transitions.Count > 0)
-        {
-            await PublishAsync(transitions);
-        }
-
-        if (registered is not null)
-        {
-            await ReportAsync(force: false);
-        }
+        await PublishAsync(output.Steps);
+        await ReportAsync(force: false);
     }
 
-    public Task<SensorSnapshot?> GetSnapshot() => Task.FromResult(address is null
-        ? null
-        : new SensorSnapshot(address, lastReadingMs, lastValues.ToDictionary(kv => kv.Key, kv => kv.Value.Value, StringComparer.Ordinal),
-            lastSeenMs, messagesTotal, readingsTotal));
+    public Task<SensorSnapshot?> GetSnapshot() => Task.FromResult(model.Snapshot);
 
     /// <summary>
     /// Called by the campus at start and after each registry reload: activation does the work for a new grain; a grain
@@ -210,65 +127,52 @@ public sealed class SensorGrain(
     /// </summary>
     public async Task Start()
     {
-        var transitions = new List<AlertTransition>();
-        RefreshRegistration(Now, transitions);
-        if (transitions.Count > 0)
-        {
-            await PublishAsync(transitions);
-        }
+        var output = new SensorOutput();
+        model.Refresh(registry.Current, output);
+        Follow(output);
+        await PublishAsync(output.Steps);
     }
 
     public Task Disconnected(long atMs)
     {
-        engine?.OnDisconnected(atMs);
+        model.Disconnected(atMs);
         return Task.CompletedTask;
     }
 
     public Task Connected(long atMs)
     {
-        engine?.OnConnected(atMs);
+        model.Connected(atMs);
         return Task.CompletedTask;
     }
 
-    public Task<IReadOnlyList<AlertInfo>> GetAlerts() =>
-        Task.FromResult<IReadOnlyList<AlertInfo>>(engine is null ? [] : [.. engine.Active.Select(a => a.ToInfo(Building, Room))]);
+    public Task<IReadOnlyList<AlertInfo>> GetAlerts() => Task.FromResult(model.Alerts);
 
     public Task<AlertCommandResult> Acknowledge(string alertId, string by, string? note) =>
-        ActAsync(alertId, e => e.Acknowledge(alertId, by, note, Now));
+        ActAsync(output => model.Acknowledge(alertId, by, note, output));
 
     public Task<AlertCommandResult> ClearAlert(string alertId, string by) =>
-        ActAsync(alertId, e => e.Clear(alertId, by, Now));
+        ActAsync(output => model.Clear(alertId, by, output));
 
-    async Task<AlertCommandResult> ActAsync(string alertId, Func<SensorAlertEngine, AlertActionResult> action)
+    async Task<AlertCommandResult> ActAsync(Func<SensorOutput, AlertCommandResult> action)
     {
-        if (engine is null)
-        {
-            return new AlertCommandResult(false, $"sensor '{SensorId}' has no alerts (it is not in the campus registry)", null);
-        }
-
-        var result = action(engine);
-        if (result.Transition is { } transition)
-        {
-            await PublishAsync([transition]);
-            return new AlertCommandResult(true, null, transition.Alert.ToInfo(Building, Room));
-        }
-
-        var known = engine.Active.FirstOrDefault(a => a.Id == alertId);
-        return result.Error == AlertActionError.UnknownAlert && known is null
-            ? new AlertCommandResult(false, result.ErrorMessage, null)
-            : new AlertCommandResult(false, result.ErrorMessage, known is null
-                ? new AlertInfo(alertId, "", "", SensorId, "", default, default, AlertState.Cleared, 0, null, "", null, null, null, null, null, false)
-                : known.ToInfo(Building, Room));
+        var output = new SensorOutput();
+        var result = action(output);
+        await PublishAsync(output.Steps);
+        return result;
     }
 
     /// <summary>
     /// Persists the alert state, writes each step to InfluxDB, records it in the alert index, then hands it to MQTT and
     /// webhooks: a step is published only once it survives a restart.
     /// </summary>
-    async Task PublishAsync(IReadOnlyList<AlertTransition> transitions)
+    async Task PublishAsync(List<AlertStep> steps)
     {
+        if (steps.Count == 0)
+        {
+            return;
+        }
+
         await PersistAsync();
-        var steps = transitions.Select(t => t.ToStep(Building, Room)).ToList();
         try
         {
             await writer.WriteAsync([.. steps.Select(SeriesLines.Alert)], CancellationToken.None);
@@ -290,127 +194,56 @@ public sealed class SensorGrain(
             logger.LogInformation("Alert {AlertId} {Event}: {Severity} {Message}", step.Alert.Id, step.Event, step.Alert.Severity, step.Alert.Message);
         }
 
-        if (transitions.Any(t => t.Alert.RuleType == AlertRuleType.Offline))
+        if (steps.Any(s => s.Alert.RuleType == AlertRuleType.Offline))
         {
             await ReportAsync(force: true);
         }
     }
 
-    string Building => registered?.Building.Id ?? address?.Building ?? "";
-
-    string Room => registered?.Room.Id ?? address?.Room ?? "";
-
-    /// <summary>Online: reported since the service started and no offline alert is open.</summary>
-    bool Online => lastSeenMs > 0 && engine is not null
-        ? !engine.Active.Any(a => a.RuleType == AlertRuleType.Offline) && (HasOfflineRule || Now - lastSeenMs <= 2 * IntervalMs)
-        : lastSeenMs > 0;
-
-    bool HasOfflineRule => registered?.Kind.Alerts.Any(r => r is OfflineRule) == true;
-
-    long IntervalMs => (long)(registered?.Kind.Interval.TotalMilliseconds ?? 60_000);
-
-    /// <summary>Tells the room this sensor's figures (by the roll-up roles of its kind's metrics) and whether it is online.</summary>
+    /// <summary>Tells the room this sensor's figures and whether it is online; on a change of the latter, writes the device status.</summary>
     async Task ReportAsync(bool force)
     {
-        if (registered is not { } sensor)
+        if (model.Report(force) is not { } report)
         {
             return;
         }
 
-        double? people = null, temperature = null, humidity = null, co2 = null, power = null, energy = null;
-        foreach (var (name, spec) in sensor.Kind.Metrics)
-        {
-            if (spec.Rollup == RollupRole.None || !lastValues.TryGetValue(name, out var last))
-            {
-                continue;
-            }
-
-            var value = last.Value;
-            switch (spec.Rollup)
-            {
-                case RollupRole.People: people = value; break;
-                case RollupRole.Temperature: temperature = value; break;
-                case RollupRole.Humidity: humidity = value; break;
-                case RollupRole.Co2: co2 = value; break;
-                case RollupRole.Power: power = IsUnit(spec, "W") ? value / 1000 : value; break;
-                case RollupRole.Energy: energy = IsUnit(spec, "Wh") ? value / 1000 : value; break;
-            }
-        }
-
-        var online = Online;
-        var changed = reportedOnline != online;
-        if (!force && !changed && people is null && temperature is null && humidity is null && co2 is null && power is null && energy is null)
-        {
-            return;
-        }
-
-        reportedOnline = online;
-        await GrainFactory.GetGrain<IRoomGrain>(CampusKeys.Room(sensor.Building.Id, sensor.Room.Id))
-            .Report(new SensorReport(SensorId, online, lastSeenMs, people, temperature, humidity, co2, power, energy));
-        if (changed)
+        await GrainFactory.GetGrain<IRoomGrain>(CampusKeys.Room(report.Building, report.Room)).Report(report.Report);
+        if (report.OnlineChanged)
         {
             await WriteStatusAsync();
         }
     }
 
-    static bool IsUnit(MetricSpec spec, string unit) => string.Equals(spec.Unit, unit, StringComparison.Ordinal);
-
     async Task WriteStatusAsync()
     {
-        if (registered is not { } sensor)
+        if (model.Status() is { } s)
         {
-            return;
+            await writer.WriteAsync([SeriesLines.Device(s.At, s.Kind, s.Online, s.LastSeenAgeSeconds, s.MessagesTotal, s.ReadingsTotal, s.Battery, s.Rssi, s.AtMs)],
+                CancellationToken.None);
         }
-
-        var now = Now;
-        lastStatusWrittenMs = now;
-        var at = new SensorAddress(sensor.Building.Id, sensor.Room.Id, SensorId);
-        double? Last(string metric) => lastValues.TryGetValue(metric, out var v) ? v.Value : null;
-        var age = lastSeenMs > 0 ? (now - lastSeenMs) / 1000.0 : (now - ActivatedAtMs) / 1000.0;
-        await writer.WriteAsync([SeriesLines.Device(at, sensor.Kind.Id, Online, Math.Max(0, age), messagesTotal, readingsTotal,
-            Last("battery"), Last("rssi"), now)], CancellationToken.None);
     }
-
-    long ActivatedAtMs { get; } = time.GetUtcNow().ToUnixTimeMilliseconds();
 
     async Task TickAsync(CancellationToken cancellationToken)
     {
         try
         {
-            var now = Now;
-            var transitions = new List<AlertTransition>();
-            RefreshRegistration(now, transitions);
-            if (engine is not null)
+            var output = new SensorOutput();
+            model.Tick(registry.Current, output);
+            Follow(output);
+            await PublishAsync(output.Steps);
+            if (output.Rollups.Count > 0)
             {
-                transitions.AddRange(engine.OnTick(now));
+                await writer.WriteAsync(Lines(output), cancellationToken);
             }
 
-            if (transitions.Count > 0)
+            await ReportAsync(force: false);
+            if (model.StatusDue)
             {
-                await PublishAsync(transitions);
-            }
-
-            // A sensor that went quiet: its open roll-up windows are written now rather than when it reports again.
-            if (lastIngestWallMs > 0 && now - lastIngestWallMs >= options.Value.RollupIdleFlush.TotalMilliseconds && rollups.OpenWindowCount > 0 && CanWriteRollups)
-            {
-                var points = new List<RollupPoint>();
-                rollups.Flush(points);
-                if (points.Count > 0)
+                await WriteStatusAsync();
+                if (model.IsDirty)
                 {
-                    await writer.WriteAsync(RollupLines(points), cancellationToken);
-                }
-            }
-
-            if (registered is not null)
-            {
-                await ReportAsync(force: false);
-                if (now - lastStatusWrittenMs >= options.Value.DeviceStatusInterval.TotalMilliseconds)
-                {
-                    await WriteStatusAsync();
-                    if (dirty)
-                    {
-                        await PersistAsync();
-                    }
+                    await PersistAsync();
                 }
             }
         }
@@ -420,104 +253,66 @@ public sealed class SensorGrain(
         }
     }
 
-    /// <summary>
-    /// Looks the sensor up again when the registry changed: a sensor that became registered gets its alert engine,
-    /// a changed kind updates the rules (keeping the state of rules that stayed), a removed sensor clears its alerts.
-    /// </summary>
-    void RefreshRegistration(long nowMs, List<AlertTransition> transitions)
+    /// <summary>The grain's part of what the model noticed: roll-up counters, the timer, and alert-engine problems (logged once each).</summary>
+    void Follow(SensorOutput output)
     {
-        var current = registry.Current;
-        if (ReferenceEquals(current, knownRegistry))
+        if (output.TooLateReadings > 0)
         {
-            return;
+            metrics.RollupTooLate.Add(output.TooLateReadings);
+            logger.LogDebug("Sensor {Sensor}: {Count} reading(s) too late for their roll-up window; stored raw only", SensorId, output.TooLateReadings);
         }
 
-        knownRegistry = current;
-        var previous = registered;
-        registered = current.FindSensor(SensorId);
-        if (registered is { } sensor)
+        if (output.DuplicateReadings > 0)
         {
-            var engineOptions = new AlertEngineOptions
-            {
-                FlapThreshold = options.Value.AlertFlapThreshold,
-                FlapWindow = options.Value.AlertFlapWindow,
-            };
-            if (engine is null)
-            {
-                var restored = persisted.State?.Alerts;
-                try
-                {
-                    engine = new SensorAlertEngine(SensorId, sensor.Kind.Alerts, restored, engineOptions, nowMs, sensor.Kind.Metrics);
-                }
-                catch (ArgumentException ex) when (restored is not null)
-                {
-                    logger.LogWarning("Sensor {Sensor}: its saved alert state does not fit its rules any more ({Error}); starting fresh", SensorId, ex.Message);
-                    engine = new SensorAlertEngine(SensorId, sensor.Kind.Alerts, null, engineOptions, nowMs, sensor.Kind.Metrics);
-                }
+            metrics.RollupDuplicates.Add(output.DuplicateReadings);
+        }
 
-                if (restored is not null)
-                {
-                    // The time the service itself was down is not the device's silence.
-                    engine.ResetOfflineClock(nowMs);
-                }
-            }
-            else if (previous is null || !ReferenceEquals(previous.Kind, sensor.Kind))
+        if (output.RegistrationChanged)
+        {
+            timer?.Dispose();
+
+            // Registered sensors stay active: their offline clock must run even when they are silent.
+            timer = model.TickPeriod is { } period
+                ? this.RegisterGrainTimer(TickAsync, new GrainTimerCreationOptions(period, period) { KeepAlive = true })
+                : null;
+        }
+
+        if (output.EngineProblemChanged)
+        {
+            if (model.EngineProblem is { } problem)
             {
-                transitions.AddRange(engine.UpdateRules(sensor.Kind.Alerts, nowMs, sensor.Kind.Metrics));
+                problems.Report(problem);
+                metrics.AlertEngineFailures.Add(1, new KeyValuePair<string, object?>("fault", WireName.Of(problem.Fault)));
+                logger.LogError("Sensor {Sensor}: its alerts do not fully run ({Problem}); its readings are stored regardless", SensorId, problem);
+            }
+            else
+            {
+                problems.Resolve(SensorId);
+                logger.LogInformation("Sensor {Sensor}: its alert engine runs as configured again", SensorId);
             }
         }
-        else if (engine is not null)
+    }
+
+    static List<string> Lines(SensorOutput output)
+    {
+        var lines = new List<string>(output.Raw.Sum(r => r.Readings.Count) + output.Rollups.Count);
+        foreach (var raw in output.Raw)
         {
-            transitions.AddRange(engine.UpdateRules(AlertRuleSet.Create(TimeSpan.FromMinutes(1)), nowMs));
-            engine = null;
+            lines.AddRange(LineProtocol.ToLines(raw.Address, raw.Readings, raw.Unregistered));
         }
 
-        ArmTimer();
-    }
-
-    void ArmTimer()
-    {
-        timer?.Dispose();
-        timer = null;
-        if (registered is not { } sensor)
+        foreach (var (where, kind, p) in output.Rollups)
         {
-            // Unregistered sensors get no timer (a load test activates hundreds of thousands of them): their quiet
-            // windows are written when a later reading arrives or when Orleans deactivates the idle grain.
-            return;
+            lines.Add(SeriesLines.RollupWindow(where, kind, p.Metric, p.WindowStartMs, p.Min, p.Max, p.Mean, p.Count, p.Last));
         }
 
-        // A quarter of the shortest time the offline rules wait (the interval, or a disconnect grace) keeps detection
-        // within that time plus a quarter. Registered sensors stay active: their offline clock must run even when
-        // they are silent.
-        var period = TimeSpan.FromMilliseconds(Math.Clamp(
-            sensor.Kind.Alerts.OfType<OfflineRule>().Where(r => r.Grace is not null)
-                .Select(r => r.Grace!.Value.TotalMilliseconds)
-                .Append(sensor.Kind.Interval.TotalMilliseconds)
-                .Min() / 4, 250, 15_000));
-        timer = this.RegisterGrainTimer(TickAsync, new GrainTimerCreationOptions(period, period) { KeepAlive = true });
+        return lines;
     }
-
-    /// <summary>
-    /// A registered sensor's windows are addressed by the registry; an unregistered one's only by a message it sent
-    /// since activation (its restored windows wait for that message).
-    /// </summary>
-    bool CanWriteRollups => registered is not null || address is not null;
-
-    IReadOnlyList<string> RollupLines(IReadOnlyList<RollupPoint> points, SensorAddress? at = null)
-    {
-        var where = registered is { } sensor
-            ? new SensorAddress(sensor.Building.Id, sensor.Room.Id, SensorId)
-            : at ?? address!;
-        var kind = registered?.Kind.Id ?? "unregistered";
-        return [.. points.Select(p => SeriesLines.RollupWindow(where, kind, p.Metric, p.WindowStartMs, p.Min, p.Max, p.Mean, p.Count, p.Last))];
-    }
-
-    Task persistTail = Task.CompletedTask;
 
     /// <summary>Writes the state after any write still in flight (the grain is reentrant; writes must not overlap).</summary>
     Task PersistAsync()
     {
-        if (registered is null)
+        if (model.Registered is null)
         {
             return Task.CompletedTask;
         }
@@ -537,31 +332,7 @@ public sealed class SensorGrain(
             // The previous write's caller saw its failure; this write carries the newer state anyway.
         }
 
-        {
-            persisted.State = new SensorGrainState
-            {
-                Alerts = engine?.State,
-                Rollups = rollups.ToState(),
-                LastSeenMs = lastSeenMs,
-                MessagesTotal = messagesTotal,
-                ReadingsTotal = readingsTotal,
-            };
-            dirty = false;
-            await Storage.WriteStateAsync(StateName, this.GetGrainId(), persisted);
-        }
+        persisted.State = SensorGrainState.From(model.Save());
+        await Storage.WriteStateAsync(StateName, this.GetGrainId(), persisted);
     }
-}
-
-/// <summary>What a registered sensor's grain keeps across restarts.</summary>
-public sealed class SensorGrainState
-{
-    public AlertEngineState? Alerts { get; set; }
-
-    public RollupState? Rollups { get; set; }
-
-    public long LastSeenMs { get; set; }
-
-    public long MessagesTotal { get; set; }
-
-    public long ReadingsTotal { get; set; }
 }

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using Orleans.Runtime;
 using Telemetry.Broker;
+using Telemetry.Domain.Alerts;
 using Telemetry.Storage.Drain;
 using Telemetry.Storage.Influx;
 using Telemetry.Storage.Spool;
@@ -13,7 +14,7 @@ namespace Telemetry.Service.Health;
 /// <summary>
 /// <c>/health/live</c>: the process answers. <c>/health/ready</c>: the broker listens, the silo is active, the spool
 /// has room and InfluxDB answers its ping (503 otherwise); Degraded (still 200) while a backlog waits in the spool
-/// for longer than <c>Spool:DegradedAfter</c>. The body names each check, its state, why, and the spool's numbers.
+/// for longer than <c>Spool:DegradedAfter</c>, or while a sensor's alerts do not fully run. The body names each check, its state, why, and the spool's numbers.
 /// </summary>
 public static class HealthEndpoints
 {
@@ -25,7 +26,8 @@ public static class HealthEndpoints
             .AddCheck<BrokerHealthCheck>("broker", tags: [Ready])
             .AddCheck<SiloHealthCheck>("silo", tags: [Ready])
             .AddCheck<SpoolHealthCheck>("spool", tags: [Ready])
-            .AddCheck<InfluxHealthCheck>("influxdb", tags: [Ready]);
+            .AddCheck<InfluxHealthCheck>("influxdb", tags: [Ready])
+            .AddCheck<AlertEngineHealthCheck>("alerts", tags: [Ready]);
         return builder;
     }
 
@@ -116,5 +118,27 @@ sealed class InfluxHealthCheck(IInfluxTarget target) : IHealthCheck
         return answers
             ? HealthCheckResult.Healthy($"{target.Describe()} answers")
             : HealthCheckResult.Unhealthy($"{target.Describe()} does not answer its ping within {PingTimeout.TotalSeconds:0} s; readings wait in the spool");
+    }
+}
+
+/// <summary>
+/// Degraded (still 200) while some sensor's alert engine could not be built as configured: its readings are stored,
+/// but some or all of its alerts do not run. Names each sensor and the rule (or saved state) to blame.
+/// </summary>
+sealed class AlertEngineHealthCheck(AlertEngineProblems problems) : IHealthCheck
+{
+    public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        var current = problems.Current;
+        if (current.Count == 0)
+        {
+            return Task.FromResult(HealthCheckResult.Healthy("every registered sensor's alert rules run"));
+        }
+
+        var data = current.ToDictionary(p => p.SensorId, p => (object)p.ToString(), StringComparer.Ordinal);
+        var named = string.Join("; ", current.Take(5).Select(p => $"sensor {p.SensorId}: {p.Culprit}"));
+        var more = current.Count > 5 ? $"; and {current.Count - 5} more" : "";
+        return Task.FromResult(HealthCheckResult.Degraded(
+            $"alerts do not fully run for {current.Count} sensor(s), whose readings are stored regardless: {named}{more}", data: data));
     }
 }

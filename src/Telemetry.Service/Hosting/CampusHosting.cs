@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Options;
 using Orleans.Runtime.Hosting;
 using Telemetry.Contracts;
+using Telemetry.Domain.Alerts;
 using Telemetry.Domain.Campus;
 using Telemetry.Domain.Observability;
 using Telemetry.Grains;
@@ -28,6 +29,7 @@ public static class CampusHosting
             .Validate(o => !string.IsNullOrWhiteSpace(o.StatePath), "Campus:StatePath must name a folder")
             .ValidateOnStart();
         builder.Services.AddCampusRegistry(builder.Configuration);
+        builder.Services.AddSingleton<AlertEngineProblems>();
         builder.Services.AddGrainStorage(GrainStorage.Name, (sp, _) => new DurableFileGrainStorage(
             sp.GetRequiredService<IOptions<CampusOptions>>().Value.StatePath,
             sp.GetRequiredService<ILogger<DurableFileGrainStorage>>()));

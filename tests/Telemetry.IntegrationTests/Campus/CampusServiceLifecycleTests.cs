@@ -1,8 +1,12 @@
 using System.Net.Http.Json;
 using System.Text.Json;
+using Microsoft.Extensions.Logging.Abstractions;
 using MQTTnet;
 using MQTTnet.Formatter;
 using MQTTnet.Protocol;
+using Telemetry.Domain.Alerts;
+using Telemetry.Grains.Persistence;
+using Telemetry.Grains.Sensors;
 using Telemetry.IntegrationTests.EndToEnd;
 
 namespace Telemetry.IntegrationTests.Campus;
@@ -168,6 +172,45 @@ public sealed class CampusServiceLifecycleTests(ServiceOnInfluxV1Fixture fixture
             var recent = await restarted.Http.GetFromJsonAsync<JsonElement>("api/alerts?state=recent", Ct);
             Assert.Contains(recent.EnumerateArray(), a => a.GetProperty("id").GetString() == alertId && a.GetProperty("clearedBy").GetString() == "auto");
         }
+    }
+
+    [Fact]
+    public async Task Saved_alert_state_that_does_not_restore_costs_no_readings_and_shows_on_health_ready()
+    {
+        // A state file for lc-freezer that its engine refuses: it belongs to another sensor (restored under the wrong name).
+        var foreign = new AlertEngineState("someone-else", 0, null, null, 0, new Dictionary<string, long>(), [], []);
+        await new DurableFileGrainStorage(Path.Combine(spoolPath, "state"), NullLogger<DurableFileGrainStorage>.Instance)
+            .WriteStateAsync("sensor", GrainId.Create("sensor", "lc-freezer"), new GrainState<SensorGrainState>(new SensorGrainState { Alerts = foreign }));
+
+        await using var service = await StartAsync();
+        using var freezer = await service.ConnectAsync("lc-freezer", MqttProtocolVersion.V500, Ct);
+        using var air = await service.ConnectAsync("lc-air", MqttProtocolVersion.V500, Ct);
+        var since = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(); // the database is shared with the other tests
+        Assert.True((await PublishAsync(freezer, "campus/lc/lab/lc-freezer/telemetry", "{\"temperature\":-19.5,\"fault\":3}")).IsSuccess);
+        Assert.True((await PublishAsync(air, "campus/lc/lab/lc-air/telemetry", "{\"temperature\":21.5}")).IsSuccess);
+
+        var stored = await Poll.UntilAsync(
+            "the new readings of lc-freezer and lc-air in InfluxDB",
+            () => fixture.Influx.QueryAsync(ServiceOnInfluxV1Fixture.Database,
+                $"SELECT temperature FROM telemetry WHERE (sensor = 'lc-freezer' OR sensor = 'lc-air') AND time >= {since}ms GROUP BY sensor", Ct),
+            found => found.Sum(s => s.Values.Count) >= 2, cancellationToken: Ct);
+        Assert.Equal([1, 1], stored.Select(s => s.Values.Count)); // one series per sensor, one reading each
+
+        using var ready = await service.Http.GetAsync(new Uri("health/ready", UriKind.Relative), Ct);
+        Assert.Equal(System.Net.HttpStatusCode.OK, ready.StatusCode);
+        var health = JsonDocument.Parse(await ready.Content.ReadAsStringAsync(Ct)).RootElement;
+        Assert.Equal("Degraded", health.GetProperty("status").GetString());
+        var alerts = health.GetProperty("checks").GetProperty("alerts");
+        Assert.Equal("Degraded", alerts.GetProperty("status").GetString());
+        Assert.Contains("sensor lc-freezer: saved state", alerts.GetProperty("description").GetString(), StringComparison.Ordinal);
+        Assert.Contains("someone-else", alerts.GetProperty("data").GetProperty("lc-freezer").GetString(), StringComparison.Ordinal);
+
+        // Its alerts started afresh: the fault code still raises.
+        var active = await Poll.UntilAsync(
+            "the freezer-fault alert of lc-freezer to be the one active alert",
+            () => service.Http.GetFromJsonAsync<JsonElement>("api/alerts", Ct),
+            found => found.GetArrayLength() == 1, cancellationToken: Ct);
+        Assert.StartsWith("lc-freezer/freezer-fault/", active[0].GetProperty("id").GetString(), StringComparison.Ordinal);
     }
 
     [Fact]

@@ -27,6 +27,7 @@ public sealed class GrainClusterFixture : IAsyncLifetime
     // static also means a restarted silo records into the same writer and notifier.
     internal static RecordingTelemetryWriter SharedWriter { get; } = new();
     internal static RecordingAlertNotifier SharedNotifier { get; } = new();
+    internal static Telemetry.Domain.Alerts.AlertEngineProblems SharedAlertEngineProblems { get; } = new();
     internal static string SharedStateDirectory { get; } =
         Path.Combine(Path.GetTempPath(), "telemetry-grains-" + Guid.NewGuid().ToString("N"));
 
@@ -39,6 +40,9 @@ public sealed class GrainClusterFixture : IAsyncLifetime
     public RecordingTelemetryWriter Writer { get; } = SharedWriter;
 
     public RecordingAlertNotifier Notifier { get; } = SharedNotifier;
+
+    /// <summary>The alert-engine problems the silo's sensor grains report (what <c>/health/ready</c> shows).</summary>
+    public Telemetry.Domain.Alerts.AlertEngineProblems AlertEngineProblems { get; } = SharedAlertEngineProblems;
 
     public string StateDirectory { get; } = SharedStateDirectory;
 
@@ -96,6 +100,7 @@ public sealed class GrainClusterFixture : IAsyncLifetime
             services.AddMetrics();
             services.AddSingleton<Telemetry.Domain.Observability.TelemetryMetrics>();
             services.AddSingleton(TimeProvider.System);
+            services.AddSingleton(SharedAlertEngineProblems);
             services.AddSingleton<ITelemetryWriter>(SharedWriter);
             services.AddSingleton<IAlertNotifier>(SharedNotifier);
             services.AddSingleton<ICampusRegistrySource>(new FixedCampusRegistrySource(GrainTestCampus.Registry));

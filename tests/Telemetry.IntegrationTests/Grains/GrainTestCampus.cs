@@ -39,6 +39,7 @@ public static class GrainTestCampus
     public const string FreezerRestart = "frz-restart";
     public const string FreezerCrash = "frz-crash";
     public const string FreezerSpoolFull = "frz-spool-full";
+    public const string FreezerForeignState = "frz-foreign-state";
 
     // Lab beacons: interval 1 s with an offline rule.
     public const string BeaconSilent = "bcn-silent";
@@ -55,7 +56,7 @@ public static class GrainTestCampus
     static readonly string[] Freezers =
     [
         FreezerRaw, FreezerRollup, FreezerThreshold, FreezerAcknowledge, FreezerManualClear, FreezerFault,
-        FreezerCampus, FreezerDeactivate, FreezerRestart, FreezerCrash, FreezerSpoolFull,
+        FreezerCampus, FreezerDeactivate, FreezerRestart, FreezerCrash, FreezerSpoolFull, FreezerForeignState,
     ];
 
     static readonly string[] Beacons = [BeaconSilent, BeaconDisconnect];

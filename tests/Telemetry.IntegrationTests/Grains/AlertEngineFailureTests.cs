@@ -1,0 +1,44 @@
+using Microsoft.Extensions.Logging.Abstractions;
+using Telemetry.Contracts;
+using Telemetry.Domain.Alerts;
+using Telemetry.Grains.Persistence;
+using Telemetry.Grains.Sensors;
+using Telemetry.Storage;
+using Telemetry.Storage.Schema;
+using static Telemetry.IntegrationTests.Grains.GrainTestCampus;
+
+namespace Telemetry.IntegrationTests.Grains;
+
+/// <summary>An alert engine that cannot be built as configured costs no raw data.</summary>
+[Collection(GrainClusterFixture.CollectionName)]
+public sealed class AlertEngineFailureTests(GrainClusterFixture fixture)
+{
+    [Fact]
+    public async Task Saved_alert_state_that_does_not_restore_leaves_ingestion_working_and_is_reported()
+    {
+        var sensor = fixture.Grains.GetGrain<ISensorGrain>(FreezerForeignState);
+
+        // Whatever activation exists (the campus starts every sensor) goes first, so the next one reads the file below.
+        await fixture.Cluster.DeactivateAsync(sensor);
+        await fixture.Cluster.WaitForDeactivationAsync(sensor);
+
+        // State the engine refuses to restore: it belongs to another sensor (a file restored under the wrong name).
+        var foreign = new AlertEngineState("someone-else", 0, null, null, 0, new Dictionary<string, long>(), [], []);
+        await new DurableFileGrainStorage(fixture.StateDirectory, NullLogger<DurableFileGrainStorage>.Instance)
+            .WriteStateAsync("sensor", GrainId.Create("sensor", FreezerForeignState), new GrainState<SensorGrainState>(new SensorGrainState { Alerts = foreign }));
+
+        var address = Messages.Address(FreezerForeignState);
+        var window = Messages.MinuteBase();
+        await fixture.Grains.IngestAsync(address, window + 10_000, ("temperature", -20));
+        await fixture.Grains.IngestAsync(address, window + 70_000, ("temperature", -21), ("fault", 4));
+
+        Assert.Equal(2, fixture.Writer.Points(LineProtocol.Measurement, ("sensor", FreezerForeignState)).Count);
+        Assert.Single(fixture.Writer.Points(SeriesLines.Rollup, ("sensor", FreezerForeignState), ("metric", "temperature")));
+        var problem = Assert.Single(fixture.AlertEngineProblems.Current, p => p.SensorId == FreezerForeignState);
+        Assert.Equal("saved state", problem.Culprit);
+        Assert.Contains("someone-else", problem.Error, StringComparison.Ordinal);
+
+        // The engine started afresh: its rules still raise.
+        Assert.Equal(FreezerFaultRule, Assert.Single(await sensor.GetAlerts()).Rule);
+    }
+}
