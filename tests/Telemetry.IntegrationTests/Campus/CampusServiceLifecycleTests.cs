@@ -108,14 +108,15 @@ public sealed class CampusServiceLifecycleTests(ServiceOnInfluxV1Fixture fixture
         using var device = await service.ConnectAsync("lc-air", MqttProtocolVersion.V500, Ct);
         var baseTime = DateTimeOffset.UtcNow.AddMinutes(-3).ToUnixTimeSeconds();
 
-        // Kelvin to °C, relative times against the base time, base name naming the sensor.
+        // Kelvin to °C, relative times against the base time, base name naming the sensor. Other tests of this class
+        // store lc-air readings in the same database at the current time; this one reads its own two minutes back.
         var payload = $$"""[{"bn":"lc-air:","bt":{{baseTime}},"bu":"K","n":"temperature","v":294.15},{"n":"temperature","t":60,"v":295.15}]""";
         var result = await PublishAsync(device, "campus/lc/lab/lc-air/senml", payload);
         Assert.Equal(MqttClientPublishReasonCode.Success, result.ReasonCode);
 
         var series = await Poll.UntilAsync(
             "both SenML readings of lc-air in InfluxDB",
-            () => fixture.Influx.QueryAsync(ServiceOnInfluxV1Fixture.Database, "SELECT temperature FROM telemetry WHERE sensor = 'lc-air' ORDER BY time", Ct),
+            () => fixture.Influx.QueryAsync(ServiceOnInfluxV1Fixture.Database, $"SELECT temperature FROM telemetry WHERE sensor = 'lc-air' AND time >= {baseTime}s AND time <= {baseTime + 60}s ORDER BY time", Ct),
             found => found.Sum(s => s.Values.Count) >= 2, cancellationToken: Ct);
         var rows = series.Single();
         Assert.Equal([(baseTime * 1000, 21.0), ((baseTime + 60) * 1000, 22.0)],
