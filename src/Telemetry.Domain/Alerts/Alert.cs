@@ -37,6 +37,12 @@ public sealed record Alert(
     /// <summary>In <see cref="ClearedBy"/>: the rule id now names a rule of another type.</summary>
     public const string ClearedByRuleChanged = "rule changed";
 
+    /// <summary>
+    /// In <see cref="ClearedBy"/>: the sensor's alert state was lost (saved state that did not restore, or no alert
+    /// engine), so an alert it had open can no longer be followed, acknowledged or cleared by its sensor.
+    /// </summary>
+    public const string ClearedByStateLost = "state lost";
+
     /// <summary>Raised or acknowledged, not cleared.</summary>
     public bool IsOpen => State != AlertState.Cleared;
 }

@@ -53,6 +53,9 @@ public sealed class SensorGrain(
     IGrainTimer? timer;
     Task persistTail = Task.CompletedTask;
 
+    /// <summary>Set when the model reports an engine problem: the index may hold alerts of this sensor it no longer knows.</summary>
+    bool lostAlertsPending;
+
     string SensorId => this.GetPrimaryKeyString();
 
     IGrainStorage Storage => ServiceProvider.GetRequiredKeyedService<IGrainStorage>(GrainStorage.Name);
@@ -78,6 +81,7 @@ public sealed class SensorGrain(
         var output = new SensorOutput();
         model.Refresh(registry.Current, output);
         Follow(output);
+        await ClearLostAlertsAsync();
     }
 
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
@@ -116,6 +120,7 @@ public sealed class SensorGrain(
         }
 
         await PublishAsync(output.Steps);
+        await ClearLostAlertsAsync();
         await ReportAsync(force: false);
     }
 
@@ -131,6 +136,7 @@ public sealed class SensorGrain(
         model.Refresh(registry.Current, output);
         Follow(output);
         await PublishAsync(output.Steps);
+        await ClearLostAlertsAsync();
     }
 
     public Task Disconnected(long atMs)
@@ -232,6 +238,7 @@ public sealed class SensorGrain(
             model.Tick(registry.Current, output);
             Follow(output);
             await PublishAsync(output.Steps);
+            await ClearLostAlertsAsync();
             if (output.Rollups.Count > 0)
             {
                 await writer.WriteAsync(Lines(output), cancellationToken);
@@ -281,6 +288,7 @@ public sealed class SensorGrain(
         {
             if (model.EngineProblem is { } problem)
             {
+                lostAlertsPending = true;
                 problems.Report(problem);
                 metrics.AlertEngineFailures.Add(1, new KeyValuePair<string, object?>("fault", WireName.Of(problem.Fault)));
                 logger.LogError("Sensor {Sensor}: its alerts do not fully run ({Problem}); its readings are stored regardless", SensorId, problem);
@@ -290,6 +298,37 @@ public sealed class SensorGrain(
                 problems.Resolve(SensorId);
                 logger.LogInformation("Sensor {Sensor}: its alert engine runs as configured again", SensorId);
             }
+        }
+    }
+
+    /// <summary>
+    /// After an engine problem, the alerts the alert index still holds open for this sensor but its engine no longer
+    /// knows are cleared ("state lost") through the usual path (InfluxDB, index, MQTT, webhooks): otherwise they would
+    /// stay listed as active, retained over MQTT, and refuse every acknowledgement. A failure here is retried at the
+    /// next message or tick; it never stops ingestion.
+    /// </summary>
+    async Task ClearLostAlertsAsync()
+    {
+        if (!lostAlertsPending)
+        {
+            return;
+        }
+
+        try
+        {
+            var known = model.Alerts.Select(a => a.Id).ToHashSet(StringComparer.Ordinal);
+            var now = time.GetUtcNow().ToUnixTimeMilliseconds();
+            var lost = (await GrainFactory.GetGrain<IAlertIndexGrain>(AlertIndexGrain.Key).GetActive())
+                .Where(a => a.Sensor == SensorId && !known.Contains(a.Id))
+                .Select(a => new AlertStep(AlertEvent.Cleared, now, a with { State = AlertState.Cleared, ClearedAtMs = now, ClearedBy = Alert.ClearedByStateLost }))
+                .ToList();
+            lostAlertsPending = false;
+            await PublishAsync(lost);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            lostAlertsPending = true;
+            logger.LogWarning("Sensor {Sensor}: could not clear the alerts its lost alert state had open; retrying later: {Error}", SensorId, ex.Message);
         }
     }
 

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using Telemetry.Contracts;
 using Telemetry.Domain.Alerts;
+using Telemetry.Grains.Alerts;
 using Telemetry.Grains.Persistence;
 using Telemetry.Grains.Sensors;
 using Telemetry.Storage;
@@ -22,6 +23,12 @@ public sealed class AlertEngineFailureTests(GrainClusterFixture fixture)
         await fixture.Cluster.DeactivateAsync(sensor);
         await fixture.Cluster.WaitForDeactivationAsync(sensor);
 
+        // An alert the lost state had open, as the alert index still lists it.
+        var lostId = $"{FreezerForeignState}/{FreezerFaultRule}/1";
+        var index = fixture.Grains.GetGrain<IAlertIndexGrain>(AlertIndexGrain.Key);
+        await index.Record(new AlertStep(AlertEvent.Raised, 1, new AlertInfo(lostId, "b", "r", FreezerForeignState, FreezerFaultRule,
+            AlertRuleType.FaultCode, AlertSeverity.Critical, AlertState.Active, 1, 3, "fault 3", null, null, null, null, null, false)));
+
         // State the engine refuses to restore: it belongs to another sensor (a file restored under the wrong name).
         var foreign = new AlertEngineState("someone-else", 0, null, null, 0, new Dictionary<string, long>(), [], []);
         await new DurableFileGrainStorage(fixture.StateDirectory, NullLogger<DurableFileGrainStorage>.Instance)
@@ -39,6 +46,17 @@ public sealed class AlertEngineFailureTests(GrainClusterFixture fixture)
         Assert.Contains("someone-else", problem.Error, StringComparison.Ordinal);
 
         // The engine started afresh: its rules still raise.
-        Assert.Equal(FreezerFaultRule, Assert.Single(await sensor.GetAlerts()).Rule);
+        var raised = Assert.Single(await sensor.GetAlerts());
+        Assert.Equal(FreezerFaultRule, raised.Rule);
+
+        // The alert the lost state had open is cleared as "state lost" everywhere, not left active for ever.
+        var active = await index.GetActive();
+        Assert.DoesNotContain(active, a => a.Id == lostId);
+        Assert.Contains(active, a => a.Id == raised.Id);
+        var cleared = Assert.Single(fixture.Notifier.For(FreezerForeignState), s => s.Alert.Id == lostId);
+        Assert.Equal((AlertEvent.Cleared, AlertState.Cleared, "state lost"), (cleared.Event, cleared.Alert.State, cleared.Alert.ClearedBy));
+        Assert.Equal("state lost", Assert.Single(await index.GetRecent(1000), a => a.Id == lostId).ClearedBy);
+        Assert.Single(fixture.Writer.Points(SeriesLines.Alerts, ("sensor", FreezerForeignState), ("event", "cleared")),
+            p => p.Fields["alert_id"] == lostId);
     }
 }
