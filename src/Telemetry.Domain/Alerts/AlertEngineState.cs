@@ -5,7 +5,7 @@ namespace Telemetry.Domain.Alerts;
 
 /// <summary>
 /// Everything a <see cref="SensorAlertEngine"/> needs to carry on where it stopped: public records only, so it
-/// round-trips through System.Text.Json (default options plus <c>JsonStringEnumConverter</c>).
+/// round-trips through System.Text.Json (the grain storage's options: the alert enums by their wire names).
 /// </summary>
 /// <param name="SensorId">The sensor the state belongs to; restoring it into another sensor's engine is refused.</param>
 /// <param name="WatchSinceMs">Start of the offline clock for a sensor that has not reported since (receive time).</param>

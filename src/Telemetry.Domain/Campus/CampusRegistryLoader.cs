@@ -113,21 +113,13 @@ public static class CampusRegistryLoader
         ["energy"] = RollupRole.Energy,
     };
 
-    static readonly Dictionary<string, AlertRuleType> RuleTypeNames = new(StringComparer.Ordinal)
-    {
-        ["threshold"] = AlertRuleType.Threshold,
-        ["rate-of-change"] = AlertRuleType.RateOfChange,
-        ["stuck"] = AlertRuleType.Stuck,
-        ["offline"] = AlertRuleType.Offline,
-        ["fault-code"] = AlertRuleType.FaultCode,
-    };
+    // The registry spells rule types and severities as they travel everywhere else (WireName): rate-of-change, critical.
+    static readonly Dictionary<string, AlertRuleType> RuleTypeNames = WireNames<AlertRuleType>();
 
-    static readonly Dictionary<string, AlertSeverity> SeverityNames = new(StringComparer.Ordinal)
-    {
-        ["info"] = AlertSeverity.Info,
-        ["warning"] = AlertSeverity.Warning,
-        ["critical"] = AlertSeverity.Critical,
-    };
+    static readonly Dictionary<string, AlertSeverity> SeverityNames = WireNames<AlertSeverity>();
+
+    static Dictionary<string, T> WireNames<T>() where T : struct, System.Enum =>
+        System.Enum.GetValues<T>().ToDictionary(v => WireName.Of(v), StringComparer.Ordinal);
 
     /// <summary>Walks the tree once, collecting every error instead of stopping at the first.</summary>
     sealed class Reader : YamlReader

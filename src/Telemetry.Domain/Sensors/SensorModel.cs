@@ -330,7 +330,9 @@ public sealed class SensorModel
         ArgumentNullException.ThrowIfNull(output);
         if (engine is null)
         {
-            return new AlertCommandResult(false, $"sensor '{sensorId}' has no alerts (it is not in the campus registry)", null);
+            return new AlertCommandResult(false, registered is null
+                ? $"sensor '{sensorId}' has no alerts (it is not in the campus registry)"
+                : $"sensor '{sensorId}' runs without alerts ({EngineProblem?.ToString() ?? "no alert engine"})", null);
         }
 
         var result = action(engine);
@@ -375,10 +377,15 @@ public sealed class SensorModel
                 Evaluate(e => e.UpdateRules(sensor.Kind.Alerts, nowMs, sensor.Kind.Metrics), output, rebuildFor: sensor, nowMs);
             }
         }
-        else if (engine is not null)
+        else
         {
-            Evaluate(e => e.UpdateRules(AlertRuleSet.Create(TimeSpan.FromMinutes(1)), nowMs), output);
-            engine = null;
+            if (engine is not null)
+            {
+                Evaluate(e => e.UpdateRules(AlertRuleSet.Create(TimeSpan.FromMinutes(1)), nowMs), output);
+                engine = null;
+            }
+
+            // Out of the registry, the sensor has no alerts to run: no problem either (also after an engine fault).
             SetProblem(null, output);
         }
     }

@@ -78,6 +78,8 @@ public sealed class SensorGrain(
             logger.LogWarning("Sensor {Sensor}: its saved roll-up windows do not restore ({Error}); they start empty", SensorId, rollupError);
         }
 
+        // An entry left by an earlier activation of this sensor is stale: this activation reports its own.
+        problems.Resolve(SensorId);
         var output = new SensorOutput();
         model.Refresh(registry.Current, output);
         Follow(output);
@@ -112,16 +114,27 @@ public sealed class SensorGrain(
         model.Accept(message, registry.Current, output);
         Follow(output);
         await writer.WriteAsync(Lines(output), CancellationToken.None);
-        model.Apply(message, output);
-        foreach (var move in output.Moves)
-        {
-            logger.LogInformation("Sensor {Sensor} moved from {OldBuilding}/{OldRoom} to {Building}/{Room}",
-                move.To.Sensor, move.From.Building, move.From.Room, move.To.Building, move.To.Room);
-        }
 
-        await PublishAsync(output.Steps);
-        await ClearLostAlertsAsync();
-        await ReportAsync(force: false);
+        // The readings are durable: from here on nothing may fail the call, or the device would resend them for ever.
+        try
+        {
+            model.Apply(message, output);
+            Follow(output);
+            foreach (var move in output.Moves)
+            {
+                logger.LogInformation("Sensor {Sensor} moved from {OldBuilding}/{OldRoom} to {Building}/{Room}",
+                    move.To.Sensor, move.From.Building, move.From.Room, move.To.Building, move.To.Room);
+            }
+
+            await PublishAsync(output.Steps);
+            await ClearLostAlertsAsync();
+            await ReportAsync(force: false);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            logger.LogError("Sensor {Sensor}: its readings are stored, but delivering their alert steps or room report failed: {Error}",
+                SensorId, ex.Message);
+        }
     }
 
     public Task<SensorSnapshot?> GetSnapshot() => Task.FromResult(model.Snapshot);
@@ -237,12 +250,15 @@ public sealed class SensorGrain(
             var output = new SensorOutput();
             model.Tick(registry.Current, output);
             Follow(output);
-            await PublishAsync(output.Steps);
-            await ClearLostAlertsAsync();
+
+            // The flushed windows first: the state persisted with the alert steps below counts them as written.
             if (output.Rollups.Count > 0)
             {
                 await writer.WriteAsync(Lines(output), cancellationToken);
             }
+
+            await PublishAsync(output.Steps);
+            await ClearLostAlertsAsync();
 
             await ReportAsync(force: false);
             if (model.StatusDue)
@@ -260,22 +276,28 @@ public sealed class SensorGrain(
         }
     }
 
-    /// <summary>The grain's part of what the model noticed: roll-up counters, the timer, and alert-engine problems (logged once each).</summary>
+    /// <summary>
+    /// The grain's part of what the model noticed: roll-up counters, the timer, and alert-engine problems (logged once
+    /// each). Consumes what it handled, so it may be called again on the same output after a later step.
+    /// </summary>
     void Follow(SensorOutput output)
     {
         if (output.TooLateReadings > 0)
         {
             metrics.RollupTooLate.Add(output.TooLateReadings);
             logger.LogDebug("Sensor {Sensor}: {Count} reading(s) too late for their roll-up window; stored raw only", SensorId, output.TooLateReadings);
+            output.TooLateReadings = 0;
         }
 
         if (output.DuplicateReadings > 0)
         {
             metrics.RollupDuplicates.Add(output.DuplicateReadings);
+            output.DuplicateReadings = 0;
         }
 
         if (output.RegistrationChanged)
         {
+            output.RegistrationChanged = false;
             timer?.Dispose();
 
             // Registered sensors stay active: their offline clock must run even when they are silent.
@@ -286,6 +308,7 @@ public sealed class SensorGrain(
 
         if (output.EngineProblemChanged)
         {
+            output.EngineProblemChanged = false;
             if (model.EngineProblem is { } problem)
             {
                 lostAlertsPending = true;
@@ -314,15 +337,18 @@ public sealed class SensorGrain(
             return;
         }
 
+        // Taken before the await, so an overlapping call (the grain is reentrant) does not clear the same alerts again;
+        // the engine's open alerts are read after it, so one raised meanwhile is not taken for lost.
+        lostAlertsPending = false;
         try
         {
+            var active = await GrainFactory.GetGrain<IAlertIndexGrain>(AlertIndexGrain.Key).GetActive();
             var known = model.Alerts.Select(a => a.Id).ToHashSet(StringComparer.Ordinal);
             var now = time.GetUtcNow().ToUnixTimeMilliseconds();
-            var lost = (await GrainFactory.GetGrain<IAlertIndexGrain>(AlertIndexGrain.Key).GetActive())
+            var lost = active
                 .Where(a => a.Sensor == SensorId && !known.Contains(a.Id))
                 .Select(a => new AlertStep(AlertEvent.Cleared, now, a with { State = AlertState.Cleared, ClearedAtMs = now, ClearedBy = Alert.ClearedByStateLost }))
                 .ToList();
-            lostAlertsPending = false;
             await PublishAsync(lost);
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)

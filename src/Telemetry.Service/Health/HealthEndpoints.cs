@@ -5,6 +5,7 @@ using Microsoft.Extensions.Options;
 using Orleans.Runtime;
 using Telemetry.Broker;
 using Telemetry.Domain.Alerts;
+using Telemetry.Service.Registry;
 using Telemetry.Storage.Drain;
 using Telemetry.Storage.Influx;
 using Telemetry.Storage.Spool;
@@ -14,7 +15,8 @@ namespace Telemetry.Service.Health;
 /// <summary>
 /// <c>/health/live</c>: the process answers. <c>/health/ready</c>: the broker listens, the silo is active, the spool
 /// has room and InfluxDB answers its ping (503 otherwise); Degraded (still 200) while a backlog waits in the spool
-/// for longer than <c>Spool:DegradedAfter</c>, or while a sensor's alerts do not fully run. The body names each check, its state, why, and the spool's numbers.
+/// for longer than <c>Spool:DegradedAfter</c>, while a sensor's alerts do not fully run, or while the last edit of the
+/// registry file was refused. The body names each check, its state, why, and the spool's numbers.
 /// </summary>
 public static class HealthEndpoints
 {
@@ -27,7 +29,8 @@ public static class HealthEndpoints
             .AddCheck<SiloHealthCheck>("silo", tags: [Ready])
             .AddCheck<SpoolHealthCheck>("spool", tags: [Ready])
             .AddCheck<InfluxHealthCheck>("influxdb", tags: [Ready])
-            .AddCheck<AlertEngineHealthCheck>("alerts", tags: [Ready]);
+            .AddCheck<AlertEngineHealthCheck>("alerts", tags: [Ready])
+            .AddCheck<RegistryHealthCheck>("registry", tags: [Ready]);
         return builder;
     }
 
@@ -123,7 +126,8 @@ sealed class InfluxHealthCheck(IInfluxTarget target) : IHealthCheck
 
 /// <summary>
 /// Degraded (still 200) while some sensor's alert engine could not be built as configured: its readings are stored,
-/// but some or all of its alerts do not run. Names each sensor and the rule (or saved state) to blame.
+/// but some or all of its alerts do not run. Names each sensor and what is to blame (its saved state, or the engine):
+/// rules are checked once by the registry loader, so a rule cannot be.
 /// </summary>
 sealed class AlertEngineHealthCheck(AlertEngineProblems problems) : IHealthCheck
 {
@@ -140,5 +144,31 @@ sealed class AlertEngineHealthCheck(AlertEngineProblems problems) : IHealthCheck
         var more = current.Count > 5 ? $"; and {current.Count - 5} more" : "";
         return Task.FromResult(HealthCheckResult.Degraded(
             $"alerts do not fully run for {current.Count} sensor(s), whose readings are stored regardless: {named}{more}", data: data));
+    }
+}
+
+/// <summary>
+/// Degraded (still 200) while the last edit of the registry file was refused: the service runs on the previous registry,
+/// and the edit someone made is not in force. Names where the errors are (<c>file:line:column</c>).
+/// </summary>
+sealed class RegistryHealthCheck(IServiceProvider services) : IHealthCheck
+{
+    public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        if (services.GetService<CampusRegistryFile>() is not { } file)
+        {
+            return Task.FromResult(HealthCheckResult.Healthy("no registry file: every sensor is unregistered"));
+        }
+
+        var errors = file.LastErrors;
+        if (errors.Count == 0)
+        {
+            return Task.FromResult(HealthCheckResult.Healthy($"{file.Path} in force"));
+        }
+
+        var data = errors.Take(20).Select((e, i) => (Key: $"error {i + 1}", Value: (object)e.ToString())).ToDictionary(e => e.Key, e => e.Value);
+        return Task.FromResult(HealthCheckResult.Degraded(
+            $"the last edit of {file.Path} was refused ({errors.Count} error(s), first: {errors[0]}); the previous registry stays in force",
+            data: data));
     }
 }

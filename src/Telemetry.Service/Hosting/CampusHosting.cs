@@ -43,6 +43,9 @@ public static class CampusHosting
             .Validate(o => o.Webhooks.All(w => w.Url is null || w.Url.Scheme is "http" or "https"), "Alerts:Webhooks:*:Url must be an http or https URL")
             .Validate(o => o.Webhooks.All(w => w.MaxAttempts >= 1 && w.Timeout > TimeSpan.Zero && w.MaxDelay > TimeSpan.Zero),
                 "Alerts:Webhooks:*: MaxAttempts must be at least 1, Timeout and MaxDelay longer than zero")
+            // The binder parses enums leniently ("7", "raised,cleared"): only the named values are accepted.
+            .Validate(o => o.Webhooks.All(w => Enum.IsDefined(w.MinSeverity) && w.Events.All(Enum.IsDefined)),
+                "Alerts:Webhooks:*:MinSeverity must be Info, Warning or Critical, and Events may hold raised, acknowledged and cleared")
             .ValidateOnStart();
         builder.Services.AddHttpClient(WebhookSender.HttpClientName);
         builder.Services.AddSingleton<WebhookSender>();

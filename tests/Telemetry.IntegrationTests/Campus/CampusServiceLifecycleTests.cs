@@ -102,6 +102,43 @@ public sealed class CampusServiceLifecycleTests(ServiceOnInfluxV1Fixture fixture
     }
 
     [Fact]
+    public async Task A_registry_edit_whose_alert_band_could_never_clear_is_refused_visibly_and_costs_no_readings()
+    {
+        await using var service = await StartAsync();
+        using var freezer = await service.ConnectAsync("lc-freezer", MqttProtocolVersion.V500, Ct);
+
+        // Issue 10's fridge band: below + hysteresis (8) lies above above - hysteresis (7), so no value could clear it.
+        var band = Registry.Replace(
+            "- { id: freezer-fault, type: fault-code, metric: fault, severity: critical }",
+            "- { id: band, type: threshold, metric: temperature, above: 10, below: 5, hysteresis: 3, severity: warning }",
+            StringComparison.Ordinal);
+        Assert.NotEqual(Registry, band);
+        await File.WriteAllTextAsync(registryPath, band, Ct);
+
+        var registry = await Poll.UntilAsync(
+            "/health/ready to report the refused registry edit",
+            async () => (await service.Http.GetFromJsonAsync<JsonElement>("health/ready", Ct)).GetProperty("checks").GetProperty("registry"),
+            check => check.GetProperty("status").GetString() == "Degraded", cancellationToken: Ct);
+        var description = registry.GetProperty("description").GetString();
+        Assert.Contains($"{registryPath}:10:", description, StringComparison.Ordinal); // the rule's line, counted by hand
+        Assert.Contains("hysteresis", description, StringComparison.Ordinal);
+
+        // The previous registry stays in force: the freezer's readings are accepted and stored, its fault rule raises.
+        var since = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        Assert.True((await PublishAsync(freezer, "campus/lc/lab/lc-freezer/telemetry", "{\"temperature\":12.5,\"fault\":2}")).IsSuccess);
+        await Poll.UntilAsync(
+            "the new reading of lc-freezer in InfluxDB",
+            () => fixture.Influx.QueryAsync(ServiceOnInfluxV1Fixture.Database,
+                $"SELECT temperature FROM telemetry WHERE sensor = 'lc-freezer' AND time >= {since}ms", Ct),
+            found => found.Sum(s => s.Values.Count) == 1, cancellationToken: Ct);
+        var alerts = await Poll.UntilAsync(
+            "the freezer-fault alert of the registry in force",
+            () => service.Http.GetFromJsonAsync<JsonElement>("api/alerts", Ct),
+            found => found.EnumerateArray().Any(a => a.GetProperty("rule").GetString() == "freezer-fault"), cancellationToken: Ct);
+        Assert.DoesNotContain(alerts.EnumerateArray(), a => a.GetProperty("rule").GetString() == "band");
+    }
+
+    [Fact]
     public async Task SenML_is_resolved_and_converted_to_the_registry_units()
     {
         await using var service = await StartAsync();

@@ -19,7 +19,8 @@ public class RegistryRuleProperties
     const int KindsPerSeed = 60;
     const long T0 = 1_700_000_000_000;
     static readonly string[] KindMetrics = ["temperature", "fault"];
-    static readonly JsonSerializerOptions Json = new() { Converters = { new JsonStringEnumConverter() } };
+    // What the service saves engine state with.
+    static readonly JsonSerializerOptions Json = Telemetry.Grains.Persistence.DurableFileGrainStorage.JsonOptions;
 
     /// <summary>A value as the registry writes it (null: the key is left out) and as code writes it.</summary>
     readonly record struct Gen<T>(string? Yaml, T Value);
