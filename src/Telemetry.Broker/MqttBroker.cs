@@ -5,6 +5,7 @@ using Microsoft.Extensions.Options;
 using MQTTnet;
 using MQTTnet.Server;
 using Telemetry.Broker.Transport;
+using Telemetry.Domain.Ingest;
 using Telemetry.Domain.Observability;
 
 namespace Telemetry.Broker;
@@ -20,6 +21,7 @@ public sealed class MqttBroker(
 {
     readonly ILogger logger = loggerFactory.CreateLogger<MqttBroker>();
     readonly LogThrottle tooLargeLog = new(TimeSpan.FromSeconds(10), TimeProvider.System);
+    readonly LogThrottle aliasLog = new(TimeSpan.FromSeconds(10), TimeProvider.System);
     MqttServer? server;
 
     /// <summary>True while the broker listens for devices.</summary>
@@ -46,7 +48,15 @@ public sealed class MqttBroker(
                     remote, length, broker.MaxPacketBytes, suppressed);
             }
         });
-        var adapter = new ClientIdAssigningServerAdapter(transport);
+        var adapter = new ClientIdAssigningServerAdapter(transport, (ushort)broker.TopicAliasMaximum, (remote, alias) =>
+        {
+            metrics.MessagesRefused.Add(1, new KeyValuePair<string, object?>("reason", "topic_alias_invalid"));
+            if (aliasLog.ShouldLog("topic_alias_invalid", out var suppressed))
+            {
+                logger.LogWarning("Closed the connection from {RemoteEndPoint}: it used topic alias {Alias}, above Broker:TopicAliasMaximum ({Limit}); {Suppressed} more since the last line",
+                    remote, alias, broker.TopicAliasMaximum, suppressed);
+            }
+        });
         server = new MqttServerFactory().CreateMqttServer(serverOptions, [adapter], new MqttNetLogBridge(loggerFactory));
         server.ValidatingConnectionAsync += validator.ValidateAsync;
         server.InterceptingPublishAsync += ingest.InterceptAsync;
@@ -60,7 +70,7 @@ public sealed class MqttBroker(
             open.Closed();
             if (args.DisconnectType == MqttClientDisconnectType.Takeover)
             {
-                logger.LogInformation("MQTT client {ClientId} was taken over by a new connection with the same client id", args.ClientId);
+                logger.LogInformation("MQTT client {ClientId} was taken over by a new connection with the same client id", Text.ForLog(args.ClientId));
             }
 
             return ingest.OnDisconnectedAsync(args);
