@@ -111,7 +111,7 @@ public sealed class StrictProtocolTests(ServiceOnInfluxV1Fixture fixture)
     internal static double RefusedMetric(string metrics, string reason) =>
         metrics.Split('\n')
             .Where(l => l.StartsWith("telemetry_mqtt_messages_refused_total{", StringComparison.Ordinal) && l.Contains($"reason=\"{reason}\"", StringComparison.Ordinal))
-            .Sum(l => double.Parse(l[(l.LastIndexOf(' ') + 1)..], CultureInfo.InvariantCulture));
+            .Sum(l => double.Parse(l[(l.IndexOf('}', StringComparison.Ordinal) + 1)..].Trim().Split(' ')[0], CultureInfo.InvariantCulture)); // value, then an optional timestamp
 }
 
 /// <summary>
