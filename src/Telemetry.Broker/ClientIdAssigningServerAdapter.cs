@@ -19,10 +19,10 @@ namespace Telemetry.Broker;
 /// (hard-coded in its <c>MqttConnAckPacketFactory</c>, no server option) and keeps each alias's topic for the
 /// connection's life. The CONNACK is rewritten to advertise <paramref name="topicAliasMaximum"/> (0: no aliases), and a
 /// PUBLISH using an alias above it closes the connection (MQTT 5 §3.3.2.3.4: a protocol error), reported through
-/// <paramref name="onAliasRefused"/>. Everything else passes through to the TCP adapter underneath untouched.
+/// <paramref name="onAliasRefused"/> with the client id the connection gave in CONNECT. Everything else passes through to the TCP adapter underneath untouched.
 /// </para>
 /// </summary>
-public sealed class ClientIdAssigningServerAdapter(IMqttServerAdapter inner, ushort topicAliasMaximum, Action<EndPoint, ushort> onAliasRefused) : IMqttServerAdapter
+public sealed class ClientIdAssigningServerAdapter(IMqttServerAdapter inner, ushort topicAliasMaximum, Action<string, ushort> onAliasRefused) : IMqttServerAdapter
 {
     public ClientIdAssigningServerAdapter(IMqttServerAdapter inner)
         : this(inner, ushort.MaxValue, static (_, _) => { })
@@ -43,9 +43,10 @@ public sealed class ClientIdAssigningServerAdapter(IMqttServerAdapter inner, ush
 
     public void Dispose() => inner.Dispose();
 
-    sealed class ChannelAdapter(IMqttChannelAdapter inner, ushort topicAliasMaximum, Action<EndPoint, ushort> onAliasRefused) : IMqttChannelAdapter
+    sealed class ChannelAdapter(IMqttChannelAdapter inner, ushort topicAliasMaximum, Action<string, ushort> onAliasRefused) : IMqttChannelAdapter
     {
         bool connectSeen;
+        string clientId = "";
 
         public long BytesReceived => inner.BytesReceived;
         public long BytesSent => inner.BytesSent;
@@ -71,11 +72,13 @@ public sealed class ClientIdAssigningServerAdapter(IMqttServerAdapter inner, ush
                 {
                     connect.ClientId = ClientIds.NewAssigned();
                 }
+
+                clientId = connect.ClientId ?? "";
             }
 
             if (packet is MqttPublishPacket { TopicAlias: var alias } && alias > topicAliasMaximum)
             {
-                onAliasRefused(inner.RemoteEndPoint, alias);
+                onAliasRefused(clientId, alias);
                 // MQTTnet's receive loop ends the connection on a communication error, logging it as a warning.
                 throw new MqttCommunicationException($"topic alias {alias} is above the Topic Alias Maximum of {topicAliasMaximum}");
             }

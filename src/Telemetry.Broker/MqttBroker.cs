@@ -17,11 +17,11 @@ public sealed class MqttBroker(
     OpenConnections open,
     IngestHandler ingest,
     TelemetryMetrics metrics,
+    RefusalLog refusals,
     ILoggerFactory loggerFactory) : IHostedService, IDisposable
 {
     readonly ILogger logger = loggerFactory.CreateLogger<MqttBroker>();
     readonly LogThrottle tooLargeLog = new(TimeSpan.FromSeconds(10), TimeProvider.System);
-    readonly LogThrottle aliasLog = new(TimeSpan.FromSeconds(10), TimeProvider.System);
     MqttServer? server;
 
     /// <summary>True while the broker listens for devices.</summary>
@@ -48,15 +48,9 @@ public sealed class MqttBroker(
                     remote, length, broker.MaxPacketBytes, suppressed);
             }
         });
-        var adapter = new ClientIdAssigningServerAdapter(transport, (ushort)broker.TopicAliasMaximum, (remote, alias) =>
-        {
-            metrics.MessagesRefused.Add(1, new KeyValuePair<string, object?>("reason", "topic_alias_invalid"));
-            if (aliasLog.ShouldLog("topic_alias_invalid", out var suppressed))
-            {
-                logger.LogWarning("Closed the connection from {RemoteEndPoint}: it used topic alias {Alias}, above Broker:TopicAliasMaximum ({Limit}); {Suppressed} more since the last line",
-                    remote, alias, broker.TopicAliasMaximum, suppressed);
-            }
-        });
+        var adapter = new ClientIdAssigningServerAdapter(transport, (ushort)broker.TopicAliasMaximum, (clientId, alias) =>
+            refusals.Record(clientId, "", new Refusal(RefusalReason.TopicAliasInvalid,
+                $"topic alias {alias} is above Broker:TopicAliasMaximum ({broker.TopicAliasMaximum}); the connection is closed")));
         server = new MqttServerFactory().CreateMqttServer(serverOptions, [adapter], new MqttNetLogBridge(loggerFactory));
         server.ValidatingConnectionAsync += validator.ValidateAsync;
         server.InterceptingPublishAsync += ingest.InterceptAsync;

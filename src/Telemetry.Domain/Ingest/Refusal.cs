@@ -10,6 +10,11 @@ public enum RefusalReason
     /// valid UTF-8 (decoded as U+FFFD). MQTT 5 reason code 0x90 topic name invalid.
     /// </summary>
     InvalidTopicName,
+    /// <summary>
+    /// An MQTT 5 PUBLISH used a topic alias above the Topic Alias Maximum the broker advertised
+    /// (<c>Broker:TopicAliasMaximum</c>): a protocol error, the connection is closed.
+    /// </summary>
+    TopicAliasInvalid,
     /// <summary>A PUBLISH with QoS 3, which MQTT forbids (a malformed packet): refused and the connection closed.</summary>
     InvalidQos,
     /// <summary>A building, room or sensor segment is empty, too long or holds control characters.</summary>
@@ -59,6 +64,7 @@ public static class RefusalReasons
         RefusalReason.TopicNotAllowed => "topic_not_allowed",
         RefusalReason.InvalidTopicName => "invalid_topic_name",
         RefusalReason.InvalidQos => "invalid_qos",
+        RefusalReason.TopicAliasInvalid => "topic_alias_invalid",
         RefusalReason.InvalidTopicSegment => "invalid_topic_segment",
         RefusalReason.EmptyPayload => "empty_payload",
         RefusalReason.PayloadTooLarge => "payload_too_large",
