@@ -24,11 +24,6 @@ namespace Telemetry.Broker;
 /// </summary>
 public sealed class ClientIdAssigningServerAdapter(IMqttServerAdapter inner, ushort topicAliasMaximum, Action<string, ushort> onAliasRefused) : IMqttServerAdapter
 {
-    public ClientIdAssigningServerAdapter(IMqttServerAdapter inner)
-        : this(inner, ushort.MaxValue, static (_, _) => { })
-    {
-    }
-
     public Func<IMqttChannelAdapter, Task>? ClientHandler { get; set; }
 
     public Task StartAsync(MqttServerOptions options, IMqttNetLogger logger)
