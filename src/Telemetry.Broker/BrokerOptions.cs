@@ -17,7 +17,8 @@ namespace Telemetry.Broker;
 ///   "MaxPendingMessagesPerClient": 1000,
 ///   "ConnectionBacklog": 4096,      // reconnect storms: pending TCP connections queued by the listener
 ///   "MaxConnections": null,         // default: the open-file limit less 1,000
-///   "MaxPacketBytes": 4194304       // larger packets close the connection before they are read
+///   "MaxPacketBytes": 4194304,      // larger packets close the connection before they are read
+///   "TopicAliasMaximum": 10         // MQTT 5 topic aliases a client may use per connection (0: none)
 /// }
 /// </code>
 /// </summary>
@@ -55,6 +56,14 @@ public sealed class BrokerOptions
     /// </summary>
     [Range(1024, 268_435_455)]
     public int MaxPacketBytes { get; set; } = 4 << 20;
+
+    /// <summary>
+    /// The MQTT 5 Topic Alias Maximum the broker advertises in CONNACK (MQTTnet's own is 65,535): how many topic
+    /// aliases a client may set per connection, each holding a topic in memory for the connection's life. A PUBLISH
+    /// with a higher alias closes the connection. 0 turns aliases off. Default 10, like mosquitto.
+    /// </summary>
+    [Range(0, 65535)]
+    public int TopicAliasMaximum { get; set; } = 10;
 
     /// <summary>Pending TCP connections the listener queues (capped by the kernel's net.core.somaxconn).</summary>
     [Range(1, 65535)]

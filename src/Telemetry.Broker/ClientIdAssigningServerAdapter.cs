@@ -2,6 +2,7 @@ using System.Net;
 using System.Security.Cryptography.X509Certificates;
 using MQTTnet.Adapter;
 using MQTTnet.Diagnostics.Logger;
+using MQTTnet.Exceptions;
 using MQTTnet.Formatter;
 using MQTTnet.Packets;
 using MQTTnet.Server;
@@ -12,16 +13,23 @@ namespace Telemetry.Broker;
 /// Lets MQTT 3.1.1 devices connect with an empty client id and a clean session, which the 3.1.1 spec allows a server
 /// to accept by assigning an id (MQTT-3.1.3-6) and which common device clients do by default. MQTTnet 5 assigns ids
 /// only to MQTT 5 clients and refuses the rest before any event handler can help, so the id is filled in as the
-/// CONNECT packet comes off the wire. Everything else passes through to the TCP adapter underneath untouched.
+/// CONNECT packet comes off the wire.
+/// <para>
+/// It also caps MQTT 5 topic aliases: MQTTnet 5.2 writes a Topic Alias Maximum of 65,535 into every CONNACK
+/// (hard-coded in its <c>MqttConnAckPacketFactory</c>, no server option) and keeps each alias's topic for the
+/// connection's life. The CONNACK is rewritten to advertise <paramref name="topicAliasMaximum"/> (0: no aliases), and a
+/// PUBLISH using an alias above it closes the connection (MQTT 5 §3.3.2.3.4: a protocol error), reported through
+/// <paramref name="onAliasRefused"/> with the client id the connection gave in CONNECT. Everything else passes through to the TCP adapter underneath untouched.
+/// </para>
 /// </summary>
-public sealed class ClientIdAssigningServerAdapter(IMqttServerAdapter inner) : IMqttServerAdapter
+public sealed class ClientIdAssigningServerAdapter(IMqttServerAdapter inner, ushort topicAliasMaximum, Action<string, ushort> onAliasRefused) : IMqttServerAdapter
 {
     public Func<IMqttChannelAdapter, Task>? ClientHandler { get; set; }
 
     public Task StartAsync(MqttServerOptions options, IMqttNetLogger logger)
     {
         inner.ClientHandler = channel => ClientHandler is { } handler
-            ? handler(new ChannelAdapter(channel))
+            ? handler(new ChannelAdapter(channel, topicAliasMaximum, onAliasRefused))
             : Task.CompletedTask;
         return inner.StartAsync(options, logger);
     }
@@ -30,9 +38,10 @@ public sealed class ClientIdAssigningServerAdapter(IMqttServerAdapter inner) : I
 
     public void Dispose() => inner.Dispose();
 
-    sealed class ChannelAdapter(IMqttChannelAdapter inner) : IMqttChannelAdapter
+    sealed class ChannelAdapter(IMqttChannelAdapter inner, ushort topicAliasMaximum, Action<string, ushort> onAliasRefused) : IMqttChannelAdapter
     {
         bool connectSeen;
+        string clientId = "";
 
         public long BytesReceived => inner.BytesReceived;
         public long BytesSent => inner.BytesSent;
@@ -58,6 +67,15 @@ public sealed class ClientIdAssigningServerAdapter(IMqttServerAdapter inner) : I
                 {
                     connect.ClientId = ClientIds.NewAssigned();
                 }
+
+                clientId = connect.ClientId ?? "";
+            }
+
+            if (packet is MqttPublishPacket { TopicAlias: var alias } && alias > topicAliasMaximum)
+            {
+                onAliasRefused(clientId, alias);
+                // MQTTnet's receive loop ends the connection on a communication error, logging it as a warning.
+                throw new MqttCommunicationException($"topic alias {alias} is above the Topic Alias Maximum of {topicAliasMaximum}");
             }
 
             return packet;
@@ -65,7 +83,15 @@ public sealed class ClientIdAssigningServerAdapter(IMqttServerAdapter inner) : I
 
         public void ResetStatistics() => inner.ResetStatistics();
 
-        public Task SendPacketAsync(MqttPacket packet, CancellationToken cancellationToken) => inner.SendPacketAsync(packet, cancellationToken);
+        public Task SendPacketAsync(MqttPacket packet, CancellationToken cancellationToken)
+        {
+            if (packet is MqttConnAckPacket connAck)
+            {
+                connAck.TopicAliasMaximum = topicAliasMaximum;
+            }
+
+            return inner.SendPacketAsync(packet, cancellationToken);
+        }
 
         public void Dispose() => inner.Dispose();
     }

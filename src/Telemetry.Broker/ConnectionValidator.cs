@@ -5,6 +5,7 @@ using Microsoft.Extensions.Options;
 using MQTTnet.Formatter;
 using MQTTnet.Protocol;
 using MQTTnet.Server;
+using Telemetry.Domain.Ingest;
 using Telemetry.Domain.Observability;
 
 namespace Telemetry.Broker;
@@ -35,7 +36,7 @@ public sealed class ConnectionValidator(IOptions<BrokerOptions> options, OpenCon
             if (!broker.Users.TryGetValue(args.UserName, out var expected) || !FixedTimeEquals(expected, args.Password ?? ""))
             {
                 Refuse(args, MqttConnectReasonCode.BadUserNameOrPassword, "bad_credentials",
-                    $"wrong username or password for user '{args.UserName}'");
+                    $"wrong username or password for user '{Text.ForLog(args.UserName)}'");
             }
 
             return Task.CompletedTask;
@@ -60,7 +61,7 @@ public sealed class ConnectionValidator(IOptions<BrokerOptions> options, OpenCon
         if (logThrottle.ShouldLog(reason, out var suppressed))
         {
             logger.LogWarning("Refused MQTT connection of client {ClientId} from {RemoteEndPoint}: {Reason} ({Detail}); {Suppressed} more refused for this reason since the last line",
-                args.ClientId, args.RemoteEndPoint, reason, detail, suppressed);
+                Text.ForLog(args.ClientId), args.RemoteEndPoint, reason, detail, suppressed);
         }
     }
 

@@ -52,6 +52,15 @@ public sealed class IngestHandler(
         var message = args.ApplicationMessage;
         var receivedAtMs = time.GetUtcNow().ToUnixTimeMilliseconds();
 
+        if ((int)message.QualityOfServiceLevel > (int)MqttQualityOfServiceLevel.ExactlyOnce)
+        {
+            // MQTT forbids QoS 3 (a malformed packet, to be answered by closing the connection), yet MQTTnet hands it
+            // to this interceptor first: refuse it here and close the connection as the specification says.
+            Refuse(args, new Refusal(RefusalReason.InvalidQos, $"QoS {(int)message.QualityOfServiceLevel} does not exist; the connection is closed"));
+            args.CloseConnection = true;
+            return;
+        }
+
         if (!TelemetryTopic.TryParse(message.Topic, out var address, out var format, out var refusal)
             || !MayPublish(args, address, out refusal)
             || !IsAllowed(address, out var sensor, out refusal))
@@ -90,7 +99,7 @@ public sealed class IngestHandler(
             };
             metrics.MessagesFailed.Add(1, new KeyValuePair<string, object?>("reason", reason));
             logger.LogWarning("Could not accept a message of {ClientId} for sensor {Sensor} ({Reason}); closing the connection without acknowledgement so the device sends it again: {Error}",
-                args.ClientId, address.Sensor, reason, ex.Message);
+                Text.ForLog(args.ClientId), address.Sensor, reason, ex.Message);
             args.CloseConnection = true;
             args.Response.ReasonCode = MqttPubAckReasonCode.UnspecifiedError;
             args.Response.ReasonString = "not stored; send again";
@@ -133,7 +142,7 @@ public sealed class IngestHandler(
         }
 
         refusal = new Refusal(RefusalReason.SensorNotAllowed,
-            $"client '{Text.Visible(args.ClientId)}' may publish only for sensor '{Text.Visible(args.ClientId)}', not for '{address.Sensor}' (Broker:SensorAcl is OwnSensor)");
+            $"client '{Text.ForLog(args.ClientId)}' may publish only for sensor '{Text.ForLog(args.ClientId)}', not for '{address.Sensor}' (Broker:SensorAcl is OwnSensor)");
         return false;
     }
 
@@ -235,7 +244,7 @@ public sealed class IngestHandler(
             }
             catch (Exception ex) when (ex is not OutOfMemoryException)
             {
-                logger.LogWarning("Could not tell sensor {Sensor} {What} (client {ClientId}): {Error}", sensor, what, clientId, ex.Message);
+                logger.LogWarning("Could not tell sensor {Sensor} {What} (client {ClientId}): {Error}", sensor, what, Text.ForLog(clientId), ex.Message);
             }
         }
     }
@@ -259,7 +268,8 @@ public sealed class IngestHandler(
         refusals.Record(args.ClientId, args.ApplicationMessage.Topic, refusal);
         args.Response.ReasonCode = refusal.Reason switch
         {
-            RefusalReason.TopicNotAllowed or RefusalReason.InvalidTopicSegment => MqttPubAckReasonCode.TopicNameInvalid,
+            RefusalReason.TopicNotAllowed or RefusalReason.InvalidTopicSegment or RefusalReason.InvalidTopicName => MqttPubAckReasonCode.TopicNameInvalid,
+            RefusalReason.InvalidQos => MqttPubAckReasonCode.UnspecifiedError,
             RefusalReason.SensorNotRegistered or RefusalReason.SensorNotAllowed => MqttPubAckReasonCode.NotAuthorized,
             _ => MqttPubAckReasonCode.PayloadFormatInvalid,
         };

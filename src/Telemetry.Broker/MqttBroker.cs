@@ -5,6 +5,7 @@ using Microsoft.Extensions.Options;
 using MQTTnet;
 using MQTTnet.Server;
 using Telemetry.Broker.Transport;
+using Telemetry.Domain.Ingest;
 using Telemetry.Domain.Observability;
 
 namespace Telemetry.Broker;
@@ -16,6 +17,7 @@ public sealed class MqttBroker(
     OpenConnections open,
     IngestHandler ingest,
     TelemetryMetrics metrics,
+    RefusalLog refusals,
     ILoggerFactory loggerFactory) : IHostedService, IDisposable
 {
     readonly ILogger logger = loggerFactory.CreateLogger<MqttBroker>();
@@ -46,7 +48,9 @@ public sealed class MqttBroker(
                     remote, length, broker.MaxPacketBytes, suppressed);
             }
         });
-        var adapter = new ClientIdAssigningServerAdapter(transport);
+        var adapter = new ClientIdAssigningServerAdapter(transport, (ushort)broker.TopicAliasMaximum, (clientId, alias) =>
+            refusals.Record(clientId, "", new Refusal(RefusalReason.TopicAliasInvalid,
+                $"topic alias {alias} is above Broker:TopicAliasMaximum ({broker.TopicAliasMaximum}); the connection is closed")));
         server = new MqttServerFactory().CreateMqttServer(serverOptions, [adapter], new MqttNetLogBridge(loggerFactory));
         server.ValidatingConnectionAsync += validator.ValidateAsync;
         server.InterceptingPublishAsync += ingest.InterceptAsync;
@@ -60,7 +64,7 @@ public sealed class MqttBroker(
             open.Closed();
             if (args.DisconnectType == MqttClientDisconnectType.Takeover)
             {
-                logger.LogInformation("MQTT client {ClientId} was taken over by a new connection with the same client id", args.ClientId);
+                logger.LogInformation("MQTT client {ClientId} was taken over by a new connection with the same client id", Text.ForLog(args.ClientId));
             }
 
             return ingest.OnDisconnectedAsync(args);

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using MQTTnet.Diagnostics.Logger;
+using Telemetry.Domain.Ingest;
 using Telemetry.Domain.Observability;
 
 namespace Telemetry.Broker;
@@ -37,7 +38,11 @@ public sealed class MqttNetLogBridge(ILoggerFactory loggerFactory) : IMqttNetLog
             return;
         }
 
-        var text = parameters is { Length: > 0 } ? string.Format(System.Globalization.CultureInfo.InvariantCulture, message, parameters) : message;
+        // MQTTnet's parameters carry client ids and topics as the client sent them: escaped and cut like every other
+        // client-chosen name in the log.
+        var text = parameters is { Length: > 0 }
+            ? string.Format(System.Globalization.CultureInfo.InvariantCulture, message, [.. parameters.Select(p => p is string s ? Text.ForLog(s) : p)])
+            : message;
         if (suppressed > 0)
         {
             text += $" (repeated {suppressed} times since the last line)";

@@ -10,9 +10,10 @@ public sealed record RefusedMessage(DateTimeOffset At, string ClientId, string T
 
 /// <summary>
 /// Counts every refused message by reason (also on the <c>telemetry.mqtt.messages.refused</c> metric), keeps the most
-/// recent ones for integration engineers to look at, and logs them — at most one line per client and reason every
-/// <see cref="LogInterval"/>, with the number of similar refusals in between, so that one misbehaving device
-/// cannot flood the log.
+/// recent ones for integration engineers to look at, and logs them — at most one line per reason every
+/// <see cref="LogInterval"/>, with the number of similar refusals in between, so that neither one misbehaving device
+/// nor an attacker rotating client ids can flood the log. Client ids and topics are written through
+/// <see cref="Text.ForLog"/> (escaped, truncated).
 /// </summary>
 public sealed class RefusalLog(TelemetryMetrics metrics, ILogger<RefusalLog> logger, TimeProvider time)
 {
@@ -34,17 +35,17 @@ public sealed class RefusalLog(TelemetryMetrics metrics, ILogger<RefusalLog> log
         totals.AddOrUpdate(code, 1, static (_, n) => n + 1);
         metrics.MessagesRefused.Add(1, new KeyValuePair<string, object?>("reason", code));
 
-        recent.Enqueue(new RefusedMessage(now, clientId, Text.Visible(topic), code, refusal.Detail));
+        recent.Enqueue(new RefusedMessage(now, Text.ForLog(clientId), Text.ForLog(topic), code, refusal.Detail));
         while (recent.Count > RecentCapacity && recent.TryDequeue(out _))
         {
         }
 
-        if (!throttle.ShouldLog(clientId + "|" + code, out var suppressed))
+        if (!throttle.ShouldLog(code, out var suppressed))
         {
             return;
         }
 
         logger.LogWarning("Refused a message from {ClientId} on {Topic}: {Reason}: {Detail} ({Suppressed} similar refusals not logged since the last line)",
-            clientId, Text.Visible(topic), code, refusal.Detail, suppressed);
+            Text.ForLog(clientId), Text.ForLog(topic), code, refusal.Detail, suppressed);
     }
 }

@@ -5,6 +5,18 @@ public enum RefusalReason
 {
     /// <summary>The topic is not <c>campus/{building}/{room}/{sensor}/telemetry</c> (or <c>…/senml</c> where SenML is accepted).</summary>
     TopicNotAllowed,
+    /// <summary>
+    /// The topic name breaks MQTT's own rules: it holds a wildcard (<c>+</c>, <c>#</c>), a NUL, or text that was not
+    /// valid UTF-8 (decoded as U+FFFD). MQTT 5 reason code 0x90 topic name invalid.
+    /// </summary>
+    InvalidTopicName,
+    /// <summary>
+    /// An MQTT 5 PUBLISH used a topic alias above the Topic Alias Maximum the broker advertised
+    /// (<c>Broker:TopicAliasMaximum</c>): a protocol error, the connection is closed.
+    /// </summary>
+    TopicAliasInvalid,
+    /// <summary>A PUBLISH with QoS 3, which MQTT forbids (a malformed packet): refused and the connection closed.</summary>
+    InvalidQos,
     /// <summary>A building, room or sensor segment is empty, too long or holds control characters.</summary>
     InvalidTopicSegment,
     /// <summary>The payload has no bytes.</summary>
@@ -50,6 +62,9 @@ public static class RefusalReasons
     public static string Code(RefusalReason reason) => reason switch
     {
         RefusalReason.TopicNotAllowed => "topic_not_allowed",
+        RefusalReason.InvalidTopicName => "invalid_topic_name",
+        RefusalReason.InvalidQos => "invalid_qos",
+        RefusalReason.TopicAliasInvalid => "topic_alias_invalid",
         RefusalReason.InvalidTopicSegment => "invalid_topic_segment",
         RefusalReason.EmptyPayload => "empty_payload",
         RefusalReason.PayloadTooLarge => "payload_too_large",

@@ -6,7 +6,9 @@ namespace Telemetry.Domain.Ingest;
 /// The topic contract: devices publish to <c>campus/{building}/{room}/{sensor}/telemetry</c> (JSON readings) or
 /// <c>campus/{building}/{room}/{sensor}/senml</c> (SenML, see <see cref="SenmlParser"/>).
 /// Each variable segment is 1..<see cref="MaxSegmentLength"/> characters of any Unicode text except
-/// control characters and backslashes (MQTT already forbids '/', '+' and '#' inside a published topic's segment).
+/// control characters and backslashes. A topic that breaks MQTT's own rules for a PUBLISH topic name (wildcards,
+/// NUL, invalid UTF-8) is refused first, with <see cref="RefusalReason.InvalidTopicName"/>: MQTTnet hands such
+/// topics on instead of closing the connection.
 /// </summary>
 public static class TelemetryTopic
 {
@@ -59,6 +61,11 @@ public static class TelemetryTopic
             return false;
         }
 
+        if (!IsValidTopicName(topic, out refusal))
+        {
+            return false;
+        }
+
         var parts = topic.Split('/');
         var knownSuffix = parts.Length == 5 && (parts[4] == Suffix || (allowSenml && parts[4] is SenmlSuffix or StatusSuffix));
         if (!knownSuffix || parts[0] != Root)
@@ -85,6 +92,31 @@ public static class TelemetryTopic
             _ => PayloadFormat.Json,
         };
         return true;
+    }
+
+    /// <summary>
+    /// MQTT's rules for the topic name of a PUBLISH (MQTT 5 §4.7.3, §1.5.4): no wildcard characters <c>+</c> or
+    /// <c>#</c> in any level, no U+0000. MQTTnet decodes invalid UTF-8 as U+FFFD, so U+FFFD stands for a topic that was
+    /// not well-formed UTF-8 on the wire (a device has no reason to send the replacement character itself).
+    /// </summary>
+    public static bool IsValidTopicName(string topic, out Refusal refusal)
+    {
+        ArgumentNullException.ThrowIfNull(topic);
+        refusal = default;
+        var bad = topic.AsSpan().IndexOfAny("+#\0\uFFFD");
+        if (bad < 0)
+        {
+            return true;
+        }
+
+        var why = topic[bad] switch
+        {
+            '+' or '#' => $"holds the wildcard '{topic[bad]}', which a PUBLISH topic may not contain",
+            '\0' => "holds a NUL character",
+            _ => "is not valid UTF-8",
+        };
+        refusal = new Refusal(RefusalReason.InvalidTopicName, $"topic '{Shorten(topic)}' {why}");
+        return false;
     }
 
     static bool ValidSegment(string what, string segment, out Refusal refusal)
@@ -120,7 +152,7 @@ public static class TelemetryTopic
         return true;
     }
 
-    static string Shorten(string topic) => Text.Visible(topic.Length > 120 ? topic[..120] + "…" : topic);
+    static string Shorten(string topic) => Text.ForLog(topic);
 }
 
 /// <summary>The payload format a topic announces.</summary>

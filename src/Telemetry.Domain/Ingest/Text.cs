@@ -36,6 +36,31 @@ public static class Text
         return true;
     }
 
+    /// <summary>Longest untrusted name (client id, username, topic) written to a log line, in characters.</summary>
+    public const int MaxLogLength = 128;
+
+    /// <summary>
+    /// An untrusted name (client id, username, topic) as written to a log line or a reason string: control characters
+    /// (CR and LF among them) shown as \uXXXX so that no one can forge a log line, and cut to
+    /// <see cref="MaxLogLength"/> characters with an ellipsis. The one rendering of client-chosen names in logs.
+    /// </summary>
+    public static string ForLog(string? text)
+    {
+        if (text is null)
+        {
+            return "";
+        }
+
+        if (text.Length > MaxLogLength)
+        {
+            // Cut before a surrogate pair is split, so the cut itself adds no lone surrogate.
+            var cut = char.IsHighSurrogate(text[MaxLogLength - 1]) ? MaxLogLength - 1 : MaxLogLength;
+            return Visible(text[..cut]) + "…";
+        }
+
+        return Visible(text);
+    }
+
     /// <summary>The text with control characters shown as \uXXXX, safe to put in a log line or a reason string.</summary>
     public static string Visible(string text)
     {

@@ -1,0 +1,292 @@
+using System.Net.Sockets;
+using System.Text;
+using MQTTnet;
+using MQTTnet.Formatter;
+using MQTTnet.Protocol;
+using Telemetry.IntegrationTests.Fixtures;
+
+namespace Telemetry.IntegrationTests.EndToEnd;
+
+/// <summary>
+/// PUBLISH packets that break MQTT's own rules — which MQTTnet hands on instead of refusing — are refused by the
+/// broker with their reason, counted, and never stored. Written on a raw socket, since a well-behaved client library
+/// will not send them.
+/// </summary>
+[Collection(ServiceOnInfluxV1Fixture.CollectionName)]
+public sealed class StrictProtocolTests(ServiceOnInfluxV1Fixture fixture)
+{
+    static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    public static TheoryData<string, byte[]> BadTopics() => new()
+    {
+        { "plus", "campus/strict/r1/+/telemetry"u8.ToArray() },
+        { "hash", "campus/strict/r1/{sensor}/#"u8.ToArray() },
+        { "plus-in-level", "campus/strict/r+1/{sensor}/telemetry"u8.ToArray() },
+        { "nul", "campus/strict/r1/{sensor}\0/telemetry"u8.ToArray() },
+        // 0xC3 0x28 is not UTF-8 (a lead byte followed by no continuation byte); MQTTnet decodes it as U+FFFD.
+        { "bad-utf8", [.. "campus/strict/r1/{sensor}"u8, 0xC3, 0x28, .. "/telemetry"u8] },
+    };
+
+    [Theory]
+    [MemberData(nameof(BadTopics))]
+    public async Task A_topic_with_wildcards_NUL_or_invalid_UTF8_is_refused_as_topic_name_invalid_and_not_stored(string name, byte[] topicShape)
+    {
+        var sensor = $"st-{name}-{Guid.NewGuid():N}"[..20];
+        // Latin-1 maps bytes to chars one to one, so the invalid UTF-8 bytes survive the substitution unchanged.
+        var topic = Encoding.Latin1.GetBytes(Encoding.Latin1.GetString(topicShape).Replace("{sensor}", sensor, StringComparison.Ordinal));
+        var before = await fixture.Service.RefusalTotalsAsync(Ct);
+
+        using var raw = await RawMqtt5.ConnectAsync(fixture.Service.MqttPort, sensor, Ct);
+        var (reasonCode, reasonString) = await raw.PublishQos1Async(topic, "{\"temperature\":21}"u8.ToArray(), packetId: 7, Ct);
+
+        Assert.Equal((byte)MqttPubAckReasonCode.TopicNameInvalid, reasonCode);
+        Assert.StartsWith("invalid_topic_name", reasonString, StringComparison.Ordinal);
+        var after = await fixture.Service.RefusalTotalsAsync(Ct);
+        Assert.Equal(1, after.GetValueOrDefault("invalid_topic_name") - before.GetValueOrDefault("invalid_topic_name"));
+
+        // The connection stays usable: a good reading of the same device is stored, and only that one.
+        var good = await raw.PublishQos1Async(Encoding.UTF8.GetBytes($"campus/strict/r1/{sensor}/telemetry"), "{\"temperature\":22.5}"u8.ToArray(), packetId: 8, Ct);
+        Assert.Equal((byte)MqttPubAckReasonCode.Success, good.ReasonCode);
+        await AssertOnlyTheGoodReadingStoredAsync(sensor);
+    }
+
+    [Fact]
+    public async Task A_QoS_3_publish_is_refused_counted_not_stored_and_closes_the_connection()
+    {
+        var sensor = $"st-qos3-{Guid.NewGuid():N}"[..20];
+        var before = await fixture.Service.RefusalTotalsAsync(Ct);
+
+        using var raw = await RawMqtt5.ConnectAsync(fixture.Service.MqttPort, sensor, Ct);
+        await raw.SendAsync(RawMqtt5.Publish(0x36, Encoding.UTF8.GetBytes($"campus/strict/r1/{sensor}/telemetry"), packetId: 3, [], "{\"temperature\":99}"u8.ToArray()), Ct);
+        var closed = await raw.ReadUntilClosedAsync(TimeSpan.FromSeconds(15), Ct);
+        Assert.True(closed, "the connection stayed open after a QoS 3 PUBLISH");
+
+        var after = await fixture.Service.RefusalTotalsAsync(Ct);
+        Assert.Equal(1, after.GetValueOrDefault("invalid_qos") - before.GetValueOrDefault("invalid_qos"));
+
+        using var good = await fixture.Service.ConnectAsync($"{sensor}-ok", MqttProtocolVersion.V500, Ct);
+        var result = await good.PublishAsync(new MqttApplicationMessageBuilder()
+            .WithTopic($"campus/strict/r1/{sensor}/telemetry").WithPayload("{\"temperature\":22.5}"u8.ToArray())
+            .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce).Build(), Ct);
+        Assert.True(result.IsSuccess);
+        await AssertOnlyTheGoodReadingStoredAsync(sensor);
+    }
+
+    [Fact]
+    public async Task The_broker_advertises_a_small_topic_alias_maximum_and_closes_a_connection_that_goes_above_it()
+    {
+        var sensor = $"st-alias-{Guid.NewGuid():N}"[..20];
+        var topic = Encoding.UTF8.GetBytes($"campus/strict/r1/{sensor}/telemetry");
+
+        using var raw = await RawMqtt5.ConnectAsync(fixture.Service.MqttPort, sensor, Ct);
+        Assert.Equal(10, raw.TopicAliasMaximum); // Broker:TopicAliasMaximum's default; MQTTnet's own is 65,535
+
+        // Aliases within the maximum work: set alias 10 with the topic, then publish on the alias alone.
+        Assert.Equal((byte)MqttPubAckReasonCode.Success, (await raw.PublishQos1Async(topic, "{\"temperature\":22.5}"u8.ToArray(), 1, Ct, alias: 10)).ReasonCode);
+        Assert.Equal((byte)MqttPubAckReasonCode.Success, (await raw.PublishQos1Async([], "{\"temperature\":22.5}"u8.ToArray(), 2, Ct, alias: 10)).ReasonCode);
+
+        var before = await fixture.Service.RefusalTotalsAsync(Ct);
+        await raw.SendAsync(RawMqtt5.Publish(0x32, topic, packetId: 3, RawMqtt5.AliasProperty(11), "{\"temperature\":99}"u8.ToArray()), Ct);
+        Assert.True(await raw.ReadUntilClosedAsync(TimeSpan.FromSeconds(15), Ct), "the connection stayed open after topic alias 11");
+        var after = await Poll.UntilAsync("the alias refusal to be counted", () => fixture.Service.RefusalTotalsAsync(Ct),
+            totals => totals.GetValueOrDefault("topic_alias_invalid") > before.GetValueOrDefault("topic_alias_invalid"), cancellationToken: Ct);
+        Assert.Equal(1, after.GetValueOrDefault("topic_alias_invalid") - before.GetValueOrDefault("topic_alias_invalid"));
+
+        await AssertOnlyTheGoodReadingStoredAsync(sensor);
+    }
+
+    async Task AssertOnlyTheGoodReadingStoredAsync(string sensor)
+    {
+        var stored = await Poll.UntilAsync(
+            $"the good reading of {sensor} in InfluxDB",
+            () => fixture.Influx.QueryAsync(ServiceOnInfluxV1Fixture.Database, $"SELECT temperature FROM telemetry WHERE sensor = '{sensor}'", Ct),
+            found => found.Count > 0, cancellationToken: Ct);
+        var values = stored.SelectMany(s => Enumerable.Range(0, s.Values.Count).Select(i => s.Get(i, "temperature").GetDouble())).ToList();
+        Assert.All(values, v => Assert.Equal(22.5, v));
+    }
+}
+
+/// <summary>
+/// Just enough of MQTT 5 on a raw socket to send what client libraries refuse to send (wildcard topics, invalid
+/// UTF-8, QoS 3, out-of-range topic aliases). Hand-written because sending malformed packets is the point.
+/// </summary>
+internal sealed class RawMqtt5 : IDisposable
+{
+    readonly TcpClient tcp;
+    readonly NetworkStream stream;
+
+    RawMqtt5(TcpClient tcp)
+    {
+        this.tcp = tcp;
+        stream = tcp.GetStream();
+    }
+
+    public int TopicAliasMaximum { get; private set; }
+
+    public static async Task<RawMqtt5> ConnectAsync(int port, string clientId, CancellationToken ct)
+    {
+        var tcp = new TcpClient();
+        await tcp.ConnectAsync("127.0.0.1", port, ct);
+        var raw = new RawMqtt5(tcp);
+        var id = Encoding.UTF8.GetBytes(clientId);
+        byte[] body = [0, 4, (byte)'M', (byte)'Q', (byte)'T', (byte)'T', 5, 0x02, 0, 60, 0, .. Str(id)];
+        await raw.SendAsync(Packet(0x10, body), ct);
+        var (type, connAck) = await raw.ReadPacketAsync(ct);
+        Assert.Equal(0x20, type & 0xF0);
+        Assert.Equal(0, connAck[1]);
+        // CONNACK properties: a variable byte integer length, then id/value pairs; 0x22 is Topic Alias Maximum.
+        var (propsLength, at) = ReadVarInt(connAck, 2);
+        var end = at + propsLength;
+        while (at < end)
+        {
+            var id2 = connAck[at++];
+            switch (id2)
+            {
+                case 0x22: raw.TopicAliasMaximum = (connAck[at] << 8) | connAck[at + 1]; at += 2; break;
+                case 0x13 or 0x21: at += 2; break; // server keep alive, receive maximum
+                case 0x11 or 0x27: at += 4; break; // session expiry, maximum packet size
+                case 0x24 or 0x25 or 0x28 or 0x29 or 0x2A: at += 1; break;
+                case 0x12 or 0x1A or 0x1C or 0x1F or 0x15: at += 2 + ((connAck[at] << 8) | connAck[at + 1]); break;
+                case 0x16: at += 2 + ((connAck[at] << 8) | connAck[at + 1]); break;
+                case 0x26:
+                    at += 2 + ((connAck[at] << 8) | connAck[at + 1]);
+                    at += 2 + ((connAck[at] << 8) | connAck[at + 1]);
+                    break;
+                default: throw new InvalidOperationException($"unexpected CONNACK property 0x{id2:X2}");
+            }
+        }
+
+        return raw;
+    }
+
+    public static byte[] AliasProperty(ushort alias) => [0x23, (byte)(alias >> 8), (byte)alias];
+
+    public static byte[] Publish(byte header, byte[] topic, ushort packetId, byte[] properties, byte[] payload)
+    {
+        byte[] id = (header & 0x06) != 0 ? [(byte)(packetId >> 8), (byte)packetId] : [];
+        return Packet(header, [.. Str(topic), .. id, .. VarInt(properties.Length), .. properties, .. payload]);
+    }
+
+    /// <summary>Sends a QoS 1 PUBLISH and returns its PUBACK's reason code and reason string.</summary>
+    public async Task<(byte ReasonCode, string ReasonString)> PublishQos1Async(byte[] topic, byte[] payload, ushort packetId, CancellationToken ct, ushort alias = 0)
+    {
+        await SendAsync(Publish(0x32, topic, packetId, alias == 0 ? [] : AliasProperty(alias), payload), ct);
+        var (type, body) = await ReadPacketAsync(ct);
+        Assert.Equal(0x40, type & 0xF0);
+        Assert.Equal(packetId, (body[0] << 8) | body[1]);
+        if (body.Length == 2)
+        {
+            return (0, "");
+        }
+
+        var reasonString = "";
+        if (body.Length > 3)
+        {
+            var (propsLength, at) = ReadVarInt(body, 3);
+            var end = at + propsLength;
+            while (at < end)
+            {
+                var id = body[at++];
+                var length = (body[at] << 8) | body[at + 1];
+                if (id == 0x1F)
+                {
+                    reasonString = Encoding.UTF8.GetString(body, at + 2, length);
+                }
+
+                at += id == 0x26 ? 2 + length + 2 + ((body[at + 2 + length] << 8) | body[at + 3 + length]) : 2 + length;
+            }
+        }
+
+        return (body[2], reasonString);
+    }
+
+    public Task SendAsync(byte[] packet, CancellationToken ct) => stream.WriteAsync(packet, ct).AsTask();
+
+    /// <summary>Reads (and drops) whatever the server still sends until it closes the connection; false at the deadline.</summary>
+    public async Task<bool> ReadUntilClosedAsync(TimeSpan within, CancellationToken ct)
+    {
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        deadline.CancelAfter(within);
+        var buffer = new byte[4096];
+        try
+        {
+            while (await stream.ReadAsync(buffer, deadline.Token) > 0)
+            {
+            }
+
+            return true;
+        }
+        catch (IOException)
+        {
+            return true; // reset by the server
+        }
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+        {
+            return false;
+        }
+    }
+
+    async Task<(byte Type, byte[] Body)> ReadPacketAsync(CancellationToken ct)
+    {
+        var header = await ReadByteAsync(ct);
+        int length = 0, shift = 0;
+        byte b;
+        do
+        {
+            b = await ReadByteAsync(ct);
+            length |= (b & 0x7F) << shift;
+            shift += 7;
+        }
+        while ((b & 0x80) != 0);
+
+        var body = new byte[length];
+        await stream.ReadExactlyAsync(body, ct);
+        return (header, body);
+    }
+
+    async Task<byte> ReadByteAsync(CancellationToken ct)
+    {
+        var one = new byte[1];
+        await stream.ReadExactlyAsync(one, ct);
+        return one[0];
+    }
+
+    static byte[] Packet(byte header, byte[] body) => [header, .. VarInt(body.Length), .. body];
+
+    static byte[] Str(byte[] bytes) => [(byte)(bytes.Length >> 8), (byte)bytes.Length, .. bytes];
+
+    static byte[] VarInt(int value)
+    {
+        var bytes = new List<byte>();
+        do
+        {
+            var b = (byte)(value % 128);
+            value /= 128;
+            bytes.Add(value > 0 ? (byte)(b | 0x80) : b);
+        }
+        while (value > 0);
+
+        return [.. bytes];
+    }
+
+    static (int Value, int Next) ReadVarInt(byte[] data, int at)
+    {
+        int value = 0, shift = 0;
+        byte b;
+        do
+        {
+            b = data[at++];
+            value |= (b & 0x7F) << shift;
+            shift += 7;
+        }
+        while ((b & 0x80) != 0);
+
+        return (value, at);
+    }
+
+    public void Dispose()
+    {
+        stream.Dispose();
+        tcp.Dispose();
+    }
+}
