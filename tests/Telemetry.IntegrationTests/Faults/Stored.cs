@@ -32,9 +32,9 @@ public static class Stored
     }
 
     /// <summary>Sum of a Prometheus metric over all its label sets, from <c>/metrics</c>.</summary>
-    public static async Task<double> MetricAsync(HttpClient http, string name, CancellationToken ct)
+    public static async Task<double> MetricAsync(HttpClient http, string name, CancellationToken ct, string? label = null)
     {
         var text = await http.GetStringAsync(new Uri("metrics", UriKind.Relative), ct);
-        return PrometheusText.Sum(text, name);
+        return PrometheusText.Sum(text, name, label);
     }
 }
