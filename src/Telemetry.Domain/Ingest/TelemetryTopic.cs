@@ -73,7 +73,7 @@ public static class TelemetryTopic
             var expected = allowSenml
                 ? $"{Root}/{{building}}/{{room}}/{{sensor}}/{Suffix}, …/{SenmlSuffix} or …/{StatusSuffix}"
                 : $"{Root}/{{building}}/{{room}}/{{sensor}}/{Suffix}";
-            refusal = new Refusal(RefusalReason.TopicNotAllowed, $"topic '{Shorten(topic)}' is not {expected}");
+            refusal = new Refusal(RefusalReason.TopicNotAllowed, $"topic '{Text.ForLog(topic)}' is not {expected}");
             return false;
         }
 
@@ -115,7 +115,7 @@ public static class TelemetryTopic
             '\0' => "holds a NUL character",
             _ => "is not valid UTF-8",
         };
-        refusal = new Refusal(RefusalReason.InvalidTopicName, $"topic '{Shorten(topic)}' {why}");
+        refusal = new Refusal(RefusalReason.InvalidTopicName, $"topic '{Text.ForLog(topic)}' {why}");
         return false;
     }
 
@@ -151,8 +151,6 @@ public static class TelemetryTopic
 
         return true;
     }
-
-    static string Shorten(string topic) => Text.ForLog(topic);
 }
 
 /// <summary>The payload format a topic announces.</summary>

@@ -54,19 +54,7 @@ public sealed class SensorModel
         this.settings = settings;
         this.time = time;
         activatedAtMs = Now;
-        rollupRestoreError = null;
-        rollups = new RollupWindows(settings.RollupWindow, settings.RollupLateness);
-        if (saved?.Rollups is { } r && r.WindowMs == (long)settings.RollupWindow.TotalMilliseconds)
-        {
-            try
-            {
-                rollups = new RollupWindows(r);
-            }
-            catch (ArgumentException ex)
-            {
-                rollupRestoreError = ex.Message;
-            }
-        }
+        rollups = RestoreRollups(saved?.Rollups, settings, out rollupRestoreError);
 
         savedAlerts = saved?.Alerts;
         messagesTotal = saved?.MessagesTotal ?? 0;
@@ -81,6 +69,25 @@ public sealed class SensorModel
     }
 
     public string SensorId => sensorId;
+
+    /// <summary>The saved windows when they fit the configured window and restore; otherwise empty ones.</summary>
+    static RollupWindows RestoreRollups(RollupState? saved, SensorSettings settings, out string? error)
+    {
+        error = null;
+        if (saved is not null && saved.WindowMs == (long)settings.RollupWindow.TotalMilliseconds)
+        {
+            try
+            {
+                return new RollupWindows(saved);
+            }
+            catch (ArgumentException ex)
+            {
+                error = ex.Message;
+            }
+        }
+
+        return new RollupWindows(settings.RollupWindow, settings.RollupLateness);
+    }
 
     /// <summary>The sensor as the registry lists it, or null for an unregistered sensor.</summary>
     public RegisteredSensor? Registered => registered;
