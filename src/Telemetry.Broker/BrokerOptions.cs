@@ -1,5 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 using System.Net;
+using Telemetry.Broker.Transport;
 
 namespace Telemetry.Broker;
 
@@ -18,7 +19,9 @@ namespace Telemetry.Broker;
 ///   "ConnectionBacklog": 4096,      // reconnect storms: pending TCP connections queued by the listener
 ///   "MaxConnections": null,         // default: the open-file limit less 1,000
 ///   "MaxPacketBytes": 4194304,      // larger packets close the connection before they are read
-///   "TopicAliasMaximum": 10         // MQTT 5 topic aliases a client may use per connection (0: none)
+///   "TopicAliasMaximum": 10,        // MQTT 5 topic aliases a client may use per connection (0: none)
+///   "Plain": { "Enabled": true },   // the unencrypted listener on Host:Port; false: TLS only
+///   "Tls": { "Enabled": false, … }  // MQTT over TLS (8883) and device certificates: see BrokerTlsOptions
 /// }
 /// </code>
 /// </summary>
@@ -69,11 +72,22 @@ public sealed class BrokerOptions
     [Range(1, 65535)]
     public int ConnectionBacklog { get; set; } = 4096;
 
-    public IPAddress ListenAddress() => Host switch
+    /// <summary>The plain (unencrypted) listener on <see cref="Host"/>:<see cref="Port"/> (section <c>Broker:Plain</c>).</summary>
+    public PlainListenerOptions Plain { get; set; } = new();
+
+    /// <summary>The TLS listener and device certificates (section <c>Broker:Tls</c>), validated by <see cref="ListenerOptionsValidator"/>.</summary>
+    public BrokerTlsOptions Tls { get; set; } = new();
+
+    public IPAddress ListenAddress() => Address(Host);
+
+    /// <summary>The TLS listener's address: <c>Broker:Tls:Host</c>, or <see cref="Host"/> when unset.</summary>
+    public IPAddress TlsListenAddress() => Address(string.IsNullOrWhiteSpace(Tls.Host) ? Host : Tls.Host);
+
+    static IPAddress Address(string host) => host switch
     {
         "localhost" => IPAddress.Loopback,
         "*" or "0.0.0.0" => IPAddress.Any,
-        _ => IPAddress.Parse(Host),
+        _ => IPAddress.Parse(host),
     };
 
     /// <summary>The connection limit in force: <see cref="MaxConnections"/>, or the open-file limit less 1,000.</summary>
@@ -94,8 +108,12 @@ public sealed class BrokerOptions
             : int.MaxValue;
     }
 
-    /// <summary>Anonymous devices are let in when explicitly allowed, or by default only on loopback without users.</summary>
-    public bool AnonymousAllowed() => AllowAnonymous ?? (Users.Count == 0 && IPAddress.IsLoopback(ListenAddress()));
+    /// <summary>Anonymous devices are let in when explicitly allowed, or by default only when all listeners are on loopback and no users are set.</summary>
+    public bool AnonymousAllowed() => AllowAnonymous ?? (Users.Count == 0 && LoopbackOnly());
+
+    /// <summary>True when every enabled listener (plain and TLS) is bound to a loopback address.</summary>
+    public bool LoopbackOnly() =>
+        (!Plain.Enabled || IPAddress.IsLoopback(ListenAddress())) && (!Tls.Enabled || IPAddress.IsLoopback(TlsListenAddress()));
 }
 
 /// <summary>Which sensors a connection may publish for.</summary>

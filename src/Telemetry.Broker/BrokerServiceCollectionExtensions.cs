@@ -1,4 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using Telemetry.Broker.Transport;
 using Telemetry.Domain.Ingest;
 
 namespace Telemetry.Broker;
@@ -9,6 +11,8 @@ public static class BrokerServiceCollectionExtensions
     public static IServiceCollection AddTelemetryBroker(this IServiceCollection services)
     {
         services.AddOptions<BrokerOptions>().BindConfiguration(BrokerOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<IValidateOptions<BrokerOptions>, ListenerOptionsValidator>();
+        services.AddSingleton<TlsHandshake>();
         services.AddOptions<IngestLimits>().BindConfiguration(IngestLimits.SectionName);
         services.AddSingleton<OpenConnections>();
         services.AddSingleton<ConnectionValidator>();

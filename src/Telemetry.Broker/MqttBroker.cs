@@ -18,6 +18,7 @@ public sealed class MqttBroker(
     IngestHandler ingest,
     TelemetryMetrics metrics,
     RefusalLog refusals,
+    TlsHandshake tls,
     ILoggerFactory loggerFactory) : IHostedService, IDisposable
 {
     readonly ILogger logger = loggerFactory.CreateLogger<MqttBroker>();
@@ -27,7 +28,22 @@ public sealed class MqttBroker(
     /// <summary>True while the broker listens for devices.</summary>
     public bool IsListening => server?.IsStarted == true;
 
-    public string Endpoint => $"{options.Value.Host}:{options.Value.Port}";
+    /// <summary>The listeners, e.g. <c>127.0.0.1:1883, 0.0.0.0:8883 (TLS)</c>.</summary>
+    public string Endpoint => string.Join(", ", Listeners().Select(l => l.Tls ? $"{l.Endpoint} (TLS)" : l.Endpoint.ToString()));
+
+    IEnumerable<(IPEndPoint Endpoint, bool Tls)> Listeners()
+    {
+        var broker = options.Value;
+        if (broker.Plain.Enabled)
+        {
+            yield return (new IPEndPoint(broker.ListenAddress(), broker.Port), false);
+        }
+
+        if (broker.Tls.Enabled)
+        {
+            yield return (new IPEndPoint(broker.TlsListenAddress(), broker.Tls.Port), true);
+        }
+    }
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
@@ -38,20 +54,31 @@ public sealed class MqttBroker(
             .WithMaxPendingMessagesPerClient(broker.MaxPendingMessagesPerClient)
             .Build();
 
-        var endpoint = new IPEndPoint(broker.ListenAddress(), broker.Port);
-        var transport = new LimitedTcpServerAdapter(endpoint, broker.ConnectionBacklog, broker.MaxPacketBytes, (remote, length) =>
+        if (broker.Tls.Enabled)
         {
-            metrics.MessagesRefused.Add(1, new KeyValuePair<string, object?>("reason", "packet_too_large"));
-            if (tooLargeLog.ShouldLog("packet_too_large", out var suppressed))
+            tls.Start();
+        }
+
+        // One adapter per listener, the same protections on each; TLS only adds the handshake underneath.
+        var adapters = Listeners().Select(listener =>
+        {
+            var transport = new LimitedTcpServerAdapter(listener.Endpoint, broker.ConnectionBacklog, broker.MaxPacketBytes, (remote, length) =>
             {
-                logger.LogWarning("Closed the connection from {RemoteEndPoint}: it sent a packet of {Length} bytes, more than Broker:MaxPacketBytes ({Limit}); {Suppressed} more since the last line",
-                    remote, length, broker.MaxPacketBytes, suppressed);
-            }
-        });
-        var adapter = new ClientIdAssigningServerAdapter(transport, (ushort)broker.TopicAliasMaximum, (clientId, alias) =>
-            refusals.Record(clientId, "", new Refusal(RefusalReason.TopicAliasInvalid,
-                $"topic alias {alias} is above Broker:TopicAliasMaximum ({broker.TopicAliasMaximum}); the connection is closed")));
-        server = new MqttServerFactory().CreateMqttServer(serverOptions, [adapter], new MqttNetLogBridge(loggerFactory));
+                metrics.MessagesRefused.Add(1, new KeyValuePair<string, object?>("reason", "packet_too_large"));
+                if (tooLargeLog.ShouldLog("packet_too_large", out var suppressed))
+                {
+                    logger.LogWarning("Closed the connection from {RemoteEndPoint}: it sent a packet of {Length} bytes, more than Broker:MaxPacketBytes ({Limit}); {Suppressed} more since the last line",
+                        remote, length, broker.MaxPacketBytes, suppressed);
+                }
+            })
+            {
+                Tls = listener.Tls ? tls : null,
+            };
+            return (IMqttServerAdapter)new ClientIdAssigningServerAdapter(transport, (ushort)broker.TopicAliasMaximum, (clientId, alias) =>
+                refusals.Record(clientId, "", new Refusal(RefusalReason.TopicAliasInvalid,
+                    $"topic alias {alias} is above Broker:TopicAliasMaximum ({broker.TopicAliasMaximum}); the connection is closed")));
+        }).ToList();
+        server = new MqttServerFactory().CreateMqttServer(serverOptions, adapters, new MqttNetLogBridge(loggerFactory));
         server.ValidatingConnectionAsync += validator.ValidateAsync;
         server.InterceptingPublishAsync += ingest.InterceptAsync;
         server.ClientConnectedAsync += args =>
@@ -78,6 +105,12 @@ public sealed class MqttBroker(
 
         logger.LogInformation("MQTT broker listening on {Endpoint} (MQTT 3.1.1 and 5.0), at most {MaxConnections} connections",
             Endpoint, open.Limit);
+        if (broker.Plain.Enabled && !IPAddress.IsLoopback(broker.ListenAddress()))
+        {
+            logger.LogWarning("MQTT WITHOUT TLS on {Address}:{Port}, reachable from the network: usernames, passwords and readings cross it in clear text and can be read or altered on the way. "
+                + "Enable Broker:Tls and set Broker:Plain:Enabled=false (or Broker:Host=127.0.0.1 to keep the plain listener for local clients only)",
+                broker.ListenAddress(), broker.Port);
+        }
     }
 
     /// <summary>

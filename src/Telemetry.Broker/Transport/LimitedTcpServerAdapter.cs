@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using MQTTnet.Adapter;
+using MQTTnet.Channel;
 using MQTTnet.Diagnostics.Logger;
 using MQTTnet.Formatter;
 using MQTTnet.Implementations;
@@ -52,6 +53,9 @@ public sealed class LimitedTcpServerAdapter(IPEndPoint endpoint, int backlog, in
     Task? acceptLoop;
 
     public Func<IMqttChannelAdapter, Task>? ClientHandler { get; set; }
+
+    /// <summary>When set, this is a TLS listener: each connection completes this handshake before MQTT is read from it.</summary>
+    public TlsHandshake? Tls { get; init; }
 
     public Task StartAsync(MqttServerOptions options, IMqttNetLogger logger)
     {
@@ -111,10 +115,19 @@ public sealed class LimitedTcpServerAdapter(IPEndPoint endpoint, int backlog, in
         socket.SetSocketOption(SocketOptionLevel.Tcp, SocketOptionName.TcpKeepAliveTime, (int)KeepAliveIdle.TotalSeconds);
         socket.SetSocketOption(SocketOptionLevel.Tcp, SocketOptionName.TcpKeepAliveInterval, (int)KeepAliveInterval.TotalSeconds);
         socket.SetSocketOption(SocketOptionLevel.Tcp, SocketOptionName.TcpKeepAliveRetryCount, KeepAliveProbes);
-        var stream = new FrameLimitingStream(new NetworkStream(socket, ownsSocket: true), maxPacketBytes, length => onTooLarge(remote, length));
+        Stream transport = new NetworkStream(socket, ownsSocket: true);
+        TlsSession? tls = null;
+        if (Tls is { } handshake && (tls = await handshake.AuthenticateAsync(transport, remote)) is null)
+        {
+            return; // refused or failed: counted, logged and closed by the handshake
+        }
+
+        // The limit reads the decrypted bytes: every protection of the plain listener applies over TLS too.
+        var stream = new FrameLimitingStream(tls?.Stream ?? transport, maxPacketBytes, length => onTooLarge(remote, length));
         try
         {
-            var channel = new MqttTcpChannel(stream, socket.LocalEndPoint!, remote!, null!);
+            IMqttChannel channel = new MqttTcpChannel(stream, socket.LocalEndPoint!, remote!, tls?.ClientCertificate!);
+            channel = tls is null ? channel : new SecureChannel(channel);
             var formatter = new MqttPacketFormatterAdapter(new MqttBufferWriter(options.WriterBufferSize, options.WriterBufferSizeMax));
             using var adapter = new MqttChannelAdapter(channel, formatter, logger)
             {

@@ -1,0 +1,90 @@
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using Telemetry.Broker.Transport;
+
+namespace Telemetry.UnitTests.Broker;
+
+/// <summary>The device identity read from a client certificate: its CN, or its first SAN URI.</summary>
+public sealed class CertificateIdentityTests
+{
+    static X509Certificate2 Certificate(string subject, params string[] sanUris) => Certificate(subject, sanUris, dnsNames: []);
+
+    static X509Certificate2 Certificate(string subject, string[] sanUris, string[] dnsNames)
+    {
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var request = new CertificateRequest(subject, key, HashAlgorithmName.SHA256);
+        if (sanUris.Length > 0 || dnsNames.Length > 0)
+        {
+            var san = new SubjectAlternativeNameBuilder();
+            foreach (var dns in dnsNames)
+            {
+                san.AddDnsName(dns);
+            }
+
+            foreach (var uri in sanUris)
+            {
+                san.AddUri(new Uri(uri));
+            }
+
+            request.CertificateExtensions.Add(san.Build());
+        }
+
+        return request.CreateSelfSigned(DateTimeOffset.UtcNow.AddMinutes(-1), DateTimeOffset.UtcNow.AddDays(1));
+    }
+
+    [Fact]
+    public void The_common_name_is_the_identity()
+    {
+        using var certificate = Certificate("O=Campus Telemetry, CN=freezer-1");
+        Assert.Equal("freezer-1", CertificateIdentity.Of(certificate, CertificateIdentitySource.CommonName));
+    }
+
+    [Fact]
+    public void Without_a_common_name_there_is_no_identity()
+    {
+        using var certificate = Certificate("O=Campus Telemetry, OU=freezer-1");
+        Assert.Null(CertificateIdentity.Of(certificate, CertificateIdentitySource.CommonName));
+    }
+
+    [Fact]
+    public void Two_common_names_are_ambiguous_and_name_nobody()
+    {
+        using var certificate = Certificate("CN=freezer-1, CN=freezer-2");
+        Assert.Null(CertificateIdentity.Of(certificate, CertificateIdentitySource.CommonName));
+    }
+
+    [Fact]
+    public void The_first_san_uri_is_the_identity_and_other_names_before_it_are_skipped()
+    {
+        using var certificate = Certificate("CN=ignored", ["urn:campus:sensor:freezer-1", "urn:campus:sensor:other"], ["freezer-1.campus"]);
+        Assert.Equal("urn:campus:sensor:freezer-1", CertificateIdentity.Of(certificate, CertificateIdentitySource.SanUri));
+        Assert.Equal("ignored", CertificateIdentity.Of(certificate, CertificateIdentitySource.CommonName));
+    }
+
+    [Fact]
+    public void Without_a_san_uri_there_is_no_identity_from_the_san()
+    {
+        using var onlyDns = Certificate("CN=freezer-1", [], ["freezer-1.campus"]);
+        using var noSan = Certificate("CN=freezer-1");
+        Assert.Null(CertificateIdentity.Of(onlyDns, CertificateIdentitySource.SanUri));
+        Assert.Null(CertificateIdentity.Of(noSan, CertificateIdentitySource.SanUri));
+    }
+
+    [Theory]
+    [InlineData("sha256 Fingerprint=ab:cd:01", "ABCD01")]
+    [InlineData("serial=01AF", "01AF")]
+    [InlineData(" AB CD ", null)]
+    [InlineData("", null)]
+    [InlineData("xyz", null)]
+    public void Deny_list_entries_are_hex_as_openssl_prints_them(string entry, string? expected)
+    {
+        if (expected is null)
+        {
+            Assert.Throws<FormatException>(() => ClientCertificateTrust.NormaliseDenied(entry));
+        }
+        else
+        {
+            Assert.Equal(expected, ClientCertificateTrust.NormaliseDenied(entry));
+        }
+    }
+}
