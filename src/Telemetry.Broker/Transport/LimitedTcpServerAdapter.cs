@@ -15,7 +15,8 @@ namespace Telemetry.Broker.Transport;
 /// stream is wrapped in a <see cref="FrameLimitingStream"/>, so that a packet larger than
 /// <c>Broker:MaxPacketBytes</c> closes its connection before MQTTnet allocates it. MQTTnet 5 has no server-side
 /// packet size limit and no other place to put one (its adapters construct the stream privately).
-/// Accept errors (e.g. out of file descriptors) back off instead of spinning.
+/// Accept errors (e.g. out of file descriptors) back off instead of spinning. With <see cref="Tls"/> set it is the TLS
+/// listener: the handshake runs first, and the size limit reads the decrypted stream.
 /// </summary>
 /// <remarks>
 /// The listener takes its address, port and backlog from the constructor (<c>Broker:Host</c>, <c>Broker:Port</c>,
