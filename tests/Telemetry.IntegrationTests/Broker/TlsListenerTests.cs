@@ -72,6 +72,22 @@ public sealed class TlsListenerTests(TlsServiceFixture fixture) : IClassFixture<
         Assert.Equal(0, await StoredAsync(sensor));
     }
 
+    [Fact]
+    public async Task A_certificate_of_the_campus_ca_not_meant_for_clients_is_refused()
+    {
+        // The server certificate: signed by the campus CA, with a CN, but its extended key usage is serverAuth only.
+        var label = "reason=\"certificate_not_for_clients\"";
+        var before = await HandshakesAsync(label);
+        var result = await RunAsync("mosquitto_pub",
+        [
+            "-h", "127.0.0.1", "-p", Text(fixture.TlsPort), "--cafile", Certs.CaFile, "--cert", Certs.ServerCertificateFile,
+            "--key", Certs.ServerKeyFile, "-q", "1", "-i", "tls-server-cert", "-t", "campus/tls/r1/tls-server-cert/telemetry",
+            "-m", "{\"temperature\":1}",
+        ], Ct);
+        Assert.True(result.ExitCode != 0, $"mosquitto_pub with a server certificate should have been refused: {result.Output}");
+        await Poll.UntilAsync("the refusal to be counted as certificate_not_for_clients", () => HandshakesAsync(label), n => n > before, cancellationToken: Ct);
+    }
+
     [Theory]
     [InlineData("-tls1_2", "TLSv1.2")]
     [InlineData("-tls1_3", "TLSv1.3")]
