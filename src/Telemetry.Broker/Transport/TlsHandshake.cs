@@ -30,9 +30,6 @@ public sealed class TlsHandshake(IOptions<BrokerOptions> options, IMeterFactory 
 
     BrokerTlsOptions Tls => options.Value.Tls;
 
-    /// <summary>The certificate served now (loading it again first when its files changed).</summary>
-    public X509Certificate2 ServerCertificate => (serverCertificate ?? throw new InvalidOperationException("not started")).Current.TargetCertificate;
-
     /// <summary>Loads the certificate, key, CA bundle and deny list (already validated at start by <see cref="ListenerOptionsValidator"/>).</summary>
     public void Start()
     {

@@ -6,7 +6,6 @@ using System.Security.Cryptography.X509Certificates;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
-using MQTTnet.Adapter;
 using MQTTnet.Diagnostics.Logger;
 using MQTTnet.Server;
 using Telemetry.Broker;
@@ -36,12 +35,34 @@ public sealed class TlsChannelTests : IAsyncLifetime
         return ValueTask.CompletedTask;
     }
 
+    [Fact]
+    public async Task With_optional_client_certificates_a_device_without_one_gets_a_secure_channel_without_a_certificate()
+    {
+        var (secure, certificate) = await ChannelOfAsync(ClientCertificateMode.Optional, CertificateIdentitySource.CommonName, device: null);
+        Assert.True(secure);
+        Assert.Null(certificate);
+    }
+
     [Theory]
     [InlineData(CertificateIdentitySource.CommonName, TlsCertificates.Good)]
     [InlineData(CertificateIdentitySource.SanUri, TlsCertificates.UriPrefix + TlsCertificates.Good)]
     public async Task The_verified_device_certificate_reaches_the_mqtt_channel(CertificateIdentitySource from, string identity)
     {
-        var seen = new TaskCompletionSource<IMqttChannelAdapter>(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var device = X509Certificate2.CreateFromPemFile(Certs.DeviceCertificate(TlsCertificates.Good), Certs.DeviceKey(TlsCertificates.Good));
+        var (secure, certificate) = await ChannelOfAsync(ClientCertificateMode.Required, from, device);
+        Assert.True(secure);
+        Assert.NotNull(certificate);
+        Assert.Equal(device.Thumbprint, certificate.Thumbprint);
+        Assert.Equal(identity, CertificateIdentity.Of(certificate, from));
+    }
+
+    /// <summary>
+    /// Starts the TLS listener's adapter, connects a .NET TLS client presenting <paramref name="device"/> (or none),
+    /// and returns what the MQTT channel the adapter built says about the connection.
+    /// </summary>
+    async Task<(bool Secure, X509Certificate2? Certificate)> ChannelOfAsync(ClientCertificateMode mode, CertificateIdentitySource from, X509Certificate2? device)
+    {
+        var seen = new TaskCompletionSource<(bool, X509Certificate2?)>(TaskCreationOptions.RunContinuationsAsynchronously);
         var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         await using var services = new ServiceCollection().AddMetrics().BuildServiceProvider();
         var handshake = new TlsHandshake(Options.Create(new BrokerOptions
@@ -51,7 +72,7 @@ public sealed class TlsChannelTests : IAsyncLifetime
                 Enabled = true,
                 CertificateFile = Certs.ServerCertificateFile,
                 KeyFile = Certs.ServerKeyFile,
-                ClientCertificates = ClientCertificateMode.Required,
+                ClientCertificates = mode,
                 ClientCaFile = Certs.CaFile,
                 IdentityFrom = from,
             },
@@ -63,35 +84,31 @@ public sealed class TlsChannelTests : IAsyncLifetime
             Tls = handshake,
             ClientHandler = adapter =>
             {
-                seen.TrySetResult(adapter);
+                seen.TrySetResult((adapter.IsSecureConnection, adapter.ClientCertificate));
                 return release.Task;
             },
         };
         await listener.StartAsync(new MqttServerOptionsBuilder().Build(), MqttNetNullLogger.Instance);
         try
         {
-            using var device = X509Certificate2.CreateFromPemFile(Certs.DeviceCertificate(TlsCertificates.Good), Certs.DeviceKey(TlsCertificates.Good));
+            using var ca = X509CertificateLoader.LoadCertificateFromFile(Certs.CaFile);
             using var tcp = new TcpClient(AddressFamily.InterNetwork);
             await tcp.ConnectAsync(IPAddress.Loopback, port, Ct);
             await using var tls = new SslStream(tcp.GetStream());
             await tls.AuthenticateAsClientAsync(new SslClientAuthenticationOptions
             {
                 TargetHost = "localhost",
-                ClientCertificates = [device],
+                ClientCertificates = device is null ? null : [device],
                 EnabledSslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13,
                 CertificateChainPolicy = new X509ChainPolicy
                 {
                     TrustMode = X509ChainTrustMode.CustomRootTrust,
-                    CustomTrustStore = { X509CertificateLoader.LoadCertificateFromFile(Certs.CaFile) },
+                    CustomTrustStore = { ca },
                     RevocationMode = X509RevocationMode.NoCheck,
                 },
             }, Ct);
 
-            var channel = await seen.Task.WaitAsync(TimeSpan.FromSeconds(60), Ct);
-            Assert.True(channel.IsSecureConnection);
-            Assert.NotNull(channel.ClientCertificate);
-            Assert.Equal(device.Thumbprint, channel.ClientCertificate.Thumbprint);
-            Assert.Equal(identity, CertificateIdentity.Of(channel.ClientCertificate, from));
+            return await seen.Task.WaitAsync(TimeSpan.FromSeconds(60), Ct);
         }
         finally
         {

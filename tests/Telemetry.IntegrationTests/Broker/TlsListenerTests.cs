@@ -88,6 +88,21 @@ public sealed class TlsListenerTests(TlsServiceFixture fixture) : IClassFixture<
         await Poll.UntilAsync("the refusal to be counted as certificate_not_for_clients", () => HandshakesAsync(label), n => n > before, cancellationToken: Ct);
     }
 
+    [Fact]
+    public async Task Plain_mqtt_sent_to_the_tls_port_is_refused_and_the_listener_carries_on()
+    {
+        var label = "reason=\"handshake_failed\"";
+        var before = await HandshakesAsync(label);
+        var plain = await RunAsync("mosquitto_pub",
+            ["-h", "127.0.0.1", "-p", Text(fixture.TlsPort), "-q", "1", "-i", "tls-plain", "-t", "campus/tls/r1/tls-plain/telemetry", "-m", "{\"temperature\":1}"], Ct);
+        Assert.True(plain.ExitCode != 0, $"plain MQTT on the TLS port should fail, exited 0: {plain.Output}");
+        await Poll.UntilAsync("the plain CONNECT on the TLS port to be counted", () => HandshakesAsync(label), n => n > before, cancellationToken: Ct);
+
+        var good = await PublishAsync("tls-after-plain", TlsCertificates.Good);
+        Assert.True(good.ExitCode == 0, $"mosquitto_pub over TLS after the plain attempt exited {good.ExitCode}: {good.Output}");
+        Assert.Equal(0, await StoredAsync("tls-plain"));
+    }
+
     [Theory]
     [InlineData("-tls1_2", "TLSv1.2")]
     [InlineData("-tls1_3", "TLSv1.3")]
