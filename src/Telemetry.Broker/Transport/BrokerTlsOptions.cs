@@ -13,11 +13,12 @@ namespace Telemetry.Broker.Transport;
 ///   "ClientCaFile": "certs/ca.crt",      // PEM bundle of the CAs that issue device certificates
 ///   "DeniedCertificates": [ "AB:CD:…" ], // revoked device certificates: SHA-256 fingerprints or serial numbers (hex)
 ///   "DeniedCertificatesFile": null,      // the same, one a line, in a file reloaded without restart
+///   "RevocationListFile": null,          // the CA's CRL (PEM or DER), signature checked, reloaded without restart
 ///   "IdentityFrom": "CommonName",        // CommonName | SanUri: where the device identity is read from
 ///   "HandshakeTimeout": "00:00:10"
 /// }
 /// </code>
-/// The certificate, key, CA bundle and deny-list file are read again when they change (checked at each handshake);
+/// The certificate, key, CA bundle, deny-list file and revocation list are read again when they change (checked at each handshake);
 /// a change that cannot be loaded keeps the previous one, logged and counted. Paths are relative to the working
 /// directory. All of it is validated at start by <see cref="ListenerOptionsValidator"/>.
 /// </summary>
@@ -53,6 +54,12 @@ public sealed class BrokerTlsOptions
 
     /// <summary>A file with more entries like <see cref="DeniedCertificates"/>, one a line (<c>#</c> starts a comment); reloaded when it changes.</summary>
     public string? DeniedCertificatesFile { get; set; }
+
+    /// <summary>
+    /// A certificate revocation list (PEM or DER) of a CA in <see cref="ClientCaFile"/>; device certificates whose
+    /// serial it lists are refused. Its signature is checked against that CA; reloaded when the file changes.
+    /// </summary>
+    public string? RevocationListFile { get; set; }
 
     /// <summary>Where the device identity is read from in a client certificate.</summary>
     public CertificateIdentitySource IdentityFrom { get; set; } = CertificateIdentitySource.CommonName;

@@ -9,9 +9,9 @@ namespace Telemetry.Broker.Transport;
 /// <c>Broker:Tls:DeniedCertificatesFile</c>).
 /// </summary>
 /// <remarks>
-/// Revocation is a deny list, not a CRL: .NET on Linux reads CRLs only from its download cache (a CRL file cannot be
-/// handed to <see cref="X509ChainPolicy"/>; <c>ExtraStore</c> takes certificates only), and parsing and checking the
-/// signature of CRLs by hand is more code than an operator's list of revoked fingerprints is worth on one campus CA.
+/// Revocation comes from the CA's CRL file (<c>Broker:Tls:RevocationListFile</c>, read by <see cref="RevocationList"/>)
+/// and/or the deny list; nothing is fetched from the network (.NET's online revocation check would download CRLs
+/// named in each device certificate while the device waits).
 /// </remarks>
 public sealed class ClientCertificateTrust
 {
@@ -21,9 +21,11 @@ public sealed class ClientCertificateTrust
     readonly X509Certificate2Collection intermediates;
     readonly HashSet<string> deniedFingerprints;
     readonly HashSet<string> deniedSerials;
+    readonly RevocationList? revocations;
 
-    ClientCertificateTrust(X509Certificate2Collection anchors, X509Certificate2Collection intermediates, IEnumerable<string> denied)
+    ClientCertificateTrust(X509Certificate2Collection anchors, X509Certificate2Collection intermediates, IEnumerable<string> denied, RevocationList? revocations)
     {
+        this.revocations = revocations;
         this.anchors = anchors;
         this.intermediates = intermediates;
         var entries = denied.ToList();
@@ -37,11 +39,15 @@ public sealed class ClientCertificateTrust
     /// <summary>Entries of the deny list.</summary>
     public int DeniedCount => deniedFingerprints.Count;
 
+    /// <summary>Serial numbers the revocation list revokes (0 without one).</summary>
+    public int RevokedCount => revocations?.Count ?? 0;
+
     /// <summary>
-    /// Reads the CA bundle and the deny list; throws when the bundle holds no certificate, or an entry of the deny
-    /// list is not hex. The same function checks them at start.
+    /// Reads the CA bundle, the deny list and the revocation list; throws when the bundle holds no certificate, an
+    /// entry of the deny list is not hex, or the revocation list is not one of these CAs'. The same function checks
+    /// them at start.
     /// </summary>
-    public static ClientCertificateTrust Load(string caFile, IEnumerable<string> denied, string? deniedFile)
+    public static ClientCertificateTrust Load(string caFile, IEnumerable<string> denied, string? deniedFile, string? revocationListFile)
     {
         var bundle = new X509Certificate2Collection();
         bundle.ImportFromPemFile(caFile);
@@ -65,7 +71,8 @@ public sealed class ClientCertificateTrust
         var fromFile = deniedFile is null
             ? []
             : File.ReadLines(deniedFile).Select(line => line.Split('#')[0].Trim()).Where(line => line.Length > 0);
-        return new ClientCertificateTrust(anchors, intermediates, [.. denied.Concat(fromFile).Select(NormaliseDenied)]);
+        var revocations = revocationListFile is null ? null : RevocationList.Load(revocationListFile, bundle);
+        return new ClientCertificateTrust(anchors, intermediates, [.. denied.Concat(fromFile).Select(NormaliseDenied)], revocations);
     }
 
     /// <summary>
@@ -102,7 +109,7 @@ public sealed class ClientCertificateTrust
             chain.ChainPolicy.ExtraStore.Add(extra);
         }
 
-        chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck; // the deny list below
+        chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck; // the revocation and deny lists below
         chain.ChainPolicy.ApplicationPolicy.Add(new Oid(ClientAuthenticationOid));
         chain.ChainPolicy.DisableCertificateDownloads = true;
         if (!chain.Build(certificate))
@@ -111,6 +118,11 @@ public sealed class ClientCertificateTrust
             return status.HasFlag(X509ChainStatusFlags.NotTimeValid) ? "certificate_expired"
                 : status.HasFlag(X509ChainStatusFlags.NotValidForUsage) ? "certificate_not_for_clients"
                 : "certificate_untrusted";
+        }
+
+        if (revocations?.Revokes(certificate) == true)
+        {
+            return "certificate_revoked";
         }
 
         var fingerprint = certificate.GetCertHashString(HashAlgorithmName.SHA256);

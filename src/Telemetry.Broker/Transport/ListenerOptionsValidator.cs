@@ -93,6 +93,12 @@ public sealed class ListenerOptionsValidator : IValidateOptions<BrokerOptions>
             yield return $"Broker:Tls:DeniedCertificatesFile: {tls.DeniedCertificatesFile} does not exist";
         }
 
+        if (tls.RevocationListFile is not null && !File.Exists(tls.RevocationListFile))
+        {
+            trustOk = false;
+            yield return $"Broker:Tls:RevocationListFile: {tls.RevocationListFile} does not exist";
+        }
+
         foreach (var entry in tls.DeniedCertificates)
         {
             if (Loads(() => ClientCertificateTrust.NormaliseDenied(entry)) is { } bad)
@@ -102,9 +108,9 @@ public sealed class ListenerOptionsValidator : IValidateOptions<BrokerOptions>
             }
         }
 
-        if (trustOk && Loads(() => ClientCertificateTrust.Load(tls.ClientCaFile!, tls.DeniedCertificates, tls.DeniedCertificatesFile)) is { } trustError)
+        if (trustOk && Loads(() => ClientCertificateTrust.Load(tls.ClientCaFile!, tls.DeniedCertificates, tls.DeniedCertificatesFile, tls.RevocationListFile)) is { } trustError)
         {
-            yield return $"Broker:Tls:ClientCaFile ({tls.ClientCaFile}) or Broker:Tls:DeniedCertificatesFile cannot be used: {trustError}";
+            yield return $"Broker:Tls:ClientCaFile ({tls.ClientCaFile}), Broker:Tls:DeniedCertificatesFile or Broker:Tls:RevocationListFile cannot be used: {trustError}";
         }
     }
 

@@ -60,22 +60,22 @@ public sealed class TlsHandshake(IOptions<BrokerOptions> options, IMeterFactory 
         if (tls.ClientCertificates != ClientCertificateMode.None)
         {
             clientTrust = new ReloadingFiles<ClientCertificateTrust>(
-                [tls.ClientCaFile, tls.DeniedCertificatesFile],
-                () => ClientCertificateTrust.Load(tls.ClientCaFile!, tls.DeniedCertificates, tls.DeniedCertificatesFile),
+                [tls.ClientCaFile, tls.DeniedCertificatesFile, tls.RevocationListFile],
+                () => ClientCertificateTrust.Load(tls.ClientCaFile!, tls.DeniedCertificates, tls.DeniedCertificatesFile, tls.RevocationListFile),
                 trust =>
                 {
                     Reloaded("client_trust", "loaded");
-                    logger.LogInformation("TLS listener: reloaded the device CAs ({Authorities} certificates) and deny list ({Denied} entries)",
-                        trust.AuthorityCount, trust.DeniedCount);
+                    logger.LogInformation("TLS listener: reloaded the device CAs ({Authorities} certificates), deny list ({Denied} entries) and revocation list ({Revoked} serials)",
+                        trust.AuthorityCount, trust.DeniedCount, trust.RevokedCount);
                 },
                 error =>
                 {
                     Reloaded("client_trust", "failed");
-                    logger.LogError("TLS listener: {ClientCaFile} or {DeniedFile} changed but cannot be loaded ({Error}); still using the previous CAs and deny list",
-                        tls.ClientCaFile, tls.DeniedCertificatesFile, error.Message);
+                    logger.LogError("TLS listener: {ClientCaFile}, {DeniedFile} or {RevocationListFile} changed but cannot be loaded ({Error}); still using the previous CAs, deny list and revocation list",
+                        tls.ClientCaFile, tls.DeniedCertificatesFile, tls.RevocationListFile, error.Message);
                 });
-            logger.LogInformation("TLS listener: device certificates {Mode}, identity from the {IdentityFrom}, {Authorities} CA certificates, {Denied} denied",
-                tls.ClientCertificates, tls.IdentityFrom, clientTrust.Current.AuthorityCount, clientTrust.Current.DeniedCount);
+            logger.LogInformation("TLS listener: device certificates {Mode}, identity from the {IdentityFrom}, {Authorities} CA certificates, {Denied} denied, {Revoked} revoked",
+                tls.ClientCertificates, tls.IdentityFrom, clientTrust.Current.AuthorityCount, clientTrust.Current.DeniedCount, clientTrust.Current.RevokedCount);
         }
     }
 
@@ -103,7 +103,7 @@ public sealed class TlsHandshake(IOptions<BrokerOptions> options, IMeterFactory 
             EnabledSslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13,
             EncryptionPolicy = EncryptionPolicy.RequireEncryption,
             ClientCertificateRequired = mode != ClientCertificateMode.None,
-            CertificateRevocationCheckMode = X509RevocationMode.NoCheck, // the deny list, in ClientCertificateTrust
+            CertificateRevocationCheckMode = X509RevocationMode.NoCheck, // the CRL file and deny list, in ClientCertificateTrust
             RemoteCertificateValidationCallback = (_, certificate, chain, _) =>
             {
                 if (mode == ClientCertificateMode.None)

@@ -48,6 +48,19 @@ public sealed class TlsConfigurationTests
     }
 
     [Fact]
+    public async Task A_revocation_list_of_another_ca_is_refused()
+    {
+        using var campus = await TlsCertificates.CreateAsync(Ct);
+        using var other = await TlsCertificates.CreateAsync(Ct);
+        var message = await StartFailureAsync(
+            "--Broker:Tls:Enabled=true", "--Broker:Tls:Port=1",
+            $"--Broker:Tls:CertificateFile={campus.ServerCertificateFile}", $"--Broker:Tls:KeyFile={campus.ServerKeyFile}",
+            "--Broker:Tls:ClientCertificates=Required", $"--Broker:Tls:ClientCaFile={campus.CaFile}",
+            $"--Broker:Tls:RevocationListFile={other.RevocationListFile}");
+        Assert.Contains("Broker:Tls:RevocationListFile cannot be used", message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Turning_both_listeners_off_is_refused()
     {
         var message = await StartFailureAsync("--Broker:Plain:Enabled=false");

@@ -59,6 +59,7 @@ public sealed class TlsListenerTests(TlsServiceFixture fixture) : IClassFixture<
     [InlineData(null, false, "no_client_certificate")]
     [InlineData(TlsCertificates.Good, true, "certificate_untrusted")]
     [InlineData(TlsCertificates.Denied, false, "certificate_denied")]
+    [InlineData(TlsCertificates.Revoked, false, "certificate_revoked")]
     public async Task A_device_without_a_valid_certificate_is_refused_with_its_reason(string? device, bool otherCa, string reason)
     {
         var sensor = $"tls-refused-{reason}"[..24];
@@ -70,6 +71,22 @@ public sealed class TlsListenerTests(TlsServiceFixture fixture) : IClassFixture<
         Assert.True(result.ExitCode != 0, $"mosquitto_pub should have been refused, exited 0: {result.Output}");
         await Poll.UntilAsync($"the TLS refusal to be counted as {reason}", () => HandshakesAsync(label), n => n > before, cancellationToken: Ct);
         Assert.Equal(0, await StoredAsync(sensor));
+    }
+
+    [Fact]
+    public async Task A_device_revoked_while_the_broker_runs_is_refused_at_its_next_connection()
+    {
+        var sensor = "tls-later-1";
+        var before = await PublishAsync(sensor, TlsCertificates.RevokedLater);
+        Assert.True(before.ExitCode == 0, $"mosquitto_pub before the revocation exited {before.ExitCode}: {before.Output}");
+
+        await TlsCertificates.RunScriptAsync(Certs.CampusFolder, Ct, "-r", TlsCertificates.RevokedLater);
+
+        var label = "reason=\"certificate_revoked\"";
+        var revoked = await HandshakesAsync(label);
+        await Poll.UntilAsync("the revoked device to be refused",
+            async () => (await PublishAsync("tls-later-2", TlsCertificates.RevokedLater)).ExitCode, exitCode => exitCode != 0, cancellationToken: Ct);
+        await Poll.UntilAsync("the refusal to be counted as certificate_revoked", () => HandshakesAsync(label), n => n > revoked, cancellationToken: Ct);
     }
 
     [Fact]

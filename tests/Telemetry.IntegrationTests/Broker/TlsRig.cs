@@ -10,13 +10,15 @@ namespace Telemetry.IntegrationTests.Broker;
 
 /// <summary>
 /// Certificates made by <c>deploy/make-certs.sh</c> in a temp folder: the campus CA with a server certificate and the
-/// devices <see cref="Good"/> and <see cref="Denied"/>, and another CA (<see cref="OtherCaFolder"/>) that issued a
+/// devices <see cref="Good"/>, <see cref="Denied"/> and <see cref="Revoked"/> (with the CA's CRL revoking it), and another CA (<see cref="OtherCaFolder"/>) that issued a
 /// certificate with the same CN as <see cref="Good"/>.
 /// </summary>
 public sealed class TlsCertificates : IDisposable
 {
     public const string Good = "tls-good";
     public const string Denied = "tls-denied";
+    public const string Revoked = "tls-revoked";
+    public const string RevokedLater = "tls-later";
     public const string UriPrefix = "urn:campus:sensor:";
 
     TlsCertificates(string root)
@@ -47,10 +49,14 @@ public sealed class TlsCertificates : IDisposable
     public static async Task<TlsCertificates> CreateAsync(CancellationToken ct)
     {
         var certificates = new TlsCertificates(Directory.CreateTempSubdirectory("telemetry-it-tls-").FullName);
-        await RunScriptAsync(certificates.CampusFolder, ct, "-u", UriPrefix, Good, Denied);
+        await RunScriptAsync(certificates.CampusFolder, ct, "-u", UriPrefix, Good, Denied, Revoked, RevokedLater);
         await RunScriptAsync(certificates.OtherCaFolder, ct, Good);
+        await RunScriptAsync(certificates.CampusFolder, ct, "-r", Revoked);
         return certificates;
     }
+
+    /// <summary>The campus CA's CRL revoking <see cref="Revoked"/>, written by make-certs.sh -r.</summary>
+    public string RevocationListFile => Path.Combine(CampusFolder, "ca.crl");
 
     public static async Task<Tool.Result> RunScriptAsync(string folder, CancellationToken ct, params string[] args)
     {
@@ -106,7 +112,7 @@ public static class Tool
 
 /// <summary>
 /// The service with its plain listener off and a TLS listener requiring device certificates of the campus CA
-/// (<see cref="TlsCertificates.Denied"/> on the deny list), its own InfluxDB, a small packet limit and a short
+/// (<see cref="TlsCertificates.Denied"/> on the deny list, <see cref="TlsCertificates.Revoked"/> on the CA's CRL), its own InfluxDB, a small packet limit and a short
 /// handshake deadline.
 /// </summary>
 public sealed class TlsServiceFixture : IAsyncLifetime
@@ -136,6 +142,7 @@ public sealed class TlsServiceFixture : IAsyncLifetime
                 "--Broker:Tls:ClientCertificates=Required",
                 $"--Broker:Tls:ClientCaFile={certificates.CaFile}",
                 $"--Broker:Tls:DeniedCertificates:0={certificates.DeniedFingerprint}",
+                $"--Broker:Tls:RevocationListFile={certificates.RevocationListFile}",
                 "--Broker:Tls:HandshakeTimeout=00:00:03",
                 $"--Broker:MaxPacketBytes={MaxPacketBytes}",
             ], ct);
