@@ -81,3 +81,10 @@ public sealed class HostileFixture : IAsyncLifetime
         }
     }
 }
+
+/// <summary>The hostile suite's collection: one service for its tests, and not run in parallel with other collections.</summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class HostileCollection : ICollectionFixture<HostileFixture>
+{
+    public const string Name = "hostile-input";
+}
