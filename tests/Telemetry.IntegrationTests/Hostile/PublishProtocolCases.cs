@@ -183,6 +183,26 @@ public sealed class ConnectCases : IHostileCaseSource
         yield return new(Category, "MQTT 3.1.1 wrong password", markers.Next(),
             new RawAction(m => Connect(V311, Utf8(m), Utf8(HostileFixture.User), Utf8("wrong")), RawStart.Nothing),
             new Expectation(Outcome.ConnectRefused, "bad_credentials", 0x04)); // 3.1.1's CONNACK return code 4
+        // Last Wills: published by the broker when the connection drops without DISCONNECT, they enter like any other
+        // device message and are refused the same way (the refusal is counted once the connection has dropped).
+        (string Name, Func<string, string> Topic, byte[] Payload, string Reason)[] wills =
+        [
+            ("Last Will with a malformed reading", Shapes.Topic, "{\"temperature\":"u8.ToArray(), "malformed_json"),
+            ("Last Will on a foreign topic", m => $"devices/{m}/will", Shapes.Reading, "topic_not_allowed"),
+            ("Last Will forging an alert", m => $"campus/alerts/hostile/r1/{m}/offline", "{\"state\":\"raised\"}"u8.ToArray(), "topic_not_allowed"),
+            ("Last Will status that is neither online nor offline", m => $"campus/hostile/r1/{m}/status", "rebooting"u8.ToArray(), "not_a_reading"),
+            ("Last Will with a control character in the sensor level", m => $"campus/hostile/r1/{m}\u0007/telemetry", Shapes.Reading, "invalid_topic_segment"),
+        ];
+        foreach (var (name, topic, payload, reason) in wills)
+        {
+            foreach (var version in new[] { V5, V311 })
+            {
+                yield return new(Category, $"{name}, {(version == V5 ? "MQTT 5" : "MQTT 3.1.1")}, then the connection drops", markers.Next(),
+                    new RawAction(m => Connect(version, Utf8(m), willTopic: Utf8(topic(m)), willPayload: payload), RawStart.Nothing, ThenEof: true),
+                    Expectation.Closed(reason));
+            }
+        }
+
         yield return new(Category, "empty client id without clean start (MQTT 3.1.1)", markers.Next(),
             new RawAction(_ => Connect(V311, [], flags: 0x00), RawStart.Nothing), Expectation.Closed());
     }
