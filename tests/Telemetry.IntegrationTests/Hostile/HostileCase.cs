@@ -86,7 +86,9 @@ public enum RawStart
 /// <param name="Packets">The bytes, from the case's marker (which the bytes use as sensor id or client id).</param>
 /// <param name="Start">What precedes them.</param>
 /// <param name="ThenEof">Half-close after the bytes instead of probing.</param>
-public sealed record RawAction(Func<string, byte[]> Packets, RawStart Start, bool ThenEof = false) : HostileAction;
+/// <param name="ThenSilence">Neither probe nor close after the bytes: wait for the server to give the connection up.</param>
+/// <param name="KeepAlive">The keep-alive (seconds) of the CONNECT that <paramref name="Start"/> sends.</param>
+public sealed record RawAction(Func<string, byte[]> Packets, RawStart Start, bool ThenEof = false, bool ThenSilence = false, ushort KeepAlive = 60) : HostileAction;
 
 /// <summary>
 /// A PUBLISH through MQTTnet (a real client, on one of a few shared connections of <paramref name="Version"/>): for what

@@ -94,9 +94,12 @@ public sealed partial class HostileInputTests(HostileFixture fixture)
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var runner = new HostileRunner(service.MqttPort);
         var rounds = new List<IReadOnlyList<CaseResult>>();
+        // Cases that wait for the server to give a silent connection up take seconds without loading anything: the
+        // first round only, so that later rounds keep up the pressure.
+        var quick = cases.Where(c => c.Action is not RawAction { ThenSilence: true }).ToList();
         do
         {
-            rounds.Add(await runner.RunAsync(cases, Ct));
+            rounds.Add(await runner.RunAsync(rounds.Count == 0 ? cases : quick, Ct));
         }
         while (clock.Elapsed < AttackDuration && rounds.Count < MaxRounds);
 
@@ -108,7 +111,7 @@ public sealed partial class HostileInputTests(HostileFixture fixture)
             n => n >= ackedAtAttackEnd + 50 || good.Failure is not null, within: TimeSpan.FromSeconds(60), cancellationToken: Ct);
         await good.StopAsync();
 
-        Report(results, rounds.Count, attackTime);
+        Report(results, rounds.Count, rounds.Sum(r => r.Count), attackTime);
         Assert.Null(good.Failure);
 
         // The service is up: ready, and a fresh connection is accepted and its reading stored.
@@ -164,8 +167,9 @@ public sealed partial class HostileInputTests(HostileFixture fixture)
         Assert.True(registeredLookAlikes.Count == 0, "stored as a registered sensor: " + string.Join(" | ", registeredLookAlikes));
 
         // Every refusal counted under its reason: exactly the corpus' expectations (this service counts nothing else).
-        var expectedRefused = Tally(cases.Where(c => c.Expected.Outcome != Outcome.ConnectRefused), rounds.Count);
-        var expectedConnections = Tally(cases.Where(c => c.Expected.Outcome == Outcome.ConnectRefused), rounds.Count);
+        var ran = rounds.SelectMany(r => r).Select(r => r.Case).ToList();
+        var expectedRefused = Tally(ran.Where(c => c.Expected.Outcome != Outcome.ConnectRefused));
+        var expectedConnections = Tally(ran.Where(c => c.Expected.Outcome == Outcome.ConnectRefused));
         var after = await Poll.UntilAsync(
             "the refusal counters to reach the corpus' expectations",
             CountsAsync,
@@ -263,9 +267,10 @@ public sealed partial class HostileInputTests(HostileFixture fixture)
     static double Delta(Dictionary<string, double> now, Dictionary<string, double> then, string reason) =>
         now.GetValueOrDefault(reason) - then.GetValueOrDefault(reason);
 
-    static Dictionary<string, int> Tally(IEnumerable<HostileCase> cases, int rounds) =>
+    /// <summary>The refusals expected from the cases run (a case once per round it ran in), by reason.</summary>
+    static Dictionary<string, int> Tally(IEnumerable<HostileCase> cases) =>
         cases.SelectMany(c => c.Counted).GroupBy(kv => kv.Key, StringComparer.Ordinal)
-            .ToDictionary(g => g.Key, g => rounds * g.Sum(kv => kv.Value), StringComparer.Ordinal);
+            .ToDictionary(g => g.Key, g => g.Sum(kv => kv.Value), StringComparer.Ordinal);
 
     /// <summary>One result per case over all rounds: met only if met in every round; the first miss is what it shows.</summary>
     static List<CaseResult> Merge(IReadOnlyList<IReadOnlyList<CaseResult>> rounds) =>
@@ -283,11 +288,11 @@ public sealed partial class HostileInputTests(HostileFixture fixture)
         Assert.True(wrong.Count == 0, $"{what} counted differently from the corpus: " + string.Join(", ", wrong.Select(t => $"{t.Reason}: expected {t.Expected}, counted {t.Counted}")));
     }
 
-    static void Report(List<CaseResult> results, int rounds, TimeSpan attackTime)
+    static void Report(List<CaseResult> results, int rounds, int inputs, TimeSpan attackTime)
     {
         var text = new StringBuilder();
         text.AppendLine(CultureInfo.InvariantCulture,
-            $"Hostile corpus: {results.Count} cases, {rounds} rounds ({rounds * results.Count} inputs) in {attackTime.TotalSeconds:F1} s; {results.Count(r => r.Met)} cases as expected in every round");
+            $"Hostile corpus: {results.Count} cases, {rounds} rounds ({inputs} inputs) in {attackTime.TotalSeconds:F1} s; {results.Count(r => r.Met)} cases as expected in every round they ran in");
         text.AppendLine("| category | expected outcome | cases | as expected |");
         text.AppendLine("| --- | --- | ---: | ---: |");
         foreach (var group in results.GroupBy(r => (r.Case.Category, Outcome: r.Case.Expected.ToString())).OrderBy(g => g.Key.Category, StringComparer.Ordinal).ThenBy(g => g.Key.Outcome, StringComparer.Ordinal))

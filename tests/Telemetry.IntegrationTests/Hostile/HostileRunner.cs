@@ -195,7 +195,7 @@ public sealed class HostileRunner(int port)
         if (action.Start != RawStart.Nothing)
         {
             var v5 = action.Start == RawStart.Mqtt5;
-            await stream.WriteAsync(Connect(v5 ? V5 : V311, Utf8(marker)), deadline.Token);
+            await stream.WriteAsync(Connect(v5 ? V5 : V311, Utf8(marker), keepAlive: action.KeepAlive), deadline.Token);
             var first = await reader.NextAsync(deadline.Token);
             if (first is not { } p || (p.Header & 0xF0) != 0x20 || p.Body.Length < 2 || p.Body[1] != 0)
             {
@@ -211,7 +211,7 @@ public sealed class HostileRunner(int port)
             {
                 tcp.Client.Shutdown(SocketShutdown.Send);
             }
-            else
+            else if (!action.ThenSilence)
             {
                 await stream.WriteAsync(PingReq, deadline.Token);
             }

@@ -116,6 +116,21 @@ public sealed class FramingCases : IHostileCaseSource
             yield return new(Category, $"{name} after CONNECT", markers.Next(), new RawAction(bytes, RawStart.Mqtt5), Expectation.Closed());
         }
 
+        // Slow-loris after CONNECT: the keep-alive the client asked for is enforced (MQTTnet closes after 1.5 x it), also
+        // when the client went silent in the middle of a packet. (Before CONNECT, and with keep-alive 0, nothing closes
+        // a silent socket yet: issue 11's CONNECT deadline and maximum keep-alive.)
+        foreach (var v5 in new[] { true, false })
+        {
+            var start = v5 ? RawStart.Mqtt5 : RawStart.Mqtt311;
+            var version = v5 ? "MQTT 5" : "MQTT 3.1.1";
+            yield return new(Category, $"keep-alive 1 s, then silence, {version}", markers.Next(),
+                new RawAction(_ => [], start, ThenSilence: true, KeepAlive: 1), Expectation.Closed());
+            yield return new(Category, $"keep-alive 1 s, half a PUBLISH, then silence, {version}", markers.Next(),
+                new RawAction(m => Shapes.GoodPublish(m, v5)[..12], start, ThenSilence: true, KeepAlive: 1), Expectation.Closed());
+            yield return new(Category, $"keep-alive 2 s, a length header announcing 1 MB, then silence, {version}", markers.Next(),
+                new RawAction(_ => [0x32, .. VarInt(1 << 20)], start, ThenSilence: true, KeepAlive: 2), Expectation.Closed());
+        }
+
         // DISCONNECT ends the connection whatever its flags (MQTT reserves them as 0). Other packet types with wrong
         // fixed-header flags are not closed yet: KnownGapCases.
         foreach (var flags in new byte[] { 0x01, 0x04, 0x08, 0x0F })

@@ -38,7 +38,7 @@ public sealed class PublishTopicCases : IHostileCaseSource
             {
                 var at = level;
                 yield return new(Category, $"{trick} in the {levels[level]} level", markers.Next(),
-                    new RawAction(m => Shapes_Publish(m, at, bytes, qos: 1), RawStart.Mqtt5), InvalidTopic);
+                    new RawAction(m => PublishWithTrick(m, at, bytes, qos: 1), RawStart.Mqtt5), InvalidTopic);
             }
         }
 
@@ -46,9 +46,9 @@ public sealed class PublishTopicCases : IHostileCaseSource
         foreach (var (trick, bytes) in tricks.Where((_, i) => i is 0 or 1 or 4 or 6))
         {
             yield return new(Category, $"{trick} in the sensor level, MQTT 3.1.1", markers.Next(),
-                new RawAction(m => Shapes_Publish(m, 3, bytes, qos: 1, v5: false), RawStart.Mqtt311), Expectation.Refused("invalid_topic_name", null));
+                new RawAction(m => PublishWithTrick(m, 3, bytes, qos: 1, v5: false), RawStart.Mqtt311), Expectation.Refused("invalid_topic_name", null));
             yield return new(Category, $"{trick} in the sensor level, QoS 0", markers.Next(),
-                new RawAction(m => Shapes_Publish(m, 3, bytes, qos: 0), RawStart.Mqtt5), Expectation.Refused("invalid_topic_name", null));
+                new RawAction(m => PublishWithTrick(m, 3, bytes, qos: 0), RawStart.Mqtt5), Expectation.Refused("invalid_topic_name", null));
         }
 
         // QoS 3 (both QoS bits set) with every combination of DUP and RETAIN, on both protocol versions.
@@ -68,7 +68,7 @@ public sealed class PublishTopicCases : IHostileCaseSource
     /// A QoS 0/1 PUBLISH whose topic level <paramref name="level"/> is <paramref name="trick"/>; the sensor level keeps the
     /// marker (followed by the trick when the trick is in that level).
     /// </summary>
-    static byte[] Shapes_Publish(string marker, int level, byte[] trick, int qos, bool v5 = true)
+    static byte[] PublishWithTrick(string marker, int level, byte[] trick, int qos, bool v5 = true)
     {
         byte[][] parts = [Utf8("campus"), Utf8("hostile"), Utf8("r1"), Utf8(marker), Utf8("telemetry")];
         parts[level] = level == 3 ? [.. Utf8(marker), .. trick] : trick;
