@@ -21,7 +21,7 @@ namespace Telemetry.IntegrationTests.Security;
 /// certificate made here, and a small registry whose freezers raise a critical alert on any non-zero <c>fault</c>.
 /// InfluxDB 1.6 behind it, as in production.
 /// </summary>
-public sealed class ApiAuthFixture : IAsyncLifetime
+public class ApiAuthFixture : IAsyncLifetime
 {
     public const string CollectionName = "api-auth";
     public const string Issuer = "https://issuer.campus.test";
@@ -71,15 +71,7 @@ public sealed class ApiAuthFixture : IAsyncLifetime
             [
                 "--Influx:Api=V1", $"--Influx:Url={influx.Url}", "--Influx:Database=campus",
                 $"--Campus:RegistryPath={RegistryPath}",
-                .. Key(0, Viewer), .. Key(1, Technician), .. Key(2, Admin),
-                $"--Api:Jwt:SigningKeyFile={publicKeyPath}",
-                $"--Api:Jwt:Issuer={Issuer}",
-                $"--Api:Jwt:Audience={Audience}",
-                // Kestrel's endpoints replace Urls: the plain one is named again beside the HTTPS one.
-                $"--Kestrel:Endpoints:Http:Url={httpUrl}",
-                $"--Kestrel:Endpoints:Https:Url={HttpsUrl}",
-                $"--Kestrel:Endpoints:Https:Certificate:Path={certPath}",
-                $"--Kestrel:Endpoints:Https:Certificate:KeyPath={keyPath}",
+                .. SecuritySettings(httpUrl, publicKeyPath, certPath, keyPath),
             ], ct);
         }
         catch
@@ -88,6 +80,20 @@ public sealed class ApiAuthFixture : IAsyncLifetime
             throw;
         }
     }
+
+    /// <summary>The settings that secure the API: three keys, bearer tokens of the local issuer, and an HTTPS endpoint.</summary>
+    protected virtual IEnumerable<string> SecuritySettings(Uri httpUrl, string publicKeyPath, string certPath, string keyPath) =>
+    [
+        .. Key(0, Viewer), .. Key(1, Technician), .. Key(2, Admin),
+        $"--Api:Jwt:SigningKeyFile={publicKeyPath}",
+        $"--Api:Jwt:Issuer={Issuer}",
+        $"--Api:Jwt:Audience={Audience}",
+        // Kestrel's endpoints replace Urls: the plain one is named again beside the HTTPS one.
+        $"--Kestrel:Endpoints:Http:Url={httpUrl}",
+        $"--Kestrel:Endpoints:Https:Url={HttpsUrl}",
+        $"--Kestrel:Endpoints:Https:Certificate:Path={certPath}",
+        $"--Kestrel:Endpoints:Https:Certificate:KeyPath={keyPath}",
+    ];
 
     static IEnumerable<string> Key(int index, NewApiKey key) =>
         [$"--Api:Keys:{index}:Name={key.Name}", $"--Api:Keys:{index}:Role={key.Role}", $"--Api:Keys:{index}:Hash={key.Hash}"];
@@ -234,6 +240,12 @@ public sealed class ApiAuthFixture : IAsyncLifetime
 
     public async ValueTask DisposeAsync()
     {
+        await DisposeCoreAsync();
+        GC.SuppressFinalize(this);
+    }
+
+    async Task DisposeCoreAsync()
+    {
         if (service is not null)
         {
             await service.DisposeAsync();
@@ -253,10 +265,19 @@ public sealed class ApiAuthFixture : IAsyncLifetime
             TestServer.DeleteDirectory(directory);
             directory = null;
         }
-
-        GC.SuppressFinalize(this);
     }
 }
 
 [CollectionDefinition(ApiAuthFixture.CollectionName)]
 public sealed class ApiAuthCollection : ICollectionFixture<ApiAuthFixture>;
+
+/// <summary>The same service and registry with nothing of the <c>Api</c> section configured, on loopback: the open demo API.</summary>
+public sealed class OpenApiFixture : ApiAuthFixture
+{
+    public new const string CollectionName = "api-open";
+
+    protected override IEnumerable<string> SecuritySettings(Uri httpUrl, string publicKeyPath, string certPath, string keyPath) => [];
+}
+
+[CollectionDefinition(OpenApiFixture.CollectionName)]
+public sealed class OpenApiCollection : ICollectionFixture<OpenApiFixture>;
