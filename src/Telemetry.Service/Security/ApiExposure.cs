@@ -76,6 +76,16 @@ public static class ApiExposure
     }
 
     /// <summary>
+    /// The plain-HTTP listeners off loopback: API keys and bearer tokens sent to them cross the network in clear.
+    /// Warned about at start, not refused: a TLS-terminating proxy or the container's own network may be in front.
+    /// </summary>
+    public static IReadOnlyList<ApiListener> PlainHttpOffLoopback(IReadOnlyList<ApiListener> listeners)
+    {
+        ArgumentNullException.ThrowIfNull(listeners);
+        return [.. listeners.Where(l => l.Url.StartsWith("http://", StringComparison.OrdinalIgnoreCase) && !IsLoopback(l.Url))];
+    }
+
+    /// <summary>
     /// True for an address only this machine reaches: <c>localhost</c>, 127.0.0.0/8, <c>::1</c>, or a Unix socket
     /// (<c>http://unix:/path</c>, guarded by file permissions). Wildcards (<c>*</c>, <c>+</c>, <c>0.0.0.0</c>,
     /// <c>[::]</c>), host names and every other address are not; so is anything that does not parse.

@@ -29,9 +29,15 @@ public static class ApiSecurity
         }
 
         var secured = ApiSettings.AuthenticationConfigured(options);
-        if (ApiExposure.Refusal(ApiExposure.Listeners(builder.Configuration), secured) is { } refusal)
+        var listeners = ApiExposure.Listeners(builder.Configuration);
+        if (ApiExposure.Refusal(listeners, secured) is { } refusal)
         {
             throw new InvalidOperationException(refusal);
+        }
+
+        if (ApiExposure.PlainHttpOffLoopback(listeners) is { Count: > 0 } plain)
+        {
+            builder.Services.AddHostedService(sp => new PlainHttpWarning(plain, sp.GetRequiredService<ILogger<PlainHttpWarning>>()));
         }
 
         builder.Services.AddOptions<ApiOptions>().BindConfiguration(ApiOptions.SectionName);
@@ -124,4 +130,19 @@ public static class ApiSecurity
             bearer.TokenValidationParameters.IssuerSigningKey = signingKey;
         }
     }
+}
+
+/// <summary>Says once, at start, that API credentials would cross the network in clear.</summary>
+sealed class PlainHttpWarning(IReadOnlyList<ApiListener> plain, ILogger<PlainHttpWarning> logger) : IHostedService
+{
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        logger.LogWarning(
+            "The HTTP API listens without TLS on {Listeners}: API keys and bearer tokens sent there cross the network in clear. "
+            + "Serve HTTPS (Kestrel:Endpoints:Https with Certificate:Path and KeyPath) or keep a TLS proxy in front (docs/security.md)",
+            string.Join(", ", plain.Select(l => $"{l.Url} ({l.Source})")));
+        return Task.CompletedTask;
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 }

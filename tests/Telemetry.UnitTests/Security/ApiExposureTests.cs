@@ -79,6 +79,16 @@ public sealed class ApiExposureTests
     }
 
     [Fact]
+    public void PlainHttpOffLoopback_IsWhatCarriesCredentialsInClear()
+    {
+        var listeners = ApiExposure.Listeners(Configuration(
+            ("Urls", "http://127.0.0.1:8080;http://0.0.0.0:8081;https://0.0.0.0:8443"),
+            ("Kestrel:Endpoints:Lan:Url", "http://10.1.2.3:9000")));
+
+        Assert.Equal(["http://0.0.0.0:8081", "http://10.1.2.3:9000"], ApiExposure.PlainHttpOffLoopback(listeners).Select(l => l.Url));
+    }
+
+    [Fact]
     public void NothingConfigured_IsKestrelsDefault_Localhost()
     {
         var listeners = ApiExposure.Listeners(Configuration());
