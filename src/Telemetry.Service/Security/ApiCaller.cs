@@ -1,4 +1,5 @@
 using System.Security.Claims;
+using Telemetry.Domain.Ingest;
 
 namespace Telemetry.Service.Security;
 
@@ -24,9 +25,24 @@ public sealed record ApiCaller(bool Open)
             return string.IsNullOrWhiteSpace(by) ? null : by.Trim();
         }
 
-        return Claim(user, NameClaim) ?? Claim(user, "preferred_username") ?? Claim(user, "sub")
+        return Identity(user)
             ?? throw new InvalidOperationException("an authenticated caller without a name, preferred_username or sub claim reached an action");
     }
+
+    /// <summary>
+    /// The caller's name from its claims (<c>name</c>, else <c>preferred_username</c>, else <c>sub</c>), control
+    /// characters made visible and cut at <see cref="MaxNameLength"/>; null when none is there (such a token is refused
+    /// when it is validated).
+    /// </summary>
+    public static string? Identity(ClaimsPrincipal user)
+    {
+        ArgumentNullException.ThrowIfNull(user);
+        var name = Claim(user, NameClaim) ?? Claim(user, "preferred_username") ?? Claim(user, "sub");
+        return name is null ? null : Text.Visible(name.Length > MaxNameLength ? name[..MaxNameLength] : name);
+    }
+
+    /// <summary>Longest name recorded; a token's claims are the issuer's to choose, not ours.</summary>
+    public const int MaxNameLength = 128;
 
     static string? Claim(ClaimsPrincipal user, string type) =>
         user.FindFirst(type)?.Value is { } value && !string.IsNullOrWhiteSpace(value) ? value.Trim() : null;

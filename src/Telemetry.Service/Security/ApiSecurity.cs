@@ -105,6 +105,19 @@ public static class ApiSecurity
     static void ConfigureBearer(JwtBearerOptions bearer, JwtOptions jwt, SecurityKey? signingKey)
     {
         bearer.MapInboundClaims = false;
+        bearer.Events = new JwtBearerEvents
+        {
+            // What a token does is recorded under its name: a token that names nobody is not accepted.
+            OnTokenValidated = context =>
+            {
+                if (context.Principal is null || ApiCaller.Identity(context.Principal) is null)
+                {
+                    context.Fail("the token has no name, preferred_username or sub claim");
+                }
+
+                return Task.CompletedTask;
+            },
+        };
         bearer.Audience = jwt.Audience;
         bearer.TokenValidationParameters = new TokenValidationParameters
         {

@@ -195,6 +195,8 @@ public sealed class ApiAuthenticationTests(ApiAuthFixture fixture)
         Assert.Equal(HttpStatusCode.Unauthorized, await SendBearerAsync(HttpMethod.Get, "api/alerts", fixture.Token(technician, signWith: stranger)));
         Assert.Equal(HttpStatusCode.Unauthorized, await SendBearerAsync(HttpMethod.Get, "api/alerts", fixture.Token(technician, audience: "some-other-app")));
         Assert.Equal(HttpStatusCode.Unauthorized, await SendBearerAsync(HttpMethod.Get, "api/alerts", "not.a.token"));
+        // Signed and valid, but naming nobody: what it did could not be recorded under a name.
+        Assert.Equal(HttpStatusCode.Unauthorized, await SendBearerAsync(HttpMethod.Get, "api/alerts", fixture.Token(new Dictionary<string, object> { ["roles"] = "viewer" })));
         // Signed and valid, but with no role of this service: authenticated, allowed nothing.
         Assert.Equal(HttpStatusCode.Forbidden, await SendBearerAsync(HttpMethod.Get, "api/alerts", fixture.Token(new Dictionary<string, object> { ["sub"] = "x", ["roles"] = "operator" })));
     }
