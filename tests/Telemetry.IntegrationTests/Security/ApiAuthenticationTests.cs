@@ -157,6 +157,30 @@ public sealed class ApiAuthenticationTests(ApiAuthFixture fixture)
     }
 
     [Fact]
+    public async Task AnInvalidRegistry_ReloadIs422_NamingTheErrors_AndThePreviousStaysInForce()
+    {
+        var before = await File.ReadAllTextAsync(fixture.RegistryPath, Ct);
+        await File.WriteAllTextAsync(fixture.RegistryPath, before.Replace("kind: freezer", "kind: fridge", StringComparison.Ordinal), Ct);
+        try
+        {
+            using var reload = ApiAuthFixture.WithKey(HttpMethod.Post, "api/registry/reload", fixture.Admin);
+            using var response = await Http.SendAsync(reload, Ct);
+
+            Assert.Equal(HttpStatusCode.UnprocessableEntity, response.StatusCode);
+            Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+            var problem = await response.Content.ReadFromJsonAsync<JsonElement>(Ct);
+            Assert.Contains(problem.GetProperty("errors").EnumerateArray(), e => e.GetString()!.Contains("fridge", StringComparison.Ordinal));
+            Assert.Equal(ApiAuthFixture.Freezers.Length, problem.GetProperty("inForce").GetProperty("sensors").GetInt32());
+        }
+        finally
+        {
+            await File.WriteAllTextAsync(fixture.RegistryPath, before, Ct);
+            using var restore = ApiAuthFixture.WithKey(HttpMethod.Post, "api/registry/reload", fixture.Admin);
+            using var _ = await Http.SendAsync(restore, Ct);
+        }
+    }
+
+    [Fact]
     public async Task ABearerTokenWithTheTechnicianRole_Acknowledges_UnderTheTokensName()
     {
         var id = await fixture.RaiseFaultAsync("frz-jwt-ack", Ct);
