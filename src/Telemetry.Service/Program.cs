@@ -1,8 +1,15 @@
 using Serilog;
 using Telemetry.Service.Hosting;
+using Telemetry.Service.Security;
 
 // Campus Telemetry: devices → MQTT broker → sensor grains → write pipeline → InfluxDB.
 // The composition (what runs, in which order) is in Hosting/TelemetryApp.cs.
+// `Telemetry.Service api-key new <name> <role>` makes an HTTP API key instead of running the service.
+if (ApiKeyCommand.Handles(args))
+{
+    return await ApiKeyCommand.RunAsync(args, Console.Out);
+}
+
 Log.Logger = new LoggerConfiguration()
     .WriteTo.Console(formatProvider: System.Globalization.CultureInfo.InvariantCulture)
     .CreateBootstrapLogger();

@@ -46,6 +46,8 @@ public sealed class TelemetryMetrics : IDisposable
             "Sensor alert engines that could not be built or updated as configured, by fault (saved-state, engine); the sensor's readings are stored regardless");
         WebhookDeliveries = meter.CreateCounter<long>("telemetry.alerts.webhook.deliveries", "{request}",
             "Alert steps posted to webhooks, by outcome (delivered, given_up)");
+        ApiRequestsRefused = meter.CreateCounter<long>("telemetry.api.requests.refused", "{request}",
+            "HTTP API requests refused: 401 (no_credentials, invalid_api_key, invalid_token) or 403 (forbidden), by reason");
         WriteDuration = meter.CreateHistogram<double>("telemetry.influx.write.duration", "s",
             "Time to write one batch to InfluxDB, retries included");
     }
@@ -66,6 +68,7 @@ public sealed class TelemetryMetrics : IDisposable
     public Counter<long> AlertSteps { get; }
     public Counter<long> AlertEngineFailures { get; }
     public Counter<long> WebhookDeliveries { get; }
+    public Counter<long> ApiRequestsRefused { get; }
 
     /// <summary>
     /// Exports the accepted-message and reading counts the ingest path keeps (they also go to <c>service_stats</c>),

@@ -1,10 +1,11 @@
 using Telemetry.Broker;
 using Telemetry.Contracts;
 using Telemetry.Domain.Ingest;
+using Telemetry.Service.Security;
 
 namespace Telemetry.Service.Api;
 
-/// <summary>The HTTP read API. Answers come from the grains, not from InfluxDB.</summary>
+/// <summary>The HTTP read API. Answers come from the grains, not from InfluxDB. Role: viewer.</summary>
 public static class SensorApi
 {
     /// <summary><c>GET /api/sensors/{sensor}</c>: the sensor's last reading, or 404 when it has not reported since the service started.</summary>
@@ -21,7 +22,7 @@ public static class SensorApi
             return snapshot is null
                 ? Results.Problem($"sensor '{sensor}' has not reported since the service started", statusCode: StatusCodes.Status404NotFound)
                 : Results.Ok(SensorView.From(snapshot));
-        });
+        }).RequireAuthorization(ApiRoles.Viewer);
         return app;
     }
 
@@ -32,7 +33,7 @@ public static class SensorApi
         {
             totals = refusals.Totals,
             recent = refusals.Recent,
-        }));
+        })).RequireAuthorization(ApiRoles.Viewer);
         return app;
     }
 }

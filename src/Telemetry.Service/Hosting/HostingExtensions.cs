@@ -57,7 +57,8 @@ public static class HostingExtensions
 
     public static WebApplication MapTelemetryMetrics(this WebApplication app)
     {
-        app.MapPrometheusScrapingEndpoint("/metrics");
+        // Anonymous, like every Prometheus target by default: numbers about the service, no readings, no actions (docs/security.md).
+        app.MapPrometheusScrapingEndpoint("/metrics").AllowAnonymous();
         return app;
     }
 }

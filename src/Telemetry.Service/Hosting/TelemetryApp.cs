@@ -1,6 +1,7 @@
 using Telemetry.Broker;
 using Telemetry.Service.Api;
 using Telemetry.Service.Health;
+using Telemetry.Service.Security;
 using Telemetry.Storage;
 
 namespace Telemetry.Service.Hosting;
@@ -20,6 +21,7 @@ public static class TelemetryApp
             ContentRootPath = AppContext.BaseDirectory,
         });
 
+        builder.AddTelemetryApiSecurity();      // who may call the HTTP API ("Api"); refuses to start exposed without authentication
         builder.AddTelemetryLogging();          // Serilog, configured from the "Serilog" section
         builder.AddTelemetryMetrics();          // System.Diagnostics.Metrics → Prometheus at /metrics
         builder.Services.AddTelemetryStorage(); // write pipeline → InfluxDB ("Influx", "Writer")
@@ -30,12 +32,14 @@ public static class TelemetryApp
         builder.AddTelemetryHealth();           // /health/live, /health/ready
 
         var app = builder.Build();
-        app.MapTelemetryHealth();
-        app.MapTelemetryMetrics();
+        app.UseTelemetryApiSecurity();          // API keys and bearer tokens; each endpoint names its role's policy
+        app.MapTelemetryHealth();               // anonymous: probes
+        app.MapTelemetryMetrics();              // anonymous: Prometheus scraping
         app.MapSensorApi();
         app.MapCampusApi();
         app.MapAlertApi();
         app.MapRefusalApi();
+        app.MapRegistryApi();
         return app;
     }
 }

@@ -217,6 +217,45 @@ public sealed class CampusRegistryFile : ICampusRegistrySource, IDisposable
         Apply(bytes);
     }
 
+    /// <summary>
+    /// Reads the file now, at an operator's request (<c>POST /api/registry/reload</c>), without waiting for the poll
+    /// or the settle time: the operator says the file is complete. A valid new content is applied; an invalid one is
+    /// refused as any edit is (logged, the previous registry stays in force, <see cref="LastErrors"/> names the errors).
+    /// </summary>
+    public RegistryReload ReloadNow()
+    {
+        lock (gate)
+        {
+            ObjectDisposedException.ThrowIf(disposed, this);
+            byte[] bytes;
+            try
+            {
+                bytes = File.ReadAllBytes(Path);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                return new RegistryReload(RegistryReloadOutcome.Unreadable, current, [], $"{Path} cannot be read: {ex.Message}");
+            }
+
+            pendingHash = null;
+            missingReported = false;
+            unreadableReported = null;
+            var hash = SHA256.HashData(bytes);
+            if (!hash.AsSpan().SequenceEqual(loadedHash))
+            {
+                loadedHash = hash;
+                Apply(bytes);
+                return lastErrors.Count == 0
+                    ? new RegistryReload(RegistryReloadOutcome.Reloaded, current, [], null)
+                    : new RegistryReload(RegistryReloadOutcome.Refused, current, lastErrors, null);
+            }
+
+            return lastErrors.Count == 0
+                ? new RegistryReload(RegistryReloadOutcome.Unchanged, current, [], null)
+                : new RegistryReload(RegistryReloadOutcome.Refused, current, lastErrors, null);
+        }
+    }
+
     void Apply(byte[] bytes)
     {
         var result = CampusRegistryLoader.Load(Decode(bytes), Path);
@@ -269,3 +308,22 @@ public sealed class CampusRegistryFile : ICampusRegistrySource, IDisposable
         settleTimer.Dispose();
     }
 }
+
+/// <summary>What a reload asked for by an operator did.</summary>
+public enum RegistryReloadOutcome
+{
+    /// <summary>The file's new content is in force.</summary>
+    Reloaded,
+
+    /// <summary>The content in force is the file's (nothing to do).</summary>
+    Unchanged,
+
+    /// <summary>The file has errors; the previous registry stays in force.</summary>
+    Refused,
+
+    /// <summary>The file cannot be read; the registry in force stays.</summary>
+    Unreadable,
+}
+
+/// <summary>The outcome of <see cref="CampusRegistryFile.ReloadNow"/>, the registry in force after it, and the errors that refused the file.</summary>
+public sealed record RegistryReload(RegistryReloadOutcome Outcome, CampusRegistry InForce, IReadOnlyList<YamlError> Errors, string? Problem);

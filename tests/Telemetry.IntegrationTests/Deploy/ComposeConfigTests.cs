@@ -19,6 +19,7 @@ public sealed partial class ComposeConfigTests : IDisposable
         ["INFLUX_TOKEN"] = "test-token-0123456789",
         ["GRAFANA_ADMIN_PASSWORD"] = "test-grafana-password",
         ["MQTT_DEVICE_PASSWORD"] = "test-device-password",
+        ["API_ADMIN_KEY_HASH"] = "sha256:46d55e3ac5c22502c1bfaf371696693e93eb415a56fe79da9d761187cce2f76e",
     };
 
     readonly ComposeFile compose = ComposeFile.Load();
@@ -40,6 +41,7 @@ public sealed partial class ComposeConfigTests : IDisposable
         var telemetry = Environment(resolved["telemetry"]);
         Assert.Equal("test-token-0123456789", telemetry["Influx__Token"]);
         Assert.Equal("test-device-password", telemetry["Broker__Users__test-device"]);
+        Assert.Equal(Secrets["API_ADMIN_KEY_HASH"], telemetry["Api__Keys__0__Hash"]);
         Assert.Equal("test-token-0123456789", Environment(resolved["grafana"])["INFLUXDB_TOKEN"]);
         Assert.Equal("test-token-0123456789", Environment(resolved["influxdb"])["DOCKER_INFLUXDB_INIT_ADMIN_TOKEN"]);
         Assert.Equal("test-device-password", Environment(resolved["simulator"])["DEVICE_SIM_PASSWORD"]);
@@ -58,6 +60,7 @@ public sealed partial class ComposeConfigTests : IDisposable
     [InlineData("INFLUX_ADMIN_PASSWORD")]
     [InlineData("GRAFANA_ADMIN_PASSWORD")]
     [InlineData("MQTT_DEVICE_PASSWORD")]
+    [InlineData("API_ADMIN_KEY_HASH")]
     public async Task Config_WithoutASecret_FailsNamingIt(string secret)
     {
         var env = Secrets.Where(s => s.Key != secret).ToDictionary();

@@ -39,6 +39,9 @@ public sealed partial class ComposeServiceConfigurationTests
         Assert.Equal("http://0.0.0.0:8080", environment["Urls"]);
         Assert.Equal("http://influxdb:8086", environment["Influx__Url"]);
         Assert.StartsWith("${INFLUX_TOKEN:?", environment["Influx__Token"], StringComparison.Ordinal);
+        // Listening on all interfaces, the HTTP API must have authentication, or the service refuses to start.
+        Assert.Equal("admin", environment["Api__Keys__0__Role"]);
+        Assert.StartsWith("${API_ADMIN_KEY_HASH:?", environment["Api__Keys__0__Hash"], StringComparison.Ordinal);
     }
 
     [Theory]

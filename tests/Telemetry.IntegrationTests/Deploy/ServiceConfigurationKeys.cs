@@ -10,6 +10,7 @@ using Telemetry.Grains;
 using Telemetry.Service.Alerts;
 using Telemetry.Service.Hosting;
 using Telemetry.Service.Registry;
+using Telemetry.Service.Security;
 using Telemetry.Storage;
 using Telemetry.Storage.Spool;
 
@@ -25,7 +26,7 @@ public static partial class ServiceConfigurationKeys
     static readonly Type[] OptionTypes =
     [
         typeof(InfluxOptions), typeof(WriterOptions), typeof(SpoolOptions), typeof(BrokerOptions), typeof(IngestLimits),
-        typeof(CampusOptions), typeof(AlertOptions), typeof(SiloOptions),
+        typeof(CampusOptions), typeof(AlertOptions), typeof(SiloOptions), typeof(ApiOptions),
     ];
 
     /// <summary>Keys read directly from the configuration rather than through an option class.</summary>

@@ -36,8 +36,15 @@ public sealed class TelemetryServiceHost : IAsyncDisposable
 
     public IServiceProvider Services => app.Services;
 
-    public static async Task<TelemetryServiceHost> StartAsync(IEnumerable<string> settings, CancellationToken cancellationToken, string? spoolPath = null)
+    public static Task<TelemetryServiceHost> StartAsync(IEnumerable<string> settings, CancellationToken cancellationToken, string? spoolPath = null) =>
+        StartAsync(_ => settings, cancellationToken, spoolPath);
+
+    /// <param name="settings">The settings, given the HTTP URL the host chose (e.g. to name it again as a Kestrel endpoint, which overrides <c>Urls</c>).</param>
+    /// <param name="cancellationToken">Cancels the start.</param>
+    /// <param name="spoolPath">The spool directory; a fresh temp folder when null.</param>
+    public static async Task<TelemetryServiceHost> StartAsync(Func<Uri, IEnumerable<string>> settings, CancellationToken cancellationToken, string? spoolPath = null)
     {
+        ArgumentNullException.ThrowIfNull(settings);
         var ports = FreePort.GetMany(4);
         spoolPath ??= Directory.CreateTempSubdirectory("telemetry-it-spool-").FullName;
         var httpUrl = new Uri($"http://127.0.0.1:{ports[1]}/");
@@ -53,7 +60,7 @@ public sealed class TelemetryServiceHost : IAsyncDisposable
             "--Serilog:MinimumLevel:Override:Orleans=Error",
             $"--Spool:Path={spoolPath}",
             $"--Campus:StatePath={Path.Combine(spoolPath, "state")}",
-            .. settings,
+            .. settings(httpUrl),
         ];
         var app = TelemetryApp.Build(args);
         await app.StartAsync(cancellationToken);
