@@ -18,11 +18,13 @@ public sealed class MqttBroker(
     IngestHandler ingest,
     TelemetryMetrics metrics,
     RefusalLog refusals,
+    ConnectionRefusals connectionRefusals,
     ILoggerFactory loggerFactory) : IHostedService, IDisposable
 {
     readonly ILogger logger = loggerFactory.CreateLogger<MqttBroker>();
     readonly LogThrottle tooLargeLog = new(TimeSpan.FromSeconds(10), TimeProvider.System);
     MqttServer? server;
+    ConnectionGate? gate;
 
     /// <summary>True while the broker listens for devices.</summary>
     public bool IsListening => server?.IsStarted == true;
@@ -39,6 +41,7 @@ public sealed class MqttBroker(
             .Build();
 
         var endpoint = new IPEndPoint(broker.ListenAddress(), broker.Port);
+        gate = new ConnectionGate(open, connectionRefusals, broker.MaxNewConnectionsPerSecondPerAddress, broker.NewConnectionBurstPerAddress);
         var transport = new LimitedTcpServerAdapter(endpoint, broker.ConnectionBacklog, broker.MaxPacketBytes, (remote, length) =>
         {
             metrics.MessagesRefused.Add(1, new KeyValuePair<string, object?>("reason", "packet_too_large"));
@@ -47,21 +50,20 @@ public sealed class MqttBroker(
                 logger.LogWarning("Closed the connection from {RemoteEndPoint}: it sent a packet of {Length} bytes, more than Broker:MaxPacketBytes ({Limit}); {Suppressed} more since the last line",
                     remote, length, broker.MaxPacketBytes, suppressed);
             }
-        });
-        var adapter = new ClientIdAssigningServerAdapter(transport, (ushort)broker.TopicAliasMaximum, (clientId, alias) =>
+        })
+        {
+            Gate = gate,
+        };
+        var guard = new ProtocolGuardServerAdapter(transport, broker, connectionRefusals, refusals, TimeProvider.System);
+        var adapter = new ClientIdAssigningServerAdapter(guard, (ushort)broker.TopicAliasMaximum, (clientId, alias) =>
             refusals.Record(clientId, "", new Refusal(RefusalReason.TopicAliasInvalid,
                 $"topic alias {alias} is above Broker:TopicAliasMaximum ({broker.TopicAliasMaximum}); the connection is closed")));
         server = new MqttServerFactory().CreateMqttServer(serverOptions, [adapter], new MqttNetLogBridge(loggerFactory));
         server.ValidatingConnectionAsync += validator.ValidateAsync;
         server.InterceptingPublishAsync += ingest.InterceptAsync;
-        server.ClientConnectedAsync += args =>
-        {
-            open.Opened();
-            return ingest.OnConnectedAsync(args);
-        };
+        server.ClientConnectedAsync += ingest.OnConnectedAsync;
         server.ClientDisconnectedAsync += args =>
         {
-            open.Closed();
             if (args.DisconnectType == MqttClientDisconnectType.Takeover)
             {
                 logger.LogInformation("MQTT client {ClientId} was taken over by a new connection with the same client id", Text.ForLog(args.ClientId));
@@ -108,5 +110,9 @@ public sealed class MqttBroker(
         }
     }
 
-    public void Dispose() => server?.Dispose();
+    public void Dispose()
+    {
+        server?.Dispose();
+        gate?.Dispose();
+    }
 }

@@ -53,6 +53,12 @@ public sealed class LimitedTcpServerAdapter(IPEndPoint endpoint, int backlog, in
 
     public Func<IMqttChannelAdapter, Task>? ClientHandler { get; set; }
 
+    /// <summary>
+    /// Admits or refuses each accepted socket (connection limit, new connections per address) and holds its place
+    /// until it closes; none: every socket is taken.
+    /// </summary>
+    public ConnectionGate? Gate { get; init; }
+
     public Task StartAsync(MqttServerOptions options, IMqttNetLogger logger)
     {
         ArgumentNullException.ThrowIfNull(options);
@@ -99,7 +105,24 @@ public sealed class LimitedTcpServerAdapter(IPEndPoint endpoint, int backlog, in
                 continue;
             }
 
-            _ = Task.Run(() => HandleAsync(client, options, logger), CancellationToken.None);
+            IDisposable? place = null;
+            if (Gate is { } gate && (place = gate.TryAdmit(client)) is null)
+            {
+                client.Dispose(); // refused at once: counted by the gate
+                continue;
+            }
+
+            _ = Task.Run(async () =>
+            {
+                try
+                {
+                    await HandleAsync(client, options, logger);
+                }
+                finally
+                {
+                    place?.Dispose();
+                }
+            }, CancellationToken.None);
         }
     }
 
@@ -111,7 +134,8 @@ public sealed class LimitedTcpServerAdapter(IPEndPoint endpoint, int backlog, in
         socket.SetSocketOption(SocketOptionLevel.Tcp, SocketOptionName.TcpKeepAliveTime, (int)KeepAliveIdle.TotalSeconds);
         socket.SetSocketOption(SocketOptionLevel.Tcp, SocketOptionName.TcpKeepAliveInterval, (int)KeepAliveInterval.TotalSeconds);
         socket.SetSocketOption(SocketOptionLevel.Tcp, SocketOptionName.TcpKeepAliveRetryCount, KeepAliveProbes);
-        var stream = new FrameLimitingStream(new NetworkStream(socket, ownsSocket: true), maxPacketBytes, length => onTooLarge(remote, length));
+        var stream = new FrameLimitingStream(new NetworkStream(socket, ownsSocket: true), maxPacketBytes, length => onTooLarge(remote, length),
+            detail => Gate?.MalformedConnect(remote, detail));
         try
         {
             var channel = new MqttTcpChannel(stream, socket.LocalEndPoint!, remote!, null!);
