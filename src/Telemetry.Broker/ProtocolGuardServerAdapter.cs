@@ -18,8 +18,7 @@ namespace Telemetry.Broker;
 /// <list type="bullet">
 /// <item>a CONNECT deadline: MQTTnet waits <c>DefaultCommunicationTimeout</c> (100 s) for the first packet; here a
 ///   connection without a complete CONNECT within <c>Broker:ConnectTimeout</c> of its accept is closed
-///   (<c>connect_timeout</c>), and one whose first packet is not CONNECT is counted (<c>packet_before_connect</c>)
-///   before MQTTnet closes it;</item>
+///   (<c>connect_timeout</c>);</item>
 /// <item>a maximum keep-alive: MQTTnet's keep-alive monitor closes a connection after 1.5 × the keep-alive of its
 ///   CONNECT packet and never when it is 0. A keep-alive of 0 or above <c>Broker:MaxKeepAlive</c> is rewritten to the
 ///   maximum in the CONNECT packet as it comes off the wire — the monitor reads that very packet object — and MQTT 5
@@ -211,9 +210,7 @@ public sealed class ProtocolGuardServerAdapter(IMqttServerAdapter inner, BrokerO
 
             if (packet is not MqttConnectPacket connectPacket)
             {
-                owner.connectionRefusals.Record(ConnectionRefusals.PacketBeforeConnect, inner.RemoteEndPoint,
-                    $"the first packet was {packet.GetType().Name.Replace("Mqtt", "", StringComparison.Ordinal).Replace("Packet", "", StringComparison.Ordinal)}, not CONNECT");
-                return packet; // MQTTnet closes it (MQTT-3.1.0-1)
+                return packet; // not reached: FrameLimitingStream refuses a first packet other than CONNECT (and MQTTnet would close it)
             }
 
             connect = connectPacket;

@@ -75,8 +75,8 @@ public sealed class ConnectionGate : IDisposable
         return new Place(open);
     }
 
-    /// <summary>A CONNECT whose flags break the specification, found by <see cref="FrameLimitingStream"/>.</summary>
-    public void MalformedConnect(EndPoint? remote, string detail) => refusals.Record(ConnectionRefusals.MalformedConnect, remote, detail);
+    /// <summary>A connection closed before CONNECT for what <see cref="FrameLimitingStream"/> found in its first bytes.</summary>
+    public void Refused(string reason, EndPoint? remote, string detail) => refusals.Record(reason, remote, detail);
 
     static int SlotOf(IPAddress address)
     {

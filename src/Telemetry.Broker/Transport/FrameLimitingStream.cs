@@ -7,7 +7,8 @@ namespace Telemetry.Broker.Transport;
 /// read as soon as a packet announces a remaining length above the limit — before MQTTnet allocates a buffer of that
 /// size (it would, up to 256 MB, from the length header alone).
 /// <para>
-/// It also checks the Connect Flags byte of a first packet that is CONNECT, and fails the read when they break the
+/// It also fails the read when the first packet is not CONNECT (MQTT-3.1.0-1: MQTTnet would first try to read a
+/// protocol version out of it), and checks the Connect Flags byte of a first packet that is CONNECT, failing the read when they break the
 /// specification: the reserved bit set (MQTT-3.1.2-3), will QoS 3 (MQTT-3.1.2-14), will QoS or will retain without
 /// the will flag (MQTT-3.1.2-11/13), or — in 3.1.1 — a password without a user name (MQTT-3.1.2-22). These are
 /// malformed packets, to be answered by closing the connection. MQTTnet's decoders read them leniently and keep only
@@ -16,7 +17,7 @@ namespace Telemetry.Broker.Transport;
 /// the check costs a few comparisons on the first packet only.
 /// </para>
 /// </summary>
-public sealed class FrameLimitingStream(Stream inner, int maxRemainingLength, Action<long> onTooLarge, Action<string>? onMalformedConnect = null) : Stream
+public sealed class FrameLimitingStream(Stream inner, int maxRemainingLength, Action<long> onTooLarge, Action<string, string>? onRefused = null) : Stream
 {
     enum State
     {
@@ -62,6 +63,13 @@ public sealed class FrameLimitingStream(Stream inner, int maxRemainingLength, Ac
             {
                 case State.FixedHeader:
                     inspectingConnect = firstPacket && (data[i] & 0xF0) == 0x10;
+                    if (firstPacket && !inspectingConnect)
+                    {
+                        var problem = $"the first packet is of type {data[i] >> 4}, not CONNECT";
+                        onRefused?.Invoke(ConnectionRefusals.PacketBeforeConnect, problem);
+                        throw new MqttProtocolViolationException(problem);
+                    }
+
                     i++;
                     state = State.RemainingLength;
                     length = 0;
@@ -133,7 +141,7 @@ public sealed class FrameLimitingStream(Stream inner, int maxRemainingLength, Ac
             inspectingConnect = false;
             if (ConnectFlagsProblem(b, protocolLevel) is { } problem)
             {
-                onMalformedConnect?.Invoke(problem);
+                onRefused?.Invoke(ConnectionRefusals.MalformedConnect, problem);
                 throw new MqttProtocolViolationException($"malformed CONNECT: {problem}");
             }
         }

@@ -135,7 +135,7 @@ public sealed class LimitedTcpServerAdapter(IPEndPoint endpoint, int backlog, in
         socket.SetSocketOption(SocketOptionLevel.Tcp, SocketOptionName.TcpKeepAliveInterval, (int)KeepAliveInterval.TotalSeconds);
         socket.SetSocketOption(SocketOptionLevel.Tcp, SocketOptionName.TcpKeepAliveRetryCount, KeepAliveProbes);
         var stream = new FrameLimitingStream(new NetworkStream(socket, ownsSocket: true), maxPacketBytes, length => onTooLarge(remote, length),
-            detail => Gate?.MalformedConnect(remote, detail));
+            (reason, detail) => Gate?.Refused(reason, remote, detail));
         try
         {
             var channel = new MqttTcpChannel(stream, socket.LocalEndPoint!, remote!, null!);
