@@ -28,9 +28,14 @@ public sealed class ConnectionRefusals(TelemetryMetrics metrics, ILogger<Connect
     public const string PacketBeforeConnect = "packet_before_connect";
 
     readonly LogThrottle throttle = new(TimeSpan.FromSeconds(10), time);
+    readonly System.Collections.Concurrent.ConcurrentDictionary<string, long> totals = new(StringComparer.Ordinal);
+
+    /// <summary>Connections closed for <paramref name="reason"/> since start (the same events as the metric, for this service alone).</summary>
+    public long Count(string reason) => totals.GetValueOrDefault(reason);
 
     public void Record(string reason, EndPoint? remote, string detail)
     {
+        totals.AddOrUpdate(reason, 1, static (_, n) => n + 1);
         metrics.ConnectionsRefused.Add(1, new KeyValuePair<string, object?>("reason", reason));
         if (throttle.ShouldLog(reason, out var suppressed))
         {
