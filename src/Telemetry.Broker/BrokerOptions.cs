@@ -22,6 +22,12 @@ namespace Telemetry.Broker;
 ///   "TopicAliasMaximum": 10,        // MQTT 5 topic aliases a client may use per connection (0: none)
 ///   "Plain": { "Enabled": true },   // the unencrypted listener on Host:Port; false: TLS only
 ///   "Tls": { "Enabled": false, … }  // MQTT over TLS (8883) and device certificates: see BrokerTlsOptions
+///   "ConnectTimeout": "00:00:10",   // a socket without a complete CONNECT by then is closed
+///   "MaxNewConnectionsPerSecondPerAddress": 50, "NewConnectionBurstPerAddress": 200,
+///   "MaxKeepAlive": 300,            // seconds; keep-alive 0 or above it is enforced as this
+///   "MaxMessagesPerSecondPerConnection": 2000, "MessageBurstPerConnection": 10000,
+///   "MaxBytesPerSecondPerConnection": 4194304, "ByteBurstPerConnection": 16777216,
+///   "RateLimitDisconnectAfter": "00:00:30"
 /// }
 /// </code>
 /// </summary>
@@ -67,6 +73,57 @@ public sealed class BrokerOptions
     /// </summary>
     [Range(0, 65535)]
     public int TopicAliasMaximum { get; set; } = 10;
+
+    /// <summary>
+    /// How long a TCP connection may take from its accept to a complete CONNECT packet; then it is closed
+    /// (<c>connect_timeout</c>). MQTTnet's own wait is 100 s, long enough for idle sockets to exhaust descriptors.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:01", "00:10:00")]
+    public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// New TCP connections per second one source address (IPv6: one /64) may open; beyond it and
+    /// <see cref="NewConnectionBurstPerAddress"/> a socket is closed at accept (<c>connection_rate</c>).
+    /// </summary>
+    [Range(1, 1_000_000)]
+    public int MaxNewConnectionsPerSecondPerAddress { get; set; } = 50;
+
+    /// <summary>New connections one source address may open at once before <see cref="MaxNewConnectionsPerSecondPerAddress"/> applies.</summary>
+    [Range(1, 1_000_000)]
+    public int NewConnectionBurstPerAddress { get; set; } = 200;
+
+    /// <summary>
+    /// Longest MQTT keep-alive (seconds) the broker enforces: a client asking for 0 (none) or more gets this one
+    /// (MQTT 5: as Server Keep Alive in CONNACK), and a connection silent for 1.5 × its keep-alive is closed.
+    /// </summary>
+    [Range(1, 65535)]
+    public int MaxKeepAlive { get; set; } = 300;
+
+    /// <summary>
+    /// PUBLISH packets per second one connection may send; beyond it and <see cref="MessageBurstPerConnection"/> the
+    /// broker reads its next packet only when the rate allows (its PUBACKs wait).
+    /// </summary>
+    [Range(1, 10_000_000)]
+    public int MaxMessagesPerSecondPerConnection { get; set; } = 2000;
+
+    /// <summary>PUBLISH packets one connection may send at once before <see cref="MaxMessagesPerSecondPerConnection"/> applies.</summary>
+    [Range(2, 10_000_000)]
+    public int MessageBurstPerConnection { get; set; } = 10_000;
+
+    /// <summary>PUBLISH bytes (topic and payload) per second one connection may send; beyond it and the burst, as above.</summary>
+    [Range(1, int.MaxValue)]
+    public int MaxBytesPerSecondPerConnection { get; set; } = 4 << 20;
+
+    /// <summary>PUBLISH bytes one connection may send at once before <see cref="MaxBytesPerSecondPerConnection"/> applies.</summary>
+    [Range(2, int.MaxValue)]
+    public int ByteBurstPerConnection { get; set; } = 16 << 20;
+
+    /// <summary>
+    /// A connection kept above its message or byte rate this long, without its allowance recovering (its bucket
+    /// back to half full), is closed (<c>rate_limited</c>).
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
+    public TimeSpan RateLimitDisconnectAfter { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>Pending TCP connections the listener queues (capped by the kernel's net.core.somaxconn).</summary>
     [Range(1, 65535)]

@@ -18,6 +18,7 @@ public static class BrokerServiceCollectionExtensions
         services.AddSingleton<ConnectionValidator>();
         services.AddSingleton<IngestHandler>();
         services.AddSingleton<RefusalLog>();
+        services.AddSingleton<ConnectionRefusals>();
         services.AddSingleton<MqttBroker>();
         services.AddHostedService(sp => sp.GetRequiredService<MqttBroker>());
         return services;

@@ -11,19 +11,12 @@ using Telemetry.Domain.Observability;
 namespace Telemetry.Broker;
 
 /// <summary>Decides who may connect: credentials when users are configured, anonymous only where allowed.</summary>
-public sealed class ConnectionValidator(IOptions<BrokerOptions> options, OpenConnections open, TelemetryMetrics metrics, ILogger<ConnectionValidator> logger)
+public sealed class ConnectionValidator(IOptions<BrokerOptions> options, TelemetryMetrics metrics, ILogger<ConnectionValidator> logger)
 {
     public Task ValidateAsync(ValidatingConnectionEventArgs args)
     {
         ArgumentNullException.ThrowIfNull(args);
         var broker = options.Value;
-
-        if (open.Count >= open.Limit)
-        {
-            Refuse(args, MqttConnectReasonCode.ServerUnavailable, "too_many_connections",
-                $"this node holds its limit of {open.Limit} connections (Broker:MaxConnections)");
-            return Task.CompletedTask;
-        }
 
         if (string.IsNullOrEmpty(args.ClientId) && args.ProtocolVersion == MqttProtocolVersion.V500)
         {
@@ -73,7 +66,11 @@ public sealed class ConnectionValidator(IOptions<BrokerOptions> options, OpenCon
             SHA256.HashData(Encoding.UTF8.GetBytes(actual)));
 }
 
-/// <summary>MQTT connections open now (also exported as the metric), and the limit in force.</summary>
+/// <summary>
+/// TCP connections open now (also exported as the metric), and the limit in force: one counter for both. A socket
+/// counts from its accept — before CONNECT, so that sockets that never send one cannot hold file descriptors beyond
+/// the limit — until it is closed (see <see cref="Transport.ConnectionGate"/>).
+/// </summary>
 public sealed class OpenConnections
 {
     int count;
@@ -90,7 +87,23 @@ public sealed class OpenConnections
 
     public int Count => Volatile.Read(ref count);
 
-    public void Opened() => Interlocked.Increment(ref count);
+    /// <summary>Takes a place under the limit; false (and nothing taken) when all are held.</summary>
+    public bool TryOpen()
+    {
+        while (true)
+        {
+            var current = Volatile.Read(ref count);
+            if (current >= Limit)
+            {
+                return false;
+            }
+
+            if (Interlocked.CompareExchange(ref count, current + 1, current) == current)
+            {
+                return true;
+            }
+        }
+    }
 
     public void Closed() => Interlocked.Decrement(ref count);
 }

@@ -19,11 +19,13 @@ public sealed class MqttBroker(
     TelemetryMetrics metrics,
     RefusalLog refusals,
     TlsHandshake tls,
+    ConnectionRefusals connectionRefusals,
     ILoggerFactory loggerFactory) : IHostedService, IDisposable
 {
     readonly ILogger logger = loggerFactory.CreateLogger<MqttBroker>();
     readonly LogThrottle tooLargeLog = new(TimeSpan.FromSeconds(10), TimeProvider.System);
     MqttServer? server;
+    ConnectionGate? gate;
 
     /// <summary>True while the broker listens for devices.</summary>
     public bool IsListening => server?.IsStarted == true;
@@ -54,6 +56,7 @@ public sealed class MqttBroker(
             .WithMaxPendingMessagesPerClient(broker.MaxPendingMessagesPerClient)
             .Build();
 
+        gate = new ConnectionGate(open, connectionRefusals, broker.MaxNewConnectionsPerSecondPerAddress, broker.NewConnectionBurstPerAddress);
         if (broker.Tls.Enabled)
         {
             tls.Start();
@@ -73,22 +76,19 @@ public sealed class MqttBroker(
             })
             {
                 Tls = listener.Tls ? tls : null,
+                Gate = gate, // one gate for both listeners: the connection limit counts every socket
             };
-            return (IMqttServerAdapter)new ClientIdAssigningServerAdapter(transport, (ushort)broker.TopicAliasMaximum, (clientId, alias) =>
+            var guard = new ProtocolGuardServerAdapter(transport, broker, connectionRefusals, refusals, TimeProvider.System);
+            return (IMqttServerAdapter)new ClientIdAssigningServerAdapter(guard, (ushort)broker.TopicAliasMaximum, (clientId, alias) =>
                 refusals.Record(clientId, "", new Refusal(RefusalReason.TopicAliasInvalid,
                     $"topic alias {alias} is above Broker:TopicAliasMaximum ({broker.TopicAliasMaximum}); the connection is closed")));
         }).ToList();
         server = new MqttServerFactory().CreateMqttServer(serverOptions, adapters, new MqttNetLogBridge(loggerFactory));
         server.ValidatingConnectionAsync += validator.ValidateAsync;
         server.InterceptingPublishAsync += ingest.InterceptAsync;
-        server.ClientConnectedAsync += args =>
-        {
-            open.Opened();
-            return ingest.OnConnectedAsync(args);
-        };
+        server.ClientConnectedAsync += ingest.OnConnectedAsync;
         server.ClientDisconnectedAsync += args =>
         {
-            open.Closed();
             if (args.DisconnectType == MqttClientDisconnectType.Takeover)
             {
                 logger.LogInformation("MQTT client {ClientId} was taken over by a new connection with the same client id", Text.ForLog(args.ClientId));
@@ -141,5 +141,9 @@ public sealed class MqttBroker(
         }
     }
 
-    public void Dispose() => server?.Dispose();
+    public void Dispose()
+    {
+        server?.Dispose();
+        gate?.Dispose();
+    }
 }

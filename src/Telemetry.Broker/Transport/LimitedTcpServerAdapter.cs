@@ -58,6 +58,12 @@ public sealed class LimitedTcpServerAdapter(IPEndPoint endpoint, int backlog, in
     /// <summary>When set, this is a TLS listener: each connection completes this handshake before MQTT is read from it.</summary>
     public TlsHandshake? Tls { get; init; }
 
+    /// <summary>
+    /// Admits or refuses each accepted socket (connection limit, new connections per address) and holds its place
+    /// until it closes; none: every socket is taken.
+    /// </summary>
+    public ConnectionGate? Gate { get; init; }
+
     public Task StartAsync(MqttServerOptions options, IMqttNetLogger logger)
     {
         ArgumentNullException.ThrowIfNull(options);
@@ -104,7 +110,24 @@ public sealed class LimitedTcpServerAdapter(IPEndPoint endpoint, int backlog, in
                 continue;
             }
 
-            _ = Task.Run(() => HandleAsync(client, options, logger), CancellationToken.None);
+            IDisposable? place = null;
+            if (Gate is { } gate && (place = gate.TryAdmit(client)) is null)
+            {
+                client.Dispose(); // refused at once: counted by the gate
+                continue;
+            }
+
+            _ = Task.Run(async () =>
+            {
+                try
+                {
+                    await HandleAsync(client, options, logger);
+                }
+                finally
+                {
+                    place?.Dispose();
+                }
+            }, CancellationToken.None);
         }
     }
 
@@ -124,7 +147,8 @@ public sealed class LimitedTcpServerAdapter(IPEndPoint endpoint, int backlog, in
         }
 
         // The limit reads the decrypted bytes: every protection of the plain listener applies over TLS too.
-        var stream = new FrameLimitingStream(tls?.Stream ?? transport, maxPacketBytes, length => onTooLarge(remote, length));
+        var stream = new FrameLimitingStream(tls?.Stream ?? transport, maxPacketBytes, length => onTooLarge(remote, length),
+            (reason, detail) => Gate?.Refused(reason, remote, detail));
         try
         {
             IMqttChannel channel = new MqttTcpChannel(stream, socket.LocalEndPoint!, remote!, tls?.ClientCertificate!);

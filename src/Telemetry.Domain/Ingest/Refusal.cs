@@ -47,6 +47,20 @@ public enum RefusalReason
     SensorNotRegistered,
     /// <summary>The connection may not publish for this sensor (<c>Broker:SensorAcl = OwnSensor</c>: another device's topic).</summary>
     SensorNotAllowed,
+    /// <summary>A QoS 1 or 2 PUBLISH with packet identifier 0 (MQTT-2.2.1-3): a protocol error, the connection is closed.</summary>
+    InvalidPacketId,
+    /// <summary>
+    /// A QoS 2 PUBLISH sent again with the packet identifier of one still awaiting its PUBREL: not processed a second
+    /// time (exactly once); the first one's PUBREC is sent again.
+    /// </summary>
+    Qos2Duplicate,
+    /// <summary>A PUBREL for a packet identifier that is not awaiting release: answered with PUBCOMP 0x92 (MQTT 5).</summary>
+    PacketIdNotFound,
+    /// <summary>
+    /// The connection stayed above <c>Broker:MaxMessagesPerSecondPerConnection</c> or
+    /// <c>Broker:MaxBytesPerSecondPerConnection</c> for <c>Broker:RateLimitDisconnectAfter</c>: closed (MQTT 5 0x96).
+    /// </summary>
+    RateLimited,
 }
 
 /// <summary>A refused message: the reason and a sentence for the log and the MQTT 5 reason string.</summary>
@@ -80,6 +94,10 @@ public static class RefusalReasons
         RefusalReason.UnitMismatch => "unit_mismatch",
         RefusalReason.SensorNotRegistered => "sensor_not_registered",
         RefusalReason.SensorNotAllowed => "sensor_not_allowed",
+        RefusalReason.InvalidPacketId => "invalid_packet_id",
+        RefusalReason.Qos2Duplicate => "qos2_duplicate",
+        RefusalReason.PacketIdNotFound => "packet_id_not_found",
+        RefusalReason.RateLimited => "rate_limited",
         _ => throw new ArgumentOutOfRangeException(nameof(reason), reason, null),
     };
 }

@@ -17,13 +17,29 @@ public sealed class BrokerMetricsTests
         using var metrics = new TelemetryMetrics(factory);
         var open = new OpenConnections(Options.Create(new BrokerOptions { MaxConnections = 10 }), metrics);
 
-        open.Opened();
-        open.Opened();
-        open.Opened();
+        Assert.True(open.TryOpen());
+        Assert.True(open.TryOpen());
+        Assert.True(open.TryOpen());
         open.Closed();
 
         Assert.Equal(2, open.Count);
         Assert.Equal([2L], Observe(factory, "telemetry.mqtt.connections"));
+    }
+
+    [Fact]
+    public void The_connection_limit_is_never_exceeded_and_a_closed_connection_frees_its_place()
+    {
+        using var services = new ServiceCollection().AddMetrics().BuildServiceProvider();
+        using var metrics = new TelemetryMetrics(services.GetRequiredService<IMeterFactory>());
+        var open = new OpenConnections(Options.Create(new BrokerOptions { MaxConnections = 2 }), metrics);
+
+        Assert.True(open.TryOpen());
+        Assert.True(open.TryOpen());
+        Assert.False(open.TryOpen());
+        Assert.Equal(2, open.Count);
+        open.Closed();
+        Assert.True(open.TryOpen());
+        Assert.Equal(2, open.Count);
     }
 
     /// <summary>The values an observable instrument of this factory's meters reports when collected now.</summary>

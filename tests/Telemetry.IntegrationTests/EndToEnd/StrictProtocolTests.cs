@@ -2,7 +2,9 @@ using System.Net.Sockets;
 using System.Text;
 using MQTTnet;
 using MQTTnet.Formatter;
+using Microsoft.Extensions.DependencyInjection;
 using MQTTnet.Protocol;
+using Telemetry.Broker;
 using Telemetry.IntegrationTests.Fixtures;
 
 namespace Telemetry.IntegrationTests.EndToEnd;
@@ -95,6 +97,130 @@ public sealed class StrictProtocolTests(ServiceOnInfluxV1Fixture fixture)
         await AssertOnlyTheGoodReadingStoredAsync(sensor);
     }
 
+    public static TheoryData<string, byte, byte> MalformedConnects() => new()
+    {
+        { "reserved-flag-mqtt5", 5, 0x03 },
+        { "reserved-flag-mqtt311", 4, 0x03 },
+        { "will-qos-3", 5, 0x1E },
+        { "will-qos-without-will", 5, 0x0A },
+        { "will-retain-without-will", 4, 0x22 },
+        { "password-without-username-mqtt311", 4, 0x42 },
+    };
+
+    [Theory]
+    [MemberData(nameof(MalformedConnects))]
+    public async Task A_CONNECT_with_flags_the_specification_forbids_closes_the_connection_and_is_counted(string name, byte level, byte flags)
+    {
+        var before = await ConnectionsRefusedAsync("malformed_connect");
+        using var raw = await RawMqtt5.OpenAsync(fixture.Service.MqttPort, Ct);
+        byte[][] fields = (flags & 0x04) != 0 ? [[], "campus/will"u8.ToArray(), "offline"u8.ToArray()] : (flags & 0x40) != 0 ? ["secret"u8.ToArray()] : [];
+        await raw.SendAsync(RawMqtt5.Connect(level, flags, 60, $"st-connect-{name}"[..Math.Min(23, 11 + name.Length)], fields), Ct);
+
+        Assert.True(await raw.ReadUntilClosedAsync(TimeSpan.FromSeconds(15), Ct), $"the connection stayed open after a CONNECT with flags 0x{flags:X2}");
+        await Poll.UntilAsync("the malformed CONNECT to be counted", () => ConnectionsRefusedAsync("malformed_connect"), n => n >= before + 1, cancellationToken: Ct);
+    }
+
+    [Fact]
+    public async Task An_MQTT_5_CONNECT_with_a_password_and_no_username_is_allowed_as_MQTT_5_allows_it()
+    {
+        using var raw = await RawMqtt5.OpenAsync(fixture.Service.MqttPort, Ct);
+        await raw.SendAsync(RawMqtt5.Connect(5, 0x42, 60, "st-password-only", "secret"u8.ToArray()), Ct);
+        var (type, connAck) = await raw.ReadPacketAsync(Ct);
+        Assert.Equal(0x20, type & 0xF0);
+        Assert.Equal(0, connAck[1]);
+    }
+
+    [Fact]
+    public async Task A_packet_before_CONNECT_closes_the_connection_and_is_counted()
+    {
+        var before = await ConnectionsRefusedAsync("packet_before_connect");
+        using var raw = await RawMqtt5.OpenAsync(fixture.Service.MqttPort, Ct);
+        await raw.SendAsync(RawMqtt5.Packet(0xC0, []), Ct); // PINGREQ
+
+        Assert.True(await raw.ReadUntilClosedAsync(TimeSpan.FromSeconds(15), Ct), "the connection stayed open after a PINGREQ before CONNECT");
+        await Poll.UntilAsync("the packet before CONNECT to be counted", () => ConnectionsRefusedAsync("packet_before_connect"), n => n >= before + 1, cancellationToken: Ct);
+    }
+
+    [Theory]
+    [InlineData(0x32)]
+    [InlineData(0x34)]
+    public async Task A_QoS_1_or_2_publish_with_packet_identifier_0_closes_the_connection_counted_and_not_stored(byte header)
+    {
+        var sensor = $"st-pid0-{Guid.NewGuid():N}"[..20];
+        var ingest = fixture.Service.Services.GetRequiredService<IngestHandler>();
+        var before = await fixture.Service.RefusalTotalsAsync(Ct);
+        var accepted = ingest.MessagesAccepted;
+
+        using var raw = await RawMqtt5.ConnectAsync(fixture.Service.MqttPort, sensor, Ct);
+        await raw.SendAsync(RawMqtt5.Publish(header, Encoding.UTF8.GetBytes($"campus/strict/r1/{sensor}/telemetry"), packetId: 0, [], "{\"temperature\":99}"u8.ToArray()), Ct);
+
+        Assert.True(await raw.ReadUntilClosedAsync(TimeSpan.FromSeconds(15), Ct), "the connection stayed open after packet identifier 0");
+        var after = await Poll.UntilAsync("the packet id 0 refusal to be counted", () => fixture.Service.RefusalTotalsAsync(Ct),
+            totals => totals.GetValueOrDefault("invalid_packet_id") > before.GetValueOrDefault("invalid_packet_id"), cancellationToken: Ct);
+        Assert.Equal(1, after.GetValueOrDefault("invalid_packet_id") - before.GetValueOrDefault("invalid_packet_id"));
+        Assert.Equal(accepted, ingest.MessagesAccepted);
+    }
+
+    [Fact]
+    public async Task A_QoS_2_publish_sent_again_before_PUBREL_is_processed_once_and_its_PUBREC_sent_again()
+    {
+        var sensor = $"st-qos2-{Guid.NewGuid():N}"[..20];
+        var topic = Encoding.UTF8.GetBytes($"campus/strict/r1/{sensor}/telemetry");
+        var ingest = fixture.Service.Services.GetRequiredService<IngestHandler>();
+        var before = await fixture.Service.RefusalTotalsAsync(Ct);
+        var accepted = ingest.MessagesAccepted;
+
+        using var raw = await RawMqtt5.ConnectAsync(fixture.Service.MqttPort, sensor, Ct);
+        await raw.SendAsync(RawMqtt5.Publish(0x34, topic, packetId: 5, [], "{\"temperature\":22.5}"u8.ToArray()), Ct);
+        AssertAck(0x50, 5, await raw.ReadPacketAsync(Ct));
+        await raw.SendAsync(RawMqtt5.Publish(0x3C, topic, packetId: 5, [], "{\"temperature\":22.5}"u8.ToArray()), Ct); // DUP, same id
+        AssertAck(0x50, 5, await raw.ReadPacketAsync(Ct));
+        await raw.SendAsync(RawMqtt5.Packet(0x62, [0, 5]), Ct); // PUBREL
+        var pubComp = await raw.ReadPacketAsync(Ct);
+        AssertAck(0x70, 5, pubComp);
+        Assert.True(pubComp.Body.Length == 2 || pubComp.Body[2] == 0, "PUBCOMP of a released packet is a success");
+
+        Assert.Equal(1, ingest.MessagesAccepted - accepted);
+        var after = await fixture.Service.RefusalTotalsAsync(Ct);
+        Assert.Equal(1, after.GetValueOrDefault("qos2_duplicate") - before.GetValueOrDefault("qos2_duplicate"));
+
+        // After PUBREL the identifier is free again: a new message with it is a new message.
+        await raw.SendAsync(RawMqtt5.Publish(0x34, topic, packetId: 5, [], "{\"temperature\":22.5}"u8.ToArray()), Ct);
+        AssertAck(0x50, 5, await raw.ReadPacketAsync(Ct));
+        Assert.Equal(2, ingest.MessagesAccepted - accepted);
+        await AssertOnlyTheGoodReadingStoredAsync(sensor);
+    }
+
+    [Fact]
+    public async Task A_stray_PUBREL_is_answered_with_PUBCOMP_packet_identifier_not_found_and_the_connection_stays_usable()
+    {
+        var sensor = $"st-pubrel-{Guid.NewGuid():N}"[..20];
+        var before = await fixture.Service.RefusalTotalsAsync(Ct);
+
+        using var raw = await RawMqtt5.ConnectAsync(fixture.Service.MqttPort, sensor, Ct);
+        await raw.SendAsync(RawMqtt5.Packet(0x62, [0, 77]), Ct);
+        var pubComp = await raw.ReadPacketAsync(Ct);
+        AssertAck(0x70, 77, pubComp);
+        Assert.True(pubComp.Body.Length > 2, "the PUBCOMP carries a reason code");
+        Assert.Equal((byte)MqttPubCompReasonCode.PacketIdentifierNotFound, pubComp.Body[2]);
+        var after = await fixture.Service.RefusalTotalsAsync(Ct);
+        Assert.Equal(1, after.GetValueOrDefault("packet_id_not_found") - before.GetValueOrDefault("packet_id_not_found"));
+
+        var good = await raw.PublishQos1Async(Encoding.UTF8.GetBytes($"campus/strict/r1/{sensor}/telemetry"), "{\"temperature\":22.5}"u8.ToArray(), packetId: 78, Ct);
+        Assert.Equal((byte)MqttPubAckReasonCode.Success, good.ReasonCode);
+        await AssertOnlyTheGoodReadingStoredAsync(sensor);
+    }
+
+    static void AssertAck(int type, ushort packetId, (byte Type, byte[] Body) packet)
+    {
+        Assert.Equal(type, packet.Type & 0xF0);
+        Assert.Equal(packetId, (packet.Body[0] << 8) | packet.Body[1]);
+    }
+
+    // This service's own count: the metrics endpoint reads meters by name, and other services in this test process share it.
+    Task<long> ConnectionsRefusedAsync(string reason) =>
+        Task.FromResult(fixture.Service.Services.GetRequiredService<ConnectionRefusals>().Count(reason));
+
     async Task AssertOnlyTheGoodReadingStoredAsync(string sensor)
     {
         var stored = await Poll.UntilAsync(
@@ -123,17 +249,37 @@ internal sealed class RawMqtt5 : IDisposable
 
     public int TopicAliasMaximum { get; private set; }
 
-    public static async Task<RawMqtt5> ConnectAsync(int port, string clientId, CancellationToken ct)
+    /// <summary>The Server Keep Alive of the CONNACK (MQTT 5), 0 when it had none.</summary>
+    public int ServerKeepAlive { get; private set; }
+
+    /// <summary>A TCP connection that has sent nothing yet.</summary>
+    public static async Task<RawMqtt5> OpenAsync(int port, CancellationToken ct)
     {
         var tcp = new TcpClient();
         await tcp.ConnectAsync("127.0.0.1", port, ct);
-        var raw = new RawMqtt5(tcp);
-        var id = Encoding.UTF8.GetBytes(clientId);
-        byte[] body = [0, 4, (byte)'M', (byte)'Q', (byte)'T', (byte)'T', 5, 0x02, 0, 60, 0, .. Str(id)];
-        await raw.SendAsync(Packet(0x10, body), ct);
+        return new RawMqtt5(tcp);
+    }
+
+    /// <summary>A CONNECT packet: protocol level 5 (MQTT 5, with empty properties) or 4 (3.1.1), flags as given, then the payload fields.</summary>
+    public static byte[] Connect(byte level, byte flags, ushort keepAlive, string clientId, params byte[][] moreFields)
+    {
+        byte[] properties = level == 5 ? [0] : [];
+        byte[] payload = [.. Str(Encoding.UTF8.GetBytes(clientId)), .. moreFields.SelectMany(Str)];
+        return Packet(0x10, [0, 4, (byte)'M', (byte)'Q', (byte)'T', (byte)'T', level, flags, (byte)(keepAlive >> 8), (byte)keepAlive, .. properties, .. payload]);
+    }
+
+    public static async Task<RawMqtt5> ConnectAsync(int port, string clientId, CancellationToken ct, ushort keepAlive = 60, byte level = 5)
+    {
+        var raw = await OpenAsync(port, ct);
+        await raw.SendAsync(Connect(level, 0x02, keepAlive, clientId), ct);
         var (type, connAck) = await raw.ReadPacketAsync(ct);
         Assert.Equal(0x20, type & 0xF0);
         Assert.Equal(0, connAck[1]);
+        if (level != 5)
+        {
+            return raw;
+        }
+
         // CONNACK properties: a variable byte integer length, then id/value pairs; 0x22 is Topic Alias Maximum.
         var (propsLength, at) = ReadVarInt(connAck, 2);
         var end = at + propsLength;
@@ -143,7 +289,8 @@ internal sealed class RawMqtt5 : IDisposable
             switch (id2)
             {
                 case 0x22: raw.TopicAliasMaximum = (connAck[at] << 8) | connAck[at + 1]; at += 2; break;
-                case 0x13 or 0x21: at += 2; break; // server keep alive, receive maximum
+                case 0x13: raw.ServerKeepAlive = (connAck[at] << 8) | connAck[at + 1]; at += 2; break;
+                case 0x21: at += 2; break; // receive maximum
                 case 0x11 or 0x27: at += 4; break; // session expiry, maximum packet size
                 case 0x24 or 0x25 or 0x28 or 0x29 or 0x2A: at += 1; break;
                 case 0x12 or 0x1A or 0x1C or 0x1F or 0x15: at += 2 + ((connAck[at] << 8) | connAck[at + 1]); break;
@@ -226,7 +373,7 @@ internal sealed class RawMqtt5 : IDisposable
         }
     }
 
-    async Task<(byte Type, byte[] Body)> ReadPacketAsync(CancellationToken ct)
+    public async Task<(byte Type, byte[] Body)> ReadPacketAsync(CancellationToken ct)
     {
         var header = await ReadByteAsync(ct);
         int length = 0, shift = 0;
@@ -251,7 +398,7 @@ internal sealed class RawMqtt5 : IDisposable
         return one[0];
     }
 
-    static byte[] Packet(byte header, byte[] body) => [header, .. VarInt(body.Length), .. body];
+    public static byte[] Packet(byte header, byte[] body) => [header, .. VarInt(body.Length), .. body];
 
     static byte[] Str(byte[] bytes) => [(byte)(bytes.Length >> 8), (byte)bytes.Length, .. bytes];
 

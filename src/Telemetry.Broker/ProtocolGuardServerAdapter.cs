@@ -1,0 +1,359 @@
+using System.Net;
+using System.Security.Cryptography.X509Certificates;
+using System.Threading.RateLimiting;
+using MQTTnet.Adapter;
+using MQTTnet.Diagnostics.Logger;
+using MQTTnet.Exceptions;
+using MQTTnet.Formatter;
+using MQTTnet.Packets;
+using MQTTnet.Protocol;
+using MQTTnet.Server;
+using Telemetry.Domain.Ingest;
+
+namespace Telemetry.Broker;
+
+/// <summary>
+/// Sits between the TCP transport and MQTTnet and sees every packet of a connection, to enforce what MQTTnet 5.2 does
+/// not (each checked in its source):
+/// <list type="bullet">
+/// <item>a CONNECT deadline: MQTTnet waits <c>DefaultCommunicationTimeout</c> (100 s) for the first packet; here a
+///   connection without a complete CONNECT within <c>Broker:ConnectTimeout</c> of its accept is closed
+///   (<c>connect_timeout</c>);</item>
+/// <item>a maximum keep-alive: MQTTnet's keep-alive monitor closes a connection after 1.5 × the keep-alive of its
+///   CONNECT packet and never when it is 0. A keep-alive of 0 or above <c>Broker:MaxKeepAlive</c> is rewritten to the
+///   maximum in the CONNECT packet as it comes off the wire — the monitor reads that very packet object — and MQTT 5
+///   clients are told so with a Server Keep Alive in CONNACK (MQTT 5 §3.2.2.3.14);</item>
+/// <item>packet identifiers: a QoS 1/2 PUBLISH with packet identifier 0 is a protocol error (MQTT-2.2.1-3) that
+///   MQTTnet hands on and never acknowledges: the connection is closed (<c>invalid_packet_id</c>);</item>
+/// <item>QoS 2 exactly once: MQTTnet processes every QoS 2 PUBLISH it reads, also a resend of one whose PUBREL has
+///   not come yet. Such a resend is not handed on; the first one's PUBREC is sent again (<c>qos2_duplicate</c>).
+///   A PUBREL for an identifier that is not awaiting release is answered (by MQTTnet) with a PUBCOMP whose MQTT 5
+///   reason code is rewritten to Packet Identifier Not Found (<c>packet_id_not_found</c>);</item>
+/// <item>messages and bytes per second per connection (<c>Broker:MaxMessagesPerSecondPerConnection</c>,
+///   <c>Broker:MaxBytesPerSecondPerConnection</c>, with bursts): after a PUBLISH beyond the allowance the next packet
+///   is not read until the token buckets allow it — TCP backpressure on the device; its PUBACKs wait because the
+///   messages they would acknowledge have not been read. Nothing is acknowledged and then dropped. A connection kept
+///   above its rate for <c>Broker:RateLimitDisconnectAfter</c> without its allowance recovering is closed
+///   (<c>rate_limited</c>; MQTT 5 DISCONNECT 0x96 Message Rate Too High).</item>
+/// </list>
+/// </summary>
+public sealed class ProtocolGuardServerAdapter(IMqttServerAdapter inner, BrokerOptions settings, ConnectionRefusals connectionRefusals, RefusalLog refusals, TimeProvider time) : IMqttServerAdapter
+{
+    readonly BrokerOptions options = settings;
+    readonly ConnectionRefusals connectionRefusals = connectionRefusals;
+    readonly RefusalLog refusals = refusals;
+    readonly TimeProvider time = time;
+
+    public Func<IMqttChannelAdapter, Task>? ClientHandler { get; set; }
+
+    public Task StartAsync(MqttServerOptions options, IMqttNetLogger logger)
+    {
+        inner.ClientHandler = async channel =>
+        {
+            if (ClientHandler is { } handler)
+            {
+                using var guard = new Guard(channel, this);
+                await handler(guard);
+            }
+        };
+        return inner.StartAsync(options, logger);
+    }
+
+    public Task StopAsync() => inner.StopAsync();
+
+    public void Dispose() => inner.Dispose();
+
+    /// <summary>A token bucket that refills continuously; its refill is computed when asked, so it holds no timer.</summary>
+    static TokenBucketRateLimiter Bucket(int perSecond, int burst)
+    {
+        // About ten refills a second (a waiting connection is looked at again after one), each of a whole number of tokens.
+        var tokens = Math.Max(1, (perSecond + 9) / 10);
+        return new TokenBucketRateLimiter(new TokenBucketRateLimiterOptions
+        {
+            TokenLimit = burst,
+            TokensPerPeriod = tokens,
+            ReplenishmentPeriod = TimeSpan.FromTicks(TimeSpan.TicksPerSecond * tokens / perSecond),
+            QueueLimit = 0,
+            AutoReplenishment = false,
+        });
+    }
+
+    sealed class Guard : IMqttChannelAdapter
+    {
+        readonly IMqttChannelAdapter inner;
+        readonly ProtocolGuardServerAdapter owner;
+        readonly CancellationTokenSource connectDeadline;
+        readonly object sync = new();
+
+        /// <summary>QoS 2 packet identifiers received and not yet released, with the PUBREC sent for each (once sent).</summary>
+        readonly Dictionary<ushort, MqttPubRecPacket?> awaitingRelease = [];
+
+        /// <summary>PUBRELs for identifiers that were not awaiting release, whose PUBCOMP has not gone out yet.</summary>
+        readonly HashSet<ushort> unknownReleases = [];
+
+        MqttConnectPacket? connect;
+        ushort serverKeepAlive;
+        TokenBucketRateLimiter? messages;
+        TokenBucketRateLimiter? bytes;
+        int owedBytes;
+        bool owesMessage;
+        long? throttledSince;
+
+        public Guard(IMqttChannelAdapter inner, ProtocolGuardServerAdapter owner)
+        {
+            this.inner = inner;
+            this.owner = owner;
+            connectDeadline = new CancellationTokenSource(owner.options.ConnectTimeout, owner.time);
+        }
+
+        BrokerOptions Options => owner.options;
+
+        string ClientId => connect?.ClientId ?? "";
+
+        bool IsV5 => inner.PacketFormatterAdapter.ProtocolVersion == MqttProtocolVersion.V500;
+
+        public long BytesReceived => inner.BytesReceived;
+        public long BytesSent => inner.BytesSent;
+        public X509Certificate2 ClientCertificate => inner.ClientCertificate;
+        public EndPoint RemoteEndPoint => inner.RemoteEndPoint;
+        public EndPoint LocalEndPoint => inner.LocalEndPoint;
+        public bool IsSecureConnection => inner.IsSecureConnection;
+        public MqttPacketFormatterAdapter PacketFormatterAdapter => inner.PacketFormatterAdapter;
+
+        public Task ConnectAsync(CancellationToken cancellationToken) => inner.ConnectAsync(cancellationToken);
+
+        public Task DisconnectAsync(CancellationToken cancellationToken) => inner.DisconnectAsync(cancellationToken);
+
+        public void ResetStatistics() => inner.ResetStatistics();
+
+        public async Task<MqttPacket> ReceivePacketAsync(CancellationToken cancellationToken)
+        {
+            if (connect is null)
+            {
+                return await ReceiveFirstAsync(cancellationToken);
+            }
+
+            await PayForLastPublishAsync(cancellationToken);
+            while (true)
+            {
+                var packet = await inner.ReceivePacketAsync(cancellationToken);
+                switch (packet)
+                {
+                    case MqttPublishPacket publish when publish.QualityOfServiceLevel != MqttQualityOfServiceLevel.AtMostOnce && publish.PacketIdentifier == 0:
+                        owner.refusals.Record(ClientId, publish.Topic ?? "", new Refusal(RefusalReason.InvalidPacketId,
+                            $"a QoS {(int)publish.QualityOfServiceLevel} PUBLISH needs a packet identifier other than 0; the connection is closed"));
+                        await CloseAsync(MqttDisconnectReasonCode.ProtocolError, "packet identifier 0", cancellationToken);
+                        throw new MqttCommunicationException("QoS > 0 PUBLISH with packet identifier 0");
+
+                    case MqttPublishPacket { QualityOfServiceLevel: MqttQualityOfServiceLevel.ExactlyOnce } publish when IsResend(publish.PacketIdentifier, out var pubRec):
+                        owner.refusals.Record(ClientId, publish.Topic ?? "", new Refusal(RefusalReason.Qos2Duplicate,
+                            $"QoS 2 packet {publish.PacketIdentifier} was sent again before its PUBREL; it is processed once, its PUBREC sent again"));
+                        if (pubRec is not null)
+                        {
+                            await inner.SendPacketAsync(pubRec, cancellationToken);
+                        }
+
+                        continue; // the resend is not handed on; the first one's PUBREC is on its way if not sent yet
+
+                    case MqttPublishPacket publish:
+                        owesMessage = true;
+                        owedBytes = (int)Math.Min(int.MaxValue, publish.Payload.Length + (publish.Topic?.Length ?? 0));
+                        return publish;
+
+                    case MqttPubRelPacket release:
+                        lock (sync)
+                        {
+                            if (!awaitingRelease.Remove(release.PacketIdentifier))
+                            {
+                                unknownReleases.Add(release.PacketIdentifier);
+                                owner.refusals.Record(ClientId, "", new Refusal(RefusalReason.PacketIdNotFound,
+                                    $"PUBREL for packet {release.PacketIdentifier}, which is not awaiting release; answered with PUBCOMP packet identifier not found"));
+                            }
+                        }
+
+                        return release;
+
+                    default:
+                        return packet;
+                }
+            }
+        }
+
+        /// <summary>The first packet: CONNECT within the deadline, or the connection ends.</summary>
+        async Task<MqttPacket> ReceiveFirstAsync(CancellationToken cancellationToken)
+        {
+            MqttPacket? packet;
+            using (var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, connectDeadline.Token))
+            {
+                try
+                {
+                    packet = await inner.ReceivePacketAsync(deadline.Token);
+                }
+                catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+                {
+                    packet = null;
+                }
+            }
+
+            var timedOut = connectDeadline.IsCancellationRequested && !cancellationToken.IsCancellationRequested;
+            await connectDeadline.CancelAsync(); // stops its timer either way
+            if (packet is null)
+            {
+                if (timedOut)
+                {
+                    owner.connectionRefusals.Record(ConnectionRefusals.ConnectTimeout, inner.RemoteEndPoint,
+                        $"no CONNECT within {Options.ConnectTimeout.TotalSeconds:0.#} s of the TCP accept (Broker:ConnectTimeout)");
+                }
+
+                return null!; // MQTTnet closes a connection whose first packet is missing
+            }
+
+            if (packet is not MqttConnectPacket connectPacket)
+            {
+                return packet; // not reached: FrameLimitingStream refuses a first packet other than CONNECT (and MQTTnet would close it)
+            }
+
+            connect = connectPacket;
+            var max = (ushort)Options.MaxKeepAlive;
+            if (connectPacket.KeepAlivePeriod == 0 || connectPacket.KeepAlivePeriod > max)
+            {
+                connectPacket.KeepAlivePeriod = max;
+                serverKeepAlive = max;
+            }
+
+            messages = Bucket(Options.MaxMessagesPerSecondPerConnection, Options.MessageBurstPerConnection);
+            bytes = Bucket(Options.MaxBytesPerSecondPerConnection, Options.ByteBurstPerConnection);
+            return connectPacket;
+        }
+
+        bool IsResend(ushort packetId, out MqttPubRecPacket? pubRec)
+        {
+            lock (sync)
+            {
+                if (awaitingRelease.TryGetValue(packetId, out pubRec))
+                {
+                    return true;
+                }
+
+                awaitingRelease[packetId] = null;
+                return false;
+            }
+        }
+
+        /// <summary>Takes the last PUBLISH's message and bytes from the buckets, waiting (not reading) until they allow it.</summary>
+        async Task PayForLastPublishAsync(CancellationToken cancellationToken)
+        {
+            if (!owesMessage || messages is null || bytes is null)
+            {
+                return;
+            }
+
+            owesMessage = false;
+            var waited = await TakeAsync(messages, 1, cancellationToken);
+            waited |= await TakeAsync(bytes, Math.Min(owedBytes, Options.ByteBurstPerConnection), cancellationToken);
+            if (!waited
+                && messages.GetStatistics()?.CurrentAvailablePermits >= Options.MessageBurstPerConnection / 2
+                && bytes.GetStatistics()?.CurrentAvailablePermits >= Options.ByteBurstPerConnection / 2)
+            {
+                throttledSince = null; // back under its rate: the allowance has recovered
+            }
+        }
+
+        async Task<bool> TakeAsync(TokenBucketRateLimiter bucket, int count, CancellationToken cancellationToken)
+        {
+            var waited = false;
+            while (true)
+            {
+                bucket.TryReplenish();
+                using (var lease = bucket.AttemptAcquire(count))
+                {
+                    if (lease.IsAcquired)
+                    {
+                        return waited;
+                    }
+
+                    waited = true;
+                    var now = owner.time.GetTimestamp();
+                    var since = throttledSince ??= now;
+                    if (owner.time.GetElapsedTime(since, now) >= Options.RateLimitDisconnectAfter)
+                    {
+                        owner.refusals.Record(ClientId, "", new Refusal(RefusalReason.RateLimited,
+                            $"above Broker:MaxMessagesPerSecondPerConnection ({Options.MaxMessagesPerSecondPerConnection}) or Broker:MaxBytesPerSecondPerConnection ({Options.MaxBytesPerSecondPerConnection}) for {Options.RateLimitDisconnectAfter.TotalSeconds:0.#} s (Broker:RateLimitDisconnectAfter); the connection is closed, nothing unacknowledged was taken"));
+                        await CloseAsync(MqttDisconnectReasonCode.MessageRateTooHigh, "message rate too high", cancellationToken);
+                        throw new MqttCommunicationException("rate limited for too long");
+                    }
+
+                    var retryAfter = lease.TryGetMetadata(MetadataName.RetryAfter, out var after) ? after : TimeSpan.FromMilliseconds(100);
+                    await Task.Delay(retryAfter, owner.time, cancellationToken);
+                }
+            }
+        }
+
+        /// <summary>MQTT 5: says why before the connection closes (MQTT 3.1.1 has no server DISCONNECT).</summary>
+        async Task CloseAsync(MqttDisconnectReasonCode reason, string text, CancellationToken cancellationToken)
+        {
+            if (!IsV5)
+            {
+                return;
+            }
+
+            try
+            {
+                await inner.SendPacketAsync(new MqttDisconnectPacket { ReasonCode = reason, ReasonString = text }, cancellationToken);
+            }
+            catch (Exception ex) when (ex is MqttCommunicationException or IOException or ObjectDisposedException or OperationCanceledException)
+            {
+                // the connection is closing anyway
+            }
+        }
+
+        public Task SendPacketAsync(MqttPacket packet, CancellationToken cancellationToken)
+        {
+            switch (packet)
+            {
+                case MqttConnAckPacket connAck when serverKeepAlive != 0 && IsV5:
+                    connAck.ServerKeepAlive = serverKeepAlive;
+                    break;
+
+                case MqttPubRecPacket pubRec:
+                    lock (sync)
+                    {
+                        if (awaitingRelease.ContainsKey(pubRec.PacketIdentifier))
+                        {
+                            if ((int)pubRec.ReasonCode >= 0x80)
+                            {
+                                awaitingRelease.Remove(pubRec.PacketIdentifier); // an error PUBREC ends the exchange (MQTT 5 §4.3.3)
+                            }
+                            else
+                            {
+                                awaitingRelease[pubRec.PacketIdentifier] = pubRec;
+                            }
+                        }
+                    }
+
+                    break;
+
+                case MqttPubCompPacket pubComp:
+                    lock (sync)
+                    {
+                        if (unknownReleases.Remove(pubComp.PacketIdentifier) && IsV5)
+                        {
+                            pubComp.ReasonCode = MqttPubCompReasonCode.PacketIdentifierNotFound;
+                        }
+                    }
+
+                    break;
+            }
+
+            return inner.SendPacketAsync(packet, cancellationToken);
+        }
+
+        public void Dispose()
+        {
+            connectDeadline.Dispose();
+            messages?.Dispose();
+            bytes?.Dispose();
+            inner.Dispose();
+        }
+    }
+}
