@@ -1,5 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
 using Telemetry.Domain.Ingest;
+using Telemetry.Domain.Observability;
 
 namespace Telemetry.Broker;
 
@@ -9,7 +10,14 @@ public static class BrokerServiceCollectionExtensions
     public static IServiceCollection AddTelemetryBroker(this IServiceCollection services)
     {
         services.AddOptions<BrokerOptions>().BindConfiguration(BrokerOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
-        services.AddOptions<IngestLimits>().BindConfiguration(IngestLimits.SectionName);
+        services.AddOptions<IngestLimits>().BindConfiguration(IngestLimits.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton(sp =>
+        {
+            var guard = new CardinalityGuard(sp.GetRequiredService<TimeProvider>());
+            sp.GetRequiredService<TelemetryMetrics>().ObserveGauge("telemetry.ingest.unregistered_sensors", "{sensor}",
+                "Unregistered sensors admitted since start (Ingest:MaxUnregisteredSensors bounds it)", () => guard.UnregisteredSensorsAdmitted);
+            return guard;
+        });
         services.AddSingleton<OpenConnections>();
         services.AddSingleton<ConnectionValidator>();
         services.AddSingleton<IngestHandler>();
