@@ -90,10 +90,12 @@ public sealed class IngestHandler(
             await SensorGrainOf(args, address.Sensor).Ingest(new TelemetryMessage(address, readings, receivedAtMs));
             accepted.Add(readings.Count);
         }
-        catch (Exception ex) when (ex is not OutOfMemoryException)
+        catch (Exception ex)
         {
+            // Out of memory included: one message that could not be made durable is not acknowledged; the host goes on.
             var reason = ex switch
             {
+                OutOfMemoryException => "out_of_memory",
                 OperationCanceledException => "stopping",
                 TimeoutException => "spool_full",
                 IOException or UnauthorizedAccessException => "disk_error",

@@ -46,6 +46,8 @@ public sealed class TelemetryMetrics : IDisposable
             "Sensor alert engines that could not be built or updated as configured, by fault (saved-state, engine); the sensor's readings are stored regardless");
         WebhookDeliveries = meter.CreateCounter<long>("telemetry.alerts.webhook.deliveries", "{request}",
             "Alert steps posted to webhooks, by outcome (delivered, given_up)");
+        WritePathErrors = meter.CreateCounter<long>("telemetry.write_path.errors", "{error}",
+            "Resource errors in the write path (spool append, read, checkpoint, segment release, dead letters), by stage and reason; each is retried");
         WriteDuration = meter.CreateHistogram<double>("telemetry.influx.write.duration", "s",
             "Time to write one batch to InfluxDB, retries included");
     }
@@ -66,6 +68,7 @@ public sealed class TelemetryMetrics : IDisposable
     public Counter<long> AlertSteps { get; }
     public Counter<long> AlertEngineFailures { get; }
     public Counter<long> WebhookDeliveries { get; }
+    public Counter<long> WritePathErrors { get; }
 
     /// <summary>
     /// Exports the accepted-message and reading counts the ingest path keeps (they also go to <c>service_stats</c>),
