@@ -2,6 +2,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using Telemetry.Broker.Transport;
 using Telemetry.Domain.Ingest;
+using Telemetry.Domain.Observability;
 
 namespace Telemetry.Broker;
 
@@ -13,7 +14,14 @@ public static class BrokerServiceCollectionExtensions
         services.AddOptions<BrokerOptions>().BindConfiguration(BrokerOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<IValidateOptions<BrokerOptions>, ListenerOptionsValidator>();
         services.AddSingleton<TlsHandshake>();
-        services.AddOptions<IngestLimits>().BindConfiguration(IngestLimits.SectionName);
+        services.AddOptions<IngestLimits>().BindConfiguration(IngestLimits.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton(sp =>
+        {
+            var guard = new CardinalityGuard(sp.GetRequiredService<TimeProvider>());
+            sp.GetRequiredService<TelemetryMetrics>().ObserveGauge("telemetry.ingest.unregistered_sensors", "{sensor}",
+                "Unregistered sensors admitted since start (Ingest:MaxUnregisteredSensors bounds it)", () => guard.UnregisteredSensorsAdmitted);
+            return guard;
+        });
         services.AddSingleton<OpenConnections>();
         services.AddSingleton<ConnectionValidator>();
         services.AddSingleton<IngestHandler>();

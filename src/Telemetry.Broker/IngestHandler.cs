@@ -28,6 +28,7 @@ public sealed class IngestHandler(
     IOptionsMonitor<IngestLimits> limits,
     IOptions<BrokerOptions> broker,
     RefusalLog refusals,
+    CardinalityGuard cardinality,
     TelemetryMetrics metrics,
     TimeProvider time,
     ILogger<IngestHandler> logger)
@@ -77,7 +78,8 @@ public sealed class IngestHandler(
 
         if (!(format == PayloadFormat.Senml
                 ? SenmlParser.TryParse(message.Payload, address.Sensor, receivedAtMs, limits.CurrentValue, sensor?.Kind.Metrics, out var readings, out refusal)
-                : PayloadParser.TryParse(message.Payload, receivedAtMs, limits.CurrentValue, out readings, out refusal)))
+                : PayloadParser.TryParse(message.Payload, receivedAtMs, limits.CurrentValue, out readings, out refusal))
+            || !cardinality.TryAdmit(address.Sensor, sensor, readings, limits.CurrentValue, out refusal))
         {
             Refuse(args, refusal);
             return;
@@ -88,10 +90,12 @@ public sealed class IngestHandler(
             await SensorGrainOf(args, address.Sensor).Ingest(new TelemetryMessage(address, readings, receivedAtMs));
             accepted.Add(readings.Count);
         }
-        catch (Exception ex) when (ex is not OutOfMemoryException)
+        catch (Exception ex)
         {
+            // Out of memory included: one message that could not be made durable is not acknowledged; the host goes on.
             var reason = ex switch
             {
+                OutOfMemoryException => "out_of_memory",
                 OperationCanceledException => "stopping",
                 TimeoutException => "spool_full",
                 IOException or UnauthorizedAccessException => "disk_error",
@@ -271,6 +275,8 @@ public sealed class IngestHandler(
             RefusalReason.TopicNotAllowed or RefusalReason.InvalidTopicSegment or RefusalReason.InvalidTopicName => MqttPubAckReasonCode.TopicNameInvalid,
             RefusalReason.InvalidQos => MqttPubAckReasonCode.UnspecifiedError,
             RefusalReason.SensorNotRegistered or RefusalReason.SensorNotAllowed => MqttPubAckReasonCode.NotAuthorized,
+            RefusalReason.SensorMetricLimit or RefusalReason.KindMetricLimit
+                or RefusalReason.TooManyNewSensors or RefusalReason.UnregisteredSensorLimit => MqttPubAckReasonCode.QuotaExceeded,
             _ => MqttPubAckReasonCode.PayloadFormatInvalid,
         };
         args.Response.ReasonString = refusal.ToString();

@@ -2,6 +2,7 @@ using Telemetry.Contracts;
 using System.Globalization;
 using Telemetry.Domain.Configuration;
 using Telemetry.Domain.Alerts;
+using Telemetry.Domain.Ingest;
 
 namespace Telemetry.Domain.Campus;
 
@@ -272,6 +273,13 @@ public static class CampusRegistryLoader
             {
                 var name = Id(key, "metric name");
                 var what = $"{kindWhat} metric '{key.Value}'";
+                if (name is not null && !IngestRules.TryValidateMetricName(name, [], out _, out var nameProblem))
+                {
+                    // The ingest contract's one rule for metric names: a kind must not list a metric no device could send.
+                    Error(key, $"{kindWhat}: {nameProblem}; devices could never send it");
+                    name = null;
+                }
+
                 if (Mapping(value, what) is not { } spec)
                 {
                     ok = false;

@@ -1,3 +1,5 @@
+using System.ComponentModel.DataAnnotations;
+
 namespace Telemetry.Domain.Ingest;
 
 /// <summary>
@@ -8,9 +10,15 @@ namespace Telemetry.Domain.Ingest;
 ///   "MaxReadingsPerMessage": 1000,
 ///   "MaxMetricsPerReading": 100,
 ///   "MaxFutureSkew": "00:05:00",
-///   "MaxAge": "30.00:00:00"
+///   "MaxAge": "30.00:00:00",
+///   "MaxMetricsPerSensor": 64,
+///   "MaxMetricsPerKind": 256,
+///   "MaxNewUnregisteredSensorsPerMinute": 100,
+///   "MaxUnregisteredSensors": 10000
 /// }
 /// </code>
+/// The last four bound cardinality (InfluxDB series and field keys, sensor grains in memory); they are applied by
+/// <see cref="CardinalityGuard"/> before a message is made durable, so a refusal never loses an acknowledged reading.
 /// </summary>
 public sealed class IngestLimits
 {
@@ -31,4 +39,33 @@ public sealed class IngestLimits
 
     /// <summary>How far behind the broker's clock a reading's <c>ts</c> may be (stored readings uploaded after an outage).</summary>
     public TimeSpan MaxAge { get; set; } = TimeSpan.FromDays(30);
+
+    /// <summary>
+    /// Most distinct metric names one sensor may send that its kind does not list in the registry (all of an
+    /// unregistered sensor's metrics count). A message that would add one more is refused (<c>sensor_metric_limit</c>).
+    /// </summary>
+    [Range(1, 10_000)]
+    public int MaxMetricsPerSensor { get; set; } = 64;
+
+    /// <summary>
+    /// Most distinct metric names all sensors of one kind together may send that the kind does not list; the
+    /// unregistered sensors form one kind of their own. Beyond it: <c>kind_metric_limit</c>.
+    /// </summary>
+    [Range(1, 100_000)]
+    public int MaxMetricsPerKind { get; set; } = 256;
+
+    /// <summary>
+    /// Most unregistered sensors this node admits for the first time per minute (fixed one-minute windows); beyond it
+    /// a new sensor's messages are refused (<c>too_many_new_sensors</c>). Sensors already admitted, and registered
+    /// sensors, are not affected.
+    /// </summary>
+    [Range(1, 1_000_000)]
+    public int MaxNewUnregisteredSensorsPerMinute { get; set; } = 100;
+
+    /// <summary>
+    /// Most unregistered sensors this node admits since it started; beyond it any further new unregistered sensor is
+    /// refused (<c>unregistered_sensor_limit</c>) until the registry lists it or the service restarts.
+    /// </summary>
+    [Range(1, 10_000_000)]
+    public int MaxUnregisteredSensors { get; set; } = 10_000;
 }

@@ -2,13 +2,19 @@ using System.Buffers;
 using System.Globalization;
 using System.Text.Json;
 using Telemetry.Contracts;
+using Telemetry.Domain.Schema;
 
 namespace Telemetry.Domain.Ingest;
 
 /// <summary>Checks every payload format applies the same way (JSON readings, SenML), so the contract cannot drift apart.</summary>
 internal static class IngestRules
 {
-    static readonly string[] ReservedNames = ["time", "building", "room", "sensor"];
+    /// <summary>
+    /// Names a metric may not have, in any case: InfluxDB's <c>time</c> and every tag key the schema writes
+    /// (<see cref="TagKeys.All"/>), since a field named like a tag collides with it in InfluxQL and Flux.
+    /// </summary>
+    internal static readonly IReadOnlySet<string> ReservedNames =
+        new HashSet<string>(TagKeys.All.Append("time"), StringComparer.OrdinalIgnoreCase);
 
     static readonly JsonReaderOptions ReaderOptions = new()
     {
@@ -67,10 +73,15 @@ internal static class IngestRules
         return false;
     }
 
-    /// <summary>Metric names: 1..64 printable characters, no backslash, not starting with '_', not reserved, not in <paramref name="seen"/>.</summary>
-    internal static bool TryValidateMetricName(string name, IReadOnlyList<Metric> seen, out string problem)
+    /// <summary>
+    /// The one check of a metric name, for every payload format: 1..64 printable characters, no backslash, not
+    /// starting with '_', not in <paramref name="seen"/> (<see cref="RefusalReason.InvalidMetricName"/>), and not one
+    /// of the <see cref="ReservedNames"/> (<see cref="RefusalReason.MetricNameReserved"/>).
+    /// </summary>
+    internal static bool TryValidateMetricName(string name, IReadOnlyList<Metric> seen, out RefusalReason reason, out string problem)
     {
         problem = "";
+        reason = RefusalReason.InvalidMetricName;
         if (name.Length == 0)
         {
             problem = "a metric name is empty";
@@ -91,9 +102,10 @@ internal static class IngestRules
         {
             problem = $"metric name '{name}' starts with '_', which InfluxDB reserves";
         }
-        else if (ReservedNames.Any(r => string.Equals(r, name, StringComparison.OrdinalIgnoreCase)))
+        else if (ReservedNames.Contains(name))
         {
-            problem = $"metric name '{name}' is reserved (time, building, room and sensor are the schema's own names)";
+            reason = RefusalReason.MetricNameReserved;
+            problem = $"metric name '{name}' is reserved: time and the tag keys {string.Join(", ", TagKeys.All.Order(StringComparer.Ordinal))} are the schema's own names";
         }
         else if (seen.Any(m => m.Name == name))
         {

@@ -172,9 +172,9 @@ public static class PayloadParser
                 continue;
             }
 
-            if (!IngestRules.TryValidateMetricName(name, metrics, out var nameProblem))
+            if (!IngestRules.TryValidateMetricName(name, metrics, out var nameReason, out var nameProblem))
             {
-                refusal = new Refusal(RefusalReason.InvalidMetricName, $"{prefix}{nameProblem}");
+                refusal = new Refusal(nameReason, $"{prefix}{nameProblem}");
                 reader.Skip();
                 return false;
             }

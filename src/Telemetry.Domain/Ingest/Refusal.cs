@@ -33,8 +33,10 @@ public enum RefusalReason
     NonNumericMetric,
     /// <summary>A metric value does not fit a finite double.</summary>
     NonFiniteMetric,
-    /// <summary>A metric name is empty, too long, reserved, holds control characters, or is repeated.</summary>
+    /// <summary>A metric name is empty, too long, starts with '_', holds control characters or '\', or is repeated.</summary>
     InvalidMetricName,
+    /// <summary>A metric is named <c>time</c> or like a tag key the schema writes (<c>sensor</c>, <c>unregistered</c>, …).</summary>
+    MetricNameReserved,
     /// <summary>A reading has too many metrics, or a batch too many readings.</summary>
     TooManyValues,
     /// <summary><c>ts</c> is neither an RFC 3339 string with an offset nor an integer of epoch milliseconds.</summary>
@@ -61,6 +63,14 @@ public enum RefusalReason
     /// <c>Broker:MaxBytesPerSecondPerConnection</c> for <c>Broker:RateLimitDisconnectAfter</c>: closed (MQTT 5 0x96).
     /// </summary>
     RateLimited,
+    /// <summary>A new metric name would give the sensor more than <c>Ingest:MaxMetricsPerSensor</c> metrics its kind does not list.</summary>
+    SensorMetricLimit,
+    /// <summary>A new metric name would give the kind more than <c>Ingest:MaxMetricsPerKind</c> metrics it does not list.</summary>
+    KindMetricLimit,
+    /// <summary>More unregistered sensors appeared this minute than <c>Ingest:MaxNewUnregisteredSensorsPerMinute</c>.</summary>
+    TooManyNewSensors,
+    /// <summary>The node has admitted <c>Ingest:MaxUnregisteredSensors</c> unregistered sensors since it started.</summary>
+    UnregisteredSensorLimit,
 }
 
 /// <summary>A refused message: the reason and a sentence for the log and the MQTT 5 reason string.</summary>
@@ -88,6 +98,7 @@ public static class RefusalReasons
         RefusalReason.NonNumericMetric => "non_numeric_metric",
         RefusalReason.NonFiniteMetric => "non_finite_metric",
         RefusalReason.InvalidMetricName => "invalid_metric_name",
+        RefusalReason.MetricNameReserved => "metric_name_reserved",
         RefusalReason.TooManyValues => "too_many_values",
         RefusalReason.InvalidTimestamp => "invalid_timestamp",
         RefusalReason.TimestampOutOfRange => "timestamp_out_of_range",
@@ -98,6 +109,10 @@ public static class RefusalReasons
         RefusalReason.Qos2Duplicate => "qos2_duplicate",
         RefusalReason.PacketIdNotFound => "packet_id_not_found",
         RefusalReason.RateLimited => "rate_limited",
+        RefusalReason.SensorMetricLimit => "sensor_metric_limit",
+        RefusalReason.KindMetricLimit => "kind_metric_limit",
+        RefusalReason.TooManyNewSensors => "too_many_new_sensors",
+        RefusalReason.UnregisteredSensorLimit => "unregistered_sensor_limit",
         _ => throw new ArgumentOutOfRangeException(nameof(reason), reason, null),
     };
 }

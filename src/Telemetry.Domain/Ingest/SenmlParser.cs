@@ -304,12 +304,12 @@ public static class SenmlParser
             byTime[timestampMs] = metrics;
         }
 
-        if (!IngestRules.TryValidateMetricName(metric, metrics, out var nameProblem))
+        if (!IngestRules.TryValidateMetricName(metric, metrics, out var nameReason, out var nameProblem))
         {
             var problem = nameProblem.Contains("given twice", StringComparison.Ordinal)
                 ? $"{nameProblem} for the same time"
                 : nameProblem;
-            refusal = new Refusal(RefusalReason.InvalidMetricName, $"{prefix}{problem} (SenML name '{Shorten(name)}')");
+            refusal = new Refusal(nameReason, $"{prefix}{problem} (SenML name '{Shorten(name)}')");
             return false;
         }
 

@@ -48,6 +48,8 @@ public sealed class TelemetryMetrics : IDisposable
             "Alert steps posted to webhooks, by outcome (delivered, given_up)");
         ApiRequestsRefused = meter.CreateCounter<long>("telemetry.api.requests.refused", "{request}",
             "HTTP API requests refused: 401 (no_credentials, invalid_api_key, invalid_token) or 403 (forbidden), by reason");
+        WritePathErrors = meter.CreateCounter<long>("telemetry.write_path.errors", "{error}",
+            "Resource errors in the write path (spool append, read, checkpoint, segment release, dead letters), by stage and reason; each is retried");
         WriteDuration = meter.CreateHistogram<double>("telemetry.influx.write.duration", "s",
             "Time to write one batch to InfluxDB, retries included");
     }
@@ -69,6 +71,7 @@ public sealed class TelemetryMetrics : IDisposable
     public Counter<long> AlertEngineFailures { get; }
     public Counter<long> WebhookDeliveries { get; }
     public Counter<long> ApiRequestsRefused { get; }
+    public Counter<long> WritePathErrors { get; }
 
     /// <summary>
     /// Exports the accepted-message and reading counts the ingest path keeps (they also go to <c>service_stats</c>),

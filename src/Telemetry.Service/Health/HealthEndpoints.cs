@@ -15,7 +15,7 @@ namespace Telemetry.Service.Health;
 /// <summary>
 /// <c>/health/live</c>: the process answers. <c>/health/ready</c>: the broker listens, the silo is active, the spool
 /// has room and InfluxDB answers its ping (503 otherwise); Degraded (still 200) while a backlog waits in the spool
-/// for longer than <c>Spool:DegradedAfter</c>, while a sensor's alerts do not fully run, or while the last edit of the
+/// for longer than <c>Spool:DegradedAfter</c>, while a write-path stage fails with a resource error (EMFILE, ENOSPC…), while a sensor's alerts do not fully run, or while the last edit of the
 /// registry file was refused. The body names each check, its state, why, and the spool's numbers.
 /// </summary>
 public static class HealthEndpoints
@@ -28,6 +28,7 @@ public static class HealthEndpoints
             .AddCheck<BrokerHealthCheck>("broker", tags: [Ready])
             .AddCheck<SiloHealthCheck>("silo", tags: [Ready])
             .AddCheck<SpoolHealthCheck>("spool", tags: [Ready])
+            .AddCheck<WritePathHealthCheck>("write_path", tags: [Ready])
             .AddCheck<InfluxHealthCheck>("influxdb", tags: [Ready])
             .AddCheck<AlertEngineHealthCheck>("alerts", tags: [Ready])
             .AddCheck<RegistryHealthCheck>("registry", tags: [Ready]);
@@ -98,6 +99,26 @@ sealed class SpoolHealthCheck(WriteAheadSpool spool, InfluxDrainer drainer, IOpt
         return Task.FromResult(age > options.Value.DegradedAfter
             ? HealthCheckResult.Degraded($"a backlog waits for InfluxDB: the oldest reading has waited {age.TotalSeconds:0} s", data: data)
             : HealthCheckResult.Healthy("durable; backlog within bounds", data));
+    }
+}
+
+/// <summary>
+/// Degraded while a stage of the write path (spool append, read, checkpoint, segment release, drain) keeps failing
+/// with a resource error; each such stage is retried with backoff and this check turns Healthy again by itself.
+/// </summary>
+sealed class WritePathHealthCheck(WriteAheadSpool spool) : IHealthCheck
+{
+    public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        var failing = spool.Health.Failing.OrderBy(f => f.Key, StringComparer.Ordinal).ToList();
+        if (failing.Count == 0)
+        {
+            return Task.FromResult(HealthCheckResult.Healthy("no resource errors"));
+        }
+
+        var data = failing.ToDictionary(f => f.Key, f => (object)$"{f.Value.Reason} since {f.Value.Since:O}: {f.Value.Error}");
+        return Task.FromResult(HealthCheckResult.Degraded(
+            $"failing and retried: {string.Join(", ", failing.Select(f => $"{f.Key} ({f.Value.Reason})"))}", data: data));
     }
 }
 

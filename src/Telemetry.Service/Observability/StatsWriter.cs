@@ -25,19 +25,21 @@ public sealed class StatsWriter(
         using var timer = new PeriodicTimer(options.Value.StateInterval, time);
         while (await timer.WaitForNextTickAsync(stoppingToken))
         {
-            var now = time.GetUtcNow().ToUnixTimeMilliseconds();
-            var totals = refusals.Totals.ToArray();
-            var lines = new List<string>(totals.Length + 1)
-            {
-                SeriesLines.Stats(host, ingest.MessagesAccepted, ingest.ReadingsAccepted, totals.Sum(t => t.Value), now),
-            };
-            lines.AddRange(totals.Select(t => SeriesLines.Refusal(host, t.Key, t.Value, now)));
             try
             {
+                var now = time.GetUtcNow().ToUnixTimeMilliseconds();
+                var totals = refusals.Totals.ToArray();
+                var lines = new List<string>(totals.Length + 1)
+                {
+                    SeriesLines.Stats(host, ingest.MessagesAccepted, ingest.ReadingsAccepted, totals.Sum(t => t.Value), now),
+                };
+                lines.AddRange(totals.Select(t => SeriesLines.Refusal(host, t.Key, t.Value, now)));
                 await writer.WriteAsync(lines, stoppingToken);
             }
-            catch (Exception ex) when (ex is not OperationCanceledException)
+            catch (Exception ex) when (ex is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
             {
+                // One round's failure (the spool refusing with a resource error, out of memory) must not end the loop:
+                // a BackgroundService that throws stops the host. The spool counts its own errors; next round retries.
                 logger.LogWarning("Could not write service_stats: {Error}", ex.Message);
             }
         }

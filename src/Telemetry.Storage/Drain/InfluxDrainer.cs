@@ -31,6 +31,9 @@ public sealed class InfluxDrainer : BackgroundService
     readonly ILogger<InfluxDrainer> logger;
     readonly DeadLetters deadLetters;
     readonly ResiliencePipeline pipeline;
+    readonly ResiliencePipeline roundPipeline;
+    static readonly TimeSpan HousekeepingRetry = TimeSpan.FromMilliseconds(250);
+    static readonly TimeSpan MaxRoundDelay = TimeSpan.FromSeconds(30);
     readonly CancellationTokenSource shutdown = new();
     readonly CancellationTokenSource stopRequested = new();
     volatile bool stopping;
@@ -56,6 +59,18 @@ public sealed class InfluxDrainer : BackgroundService
         this.logger = logger;
         deadLetters = new DeadLetters(Path.Combine(spool.Directory, "dead-letter"), metrics, logger, time);
         pipeline = BuildPipeline();
+        roundPipeline = new ResiliencePipelineBuilder()
+            .AddRetry(new RetryStrategyOptions
+            {
+                // Whatever a round throws that is not the shutdown: it was counted and logged in the round.
+                ShouldHandle = new PredicateBuilder().Handle<Exception>(ex => ex is not OperationCanceledException || !shutdown.IsCancellationRequested),
+                MaxRetryAttempts = int.MaxValue,
+                BackoffType = DelayBackoffType.Exponential,
+                UseJitter = true,
+                Delay = TimeSpan.FromMilliseconds(100),
+                MaxDelay = MaxRoundDelay,
+            })
+            .Build();
     }
 
     /// <summary>True while writes to InfluxDB are failing and being retried.</summary>
@@ -88,51 +103,105 @@ public sealed class InfluxDrainer : BackgroundService
         }
     }
 
+    /// <summary>
+    /// The drain loop. It never ends by an exception: a resource error of one round (a segment that cannot be opened
+    /// for EMFILE, a dead-letter file on a full disk, out of memory, even a damaged segment) is counted and logged by
+    /// <see cref="WritePathHealth"/> (the stage stays failing, /health/ready Degraded) and the round is retried with
+    /// backoff — with the same batch, which is acknowledged only once InfluxDB took it — until it succeeds. Only the
+    /// shutdown deadline ends it.
+    /// </summary>
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         await Task.Yield();
         logger.LogInformation("Draining the spool into InfluxDB at {Target}", target.Describe());
         var ct = shutdown.Token;
+        SpoolBatch? batch = null;
         try
         {
             while (true)
             {
-                SpoolBatch batch;
-                if (stopping)
+                var done = await roundPipeline.ExecuteAsync(async token =>
                 {
-                    if (spool.TryRead(options.MaxBatchLines) is not { } left)
-                    {
-                        break;
-                    }
-
-                    batch = left;
-                }
-                else
-                {
+                    string stage = "spool_read";
                     try
                     {
-                        batch = await spool.ReadAsync(options.MaxBatchLines, stopRequested.Token);
-                    }
-                    catch (OperationCanceledException) when (stopping)
-                    {
-                        continue; // drain what is left, then stop
-                    }
-                }
+                        if (batch is null)
+                        {
+                            if (stopping)
+                            {
+                                batch = spool.TryRead(options.MaxBatchLines);
+                                if (batch is null)
+                                {
+                                    return true; // stopping and nothing left
+                                }
+                            }
+                            else
+                            {
+                                batch = await NextBatchAsync();
+                                if (batch is null)
+                                {
+                                    return false; // the stop request: drain what is left, then stop
+                                }
+                            }
 
-                var started = Stopwatch.GetTimestamp();
-                await WriteAsync(batch.Lines, ct);
-                metrics.WriteDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds);
-                spool.Acknowledge(batch);
+                            spool.Health.Succeeded(stage);
+                        }
+
+                        stage = "drain";
+                        var started = Stopwatch.GetTimestamp();
+                        await WriteAsync(batch.Lines, token);
+                        metrics.WriteDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds);
+                        spool.Acknowledge(batch);
+                        batch = null;
+                        spool.Health.Succeeded(stage);
+                        return false;
+                    }
+                    catch (Exception ex) when (ex is not OperationCanceledException || !token.IsCancellationRequested)
+                    {
+                        spool.Health.Failed(stage, ex);
+                        throw;
+                    }
+                }, ct);
+                if (done)
+                {
+                    break;
+                }
             }
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
             // Shutdown deadline: the rest stays in the spool.
         }
-        catch (Exception ex) when (ex is InvalidDataException or IOException)
+    }
+
+    /// <summary>
+    /// Waits for the next batch; while a checkpoint update or segment deletion is owed (it failed, or was held back
+    /// by the 250 ms rate), retries it in between, with backoff while it keeps failing. Null when the stop request
+    /// interrupted the wait.
+    /// </summary>
+    async Task<SpoolBatch?> NextBatchAsync()
+    {
+        var delay = HousekeepingRetry;
+        while (true)
         {
-            logger.LogCritical(ex, "The spool at {Directory} cannot be read; draining stopped (nothing is deleted)", spool.Directory);
-            throw;
+            using var wait = CancellationTokenSource.CreateLinkedTokenSource(stopRequested.Token);
+            if (spool.HousekeepingPending)
+            {
+                wait.CancelAfter(delay);
+            }
+
+            try
+            {
+                return await spool.ReadAsync(options.MaxBatchLines, wait.Token);
+            }
+            catch (OperationCanceledException) when (stopRequested.IsCancellationRequested)
+            {
+                return null; // drain what is left, then stop
+            }
+            catch (OperationCanceledException)
+            {
+                delay = spool.RetryHousekeeping() ? HousekeepingRetry : TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, MaxRoundDelay.Ticks));
+            }
         }
     }
 

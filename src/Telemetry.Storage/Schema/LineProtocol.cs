@@ -1,6 +1,7 @@
 using InfluxDB.Client.Api.Domain;
 using InfluxDB.Client.Writes;
 using Telemetry.Contracts;
+using Telemetry.Domain.Schema;
 
 namespace Telemetry.Storage;
 
@@ -42,10 +43,10 @@ public static class LineProtocol
         EnsureRepresentable(address.Room);
         EnsureRepresentable(address.Sensor);
         var point = PointData.Measurement(Measurement)
-            .Tag("building", address.Building)
-            .Tag("room", address.Room)
-            .Tag("sensor", address.Sensor)
-            .Tag("unregistered", unregistered ? "true" : null)
+            .Tag(TagKeys.Building, address.Building)
+            .Tag(TagKeys.Room, address.Room)
+            .Tag(TagKeys.Sensor, address.Sensor)
+            .Tag(TagKeys.Unregistered, unregistered ? "true" : null)
             .Timestamp(reading.TimestampMs, Precision);
         foreach (var metric in reading.Metrics)
         {

@@ -1,6 +1,7 @@
 using System.Globalization;
 using InfluxDB.Client.Writes;
 using Telemetry.Contracts;
+using Telemetry.Domain.Schema;
 
 namespace Telemetry.Storage.Schema;
 
@@ -32,11 +33,11 @@ public static class SeriesLines
     {
         ArgumentNullException.ThrowIfNull(address);
         return Line(PointData.Measurement(Rollup)
-            .Tag("building", address.Building)
-            .Tag("room", address.Room)
-            .Tag("sensor", address.Sensor)
-            .Tag("kind", kind)
-            .Tag("metric", metric)
+            .Tag(TagKeys.Building, address.Building)
+            .Tag(TagKeys.Room, address.Room)
+            .Tag(TagKeys.Sensor, address.Sensor)
+            .Tag(TagKeys.Kind, kind)
+            .Tag(TagKeys.Metric, metric)
             .Field("min", min)
             .Field("max", max)
             .Field("mean", mean)
@@ -49,9 +50,9 @@ public static class SeriesLines
     {
         ArgumentNullException.ThrowIfNull(state);
         var point = PointData.Measurement(RoomState)
-            .Tag("building", state.Building)
-            .Tag("room", state.Room)
-            .Tag("room_type", string.IsNullOrEmpty(state.Type) ? null : state.Type)
+            .Tag(TagKeys.Building, state.Building)
+            .Tag(TagKeys.Room, state.Room)
+            .Tag(TagKeys.RoomType, string.IsNullOrEmpty(state.Type) ? null : state.Type)
             .Field("capacity", (double)state.Capacity)
             .Field("sensors_online", (double)state.SensorsOnline)
             .Field("sensors_total", (double)state.SensorsTotal)
@@ -71,7 +72,7 @@ public static class SeriesLines
     {
         ArgumentNullException.ThrowIfNull(state);
         var point = PointData.Measurement(BuildingState)
-            .Tag("building", state.Building)
+            .Tag(TagKeys.Building, state.Building)
             .Field("power_kw", state.PowerKw)
             .Field("people", state.People)
             .Field("capacity", (double)state.Capacity)
@@ -88,7 +89,7 @@ public static class SeriesLines
     {
         ArgumentNullException.ThrowIfNull(state);
         var point = PointData.Measurement(CampusState)
-            .Tag("campus", state.Campus)
+            .Tag(TagKeys.Campus, state.Campus)
             .Field("power_kw", state.PowerKw)
             .Field("people", state.People)
             .Field("capacity", (double)state.Capacity)
@@ -110,10 +111,10 @@ public static class SeriesLines
     {
         ArgumentNullException.ThrowIfNull(address);
         var point = PointData.Measurement(DeviceStatus)
-            .Tag("building", address.Building)
-            .Tag("room", address.Room)
-            .Tag("sensor", address.Sensor)
-            .Tag("kind", kind)
+            .Tag(TagKeys.Building, address.Building)
+            .Tag(TagKeys.Room, address.Room)
+            .Tag(TagKeys.Sensor, address.Sensor)
+            .Tag(TagKeys.Kind, kind)
             .Field("online", online ? 1.0 : 0.0)
             .Field("last_seen_age_s", lastSeenAgeSeconds)
             .Field("messages_total", (double)messagesTotal)
@@ -130,12 +131,12 @@ public static class SeriesLines
         ArgumentNullException.ThrowIfNull(step);
         var alert = step.Alert;
         var point = PointData.Measurement(Alerts)
-            .Tag("building", alert.Building)
-            .Tag("room", alert.Room)
-            .Tag("sensor", alert.Sensor)
-            .Tag("rule", alert.Rule)
-            .Tag("severity", WireName.Of(alert.Severity))
-            .Tag("event", WireName.Of(step.Event))
+            .Tag(TagKeys.Building, alert.Building)
+            .Tag(TagKeys.Room, alert.Room)
+            .Tag(TagKeys.Sensor, alert.Sensor)
+            .Tag(TagKeys.Rule, alert.Rule)
+            .Tag(TagKeys.Severity, WireName.Of(alert.Severity))
+            .Tag(TagKeys.Event, WireName.Of(step.Event))
             .Field("alert_id", alert.Id)
             .Field("active", alert.IsActive ? 1.0 : 0.0)
             .Field("acknowledged", alert.AcknowledgedAtMs is null ? 0.0 : 1.0)
@@ -153,7 +154,7 @@ public static class SeriesLines
 
     public static string Stats(string host, long messagesAccepted, long readingsAccepted, long messagesRefused, long atMs) =>
         Line(PointData.Measurement(ServiceStats)
-            .Tag("host", host)
+            .Tag(TagKeys.Host, host)
             .Field("messages_accepted", (double)messagesAccepted)
             .Field("readings_accepted", (double)readingsAccepted)
             .Field("messages_refused", (double)messagesRefused)
@@ -161,8 +162,8 @@ public static class SeriesLines
 
     public static string Refusal(string host, string reason, long count, long atMs) =>
         Line(PointData.Measurement(Refusals)
-            .Tag("host", host)
-            .Tag("reason", reason)
+            .Tag(TagKeys.Host, host)
+            .Tag(TagKeys.Reason, reason)
             .Field("count", (double)count)
             .Timestamp(atMs, LineProtocol.Precision));
 

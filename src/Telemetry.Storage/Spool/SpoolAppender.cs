@@ -17,6 +17,7 @@ internal sealed class SpoolAppender(
     SpoolSegments segments,
     AsyncSignal committed,
     TelemetryMetrics metrics,
+    WritePathHealth health,
     ILogger logger,
     TimeProvider time) : IDisposable
 {
@@ -113,10 +114,16 @@ internal sealed class SpoolAppender(
         }
     }
 
+    /// <summary>
+    /// The group-commit loop. It never ends by an exception: a group that cannot be written (EMFILE on a new segment,
+    /// ENOSPC, out of memory for its buffer…) fails its appends — the broker then closes those connections without an
+    /// acknowledgement, so the devices send again — is counted and logged by <see cref="WritePathHealth"/>
+    /// (stage <c>spool_append</c>), and the next group tries again.
+    /// </summary>
     async Task RunAsync()
     {
         var group = new List<AppendRequest>();
-        var buffer = new byte[1 << 20];
+        var buffer = Array.Empty<byte>();
         var reader = appends.Reader;
         while (await reader.WaitToReadAsync())
         {
@@ -128,24 +135,24 @@ internal sealed class SpoolAppender(
                 size += SpoolRecord.HeaderSize + request.Payload.Length;
             }
 
-            if (buffer.Length < size)
-            {
-                buffer = new byte[Math.Max(size, buffer.Length * 2)];
-            }
-
-            var nowMs = time.GetUtcNow().ToUnixTimeMilliseconds();
-            var at = 0;
-            var lines = 0;
-            foreach (var request in group)
-            {
-                at += SpoolRecord.Write(buffer.AsSpan(at), request.Payload, request.LineCount, nowMs);
-                lines += request.LineCount;
-            }
-
             var started = Stopwatch.GetTimestamp();
+            var nowMs = time.GetUtcNow().ToUnixTimeMilliseconds();
+            var lines = 0;
             try
             {
-                if (activeLength >= options.SegmentBytes)
+                if (buffer.Length < size)
+                {
+                    buffer = new byte[Math.Max(size, Math.Max(1 << 20, buffer.Length * 2))];
+                }
+
+                var at = 0;
+                foreach (var request in group)
+                {
+                    at += SpoolRecord.Write(buffer.AsSpan(at), request.Payload, request.LineCount, nowMs);
+                    lines += request.LineCount;
+                }
+
+                if (active is null || activeLength >= options.SegmentBytes)
                 {
                     RollSegment();
                 }
@@ -153,9 +160,10 @@ internal sealed class SpoolAppender(
                 active!.Write(buffer, 0, size);
                 active.Flush(flushToDisk: true);
             }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or OutOfMemoryException or ObjectDisposedException)
             {
-                logger.LogError(ex, "Could not write {Records} messages to the spool at {Directory}; they were not acknowledged", group.Count, segments.Directory);
+                health.Failed("spool_append", ex);
+                logger.LogDebug(ex, "Could not write {Records} messages to the spool at {Directory}; they were not acknowledged", group.Count, segments.Directory);
                 TryTruncateActive();
                 ledger.CancelReservation(size);
                 foreach (var request in group)
@@ -166,6 +174,7 @@ internal sealed class SpoolAppender(
                 continue;
             }
 
+            health.Succeeded("spool_append");
             activeLength += size;
             ledger.Commit(activeIndex, activeLength, size, lines, nowMs);
             metrics.SpoolAppends.Add(group.Count);
@@ -190,18 +199,28 @@ internal sealed class SpoolAppender(
             active?.SetLength(activeLength);
             active?.Seek(activeLength, SeekOrigin.Begin);
         }
-        catch (IOException ex)
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ObjectDisposedException)
         {
-            logger.LogError(ex, "Could not cut the spool segment {Segment} back to {Length} bytes", activeIndex, activeLength);
+            // A segment that cannot be cut back is not appended to again: the next group starts a new one, and
+            // recovery and the reader stop at the committed length of this one.
+            logger.LogError(ex, "Could not cut the spool segment {Segment} back to {Length} bytes; continuing in a new segment", activeIndex, activeLength);
+            active?.Dispose();
+            active = null;
         }
     }
 
+    /// <summary>
+    /// Closes the active segment and starts the next one. If the new file cannot be made (EMFILE, ENOSPC…),
+    /// <see cref="active"/> stays null and the next group tries again: nothing is written to a closed stream.
+    /// </summary>
     void RollSegment()
     {
         active?.Dispose();
-        activeIndex++;
+        active = null;
+        var next = activeIndex + 1;
+        active = segments.Create(next);
+        activeIndex = next;
         activeLength = 0;
-        active = segments.Create(activeIndex);
         ledger.SegmentStarted(activeIndex);
     }
 

@@ -44,14 +44,18 @@ internal sealed class SpoolCheckpoint(string directory, TimeProvider time, ILogg
     /// most every 250 ms otherwise: a checkpoint that lags only means some lines are written again after a crash, while
     /// every rewrite costs a rename that the appender's next fsync has to wait for.
     /// </summary>
-    public void Advance(SpoolPosition position, bool mustPersist)
+    /// <returns>True when <paramref name="position"/> was saved; false when it was left for a later call.</returns>
+    public bool Advance(SpoolPosition position, bool mustPersist)
     {
         var now = time.GetTimestamp();
         if (mustPersist || lastWrite == 0 || time.GetElapsedTime(lastWrite, now) >= Interval)
         {
             Save(position);
             lastWrite = now;
+            return true;
         }
+
+        return false;
     }
 
     public void Save(SpoolPosition position)

@@ -33,7 +33,18 @@ internal sealed class SpoolSegments(string directory)
             Share = FileShare.Read | FileShare.Delete,
             BufferSize = 0,
         });
-        DirectorySync.Flush(directory);
+        try
+        {
+            DirectorySync.Flush(directory);
+        }
+        catch
+        {
+            // Not durable, so not used: remove the empty file, or the next attempt at this index would find it there.
+            stream.Dispose();
+            File.Delete(PathOf(index));
+            throw;
+        }
+
         return stream;
     }
 

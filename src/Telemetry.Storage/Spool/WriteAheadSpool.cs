@@ -34,6 +34,10 @@ public sealed class WriteAheadSpool : ITelemetryWriter, IHostedService, IDisposa
     readonly SpoolLedger ledger;
     readonly SpoolAppender appender;
     readonly SpoolReader reader;
+    readonly Lock releaseGate = new();
+    readonly List<long> toRelease = [];
+    SpoolPosition checkpointDue;
+    bool checkpointPending;
 
     public WriteAheadSpool(IOptions<SpoolOptions> options, TelemetryMetrics metrics, ILogger<WriteAheadSpool> logger, TimeProvider time)
     {
@@ -42,11 +46,12 @@ public sealed class WriteAheadSpool : ITelemetryWriter, IHostedService, IDisposa
         this.options = options.Value;
         this.logger = logger;
         this.time = time;
+        Health = new WritePathHealth(metrics, logger, time);
         segments = new SpoolSegments(System.IO.Path.GetFullPath(this.options.Path));
         checkpoint = new SpoolCheckpoint(segments.Directory, time, logger);
         ledger = new SpoolLedger(this.options.MaxBytes);
         var committed = new AsyncSignal();
-        appender = new SpoolAppender(this.options, ledger, segments, committed, metrics, logger, time);
+        appender = new SpoolAppender(this.options, ledger, segments, committed, metrics, Health, logger, time);
         reader = new SpoolReader(ledger, segments, committed);
         metrics.ObserveGauge("telemetry.spool.bytes", "By", "Bytes in the spool not yet acknowledged by InfluxDB", () => PendingBytes);
         metrics.ObserveGauge("telemetry.spool.pending.lines", "{line}", "Lines in the spool not yet acknowledged by InfluxDB", () => PendingLines);
@@ -55,6 +60,15 @@ public sealed class WriteAheadSpool : ITelemetryWriter, IHostedService, IDisposa
     }
 
     public string Directory => segments.Directory;
+
+    /// <summary>The write path's resource errors by stage (shared with the drainer); failing stages make /health/ready Degraded.</summary>
+    public WritePathHealth Health { get; }
+
+    /// <summary>True while a checkpoint update or a segment deletion failed and waits for <see cref="RetryHousekeeping"/>.</summary>
+    public bool HousekeepingPending
+    {
+        get { lock (releaseGate) { return checkpointPending || toRelease.Count > 0; } }
+    }
 
     public long Capacity => options.MaxBytes;
 
@@ -82,7 +96,13 @@ public sealed class WriteAheadSpool : ITelemetryWriter, IHostedService, IDisposa
     public async Task StopAsync(CancellationToken cancellationToken)
     {
         await appender.CompleteAsync(cancellationToken);
-        checkpoint.Save(ledger.Acknowledged);
+        lock (releaseGate)
+        {
+            checkpointDue = ledger.Acknowledged;
+            checkpointPending = true;
+            Housekeep(force: true);
+        }
+
         logger.LogInformation("Spool closed with {Lines} lines ({Bytes} bytes) not yet in InfluxDB; they are sent first on the next start",
             ledger.PendingLines, ledger.PendingBytes);
     }
@@ -104,19 +124,81 @@ public sealed class WriteAheadSpool : ITelemetryWriter, IHostedService, IDisposa
     /// InfluxDB took <paramref name="batch"/> (or it was dead-lettered): move the checkpoint past it and free space.
     /// The checkpoint file is rewritten at most every 250 ms, and always before a segment is deleted
     /// (<see cref="SpoolCheckpoint.Advance"/>).
+    /// <para>
+    /// Never throws for a resource error (EMFILE, ENOSPC, a path that is not a file…): the acknowledgement in the ledger
+    /// stands (InfluxDB has the lines), and what could not be done on disk — the checkpoint, the deletion of released
+    /// segments — is kept and done by the next acknowledgement or <see cref="RetryHousekeeping"/>. Segments are deleted
+    /// only after a checkpoint past them was saved, so a crash in between at worst writes some lines again.
+    /// </para>
     /// </summary>
     public void Acknowledge(SpoolBatch batch)
     {
         ArgumentNullException.ThrowIfNull(batch);
         var release = ledger.Acknowledge(batch.End, batch.Bytes, batch.Lines.Count);
-        checkpoint.Advance(batch.End, mustPersist: release.Segments.Count > 0);
-        reader.Forget(release.Segments);
-        foreach (var index in release.Segments)
+        lock (releaseGate)
         {
-            segments.Delete(index);
+            toRelease.AddRange(release.Segments);
+            checkpointDue = batch.End;
+            checkpointPending = true;
+            Housekeep(force: false);
         }
 
         appender.NoteSpaceFreed(release.RoomAgain);
+    }
+
+    /// <summary>Retries a checkpoint update or segment deletion that failed; true when nothing is left to do.</summary>
+    public bool RetryHousekeeping()
+    {
+        lock (releaseGate)
+        {
+            Housekeep(force: true);
+            return !checkpointPending && toRelease.Count == 0;
+        }
+    }
+
+    /// <summary>Under <see cref="releaseGate"/>: saves the checkpoint when due, then deletes the released segments.</summary>
+    void Housekeep(bool force)
+    {
+        if (checkpointPending)
+        {
+            try
+            {
+                if (checkpoint.Advance(checkpointDue, mustPersist: force || toRelease.Count > 0))
+                {
+                    checkpointPending = false;
+                }
+
+                Health.Succeeded("spool_checkpoint");
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or OutOfMemoryException)
+            {
+                Health.Failed("spool_checkpoint", ex);
+                return; // no segment is deleted before a checkpoint past it is saved
+            }
+        }
+
+        if (toRelease.Count == 0)
+        {
+            return;
+        }
+
+        reader.Forget(toRelease);
+        while (toRelease.Count > 0)
+        {
+            try
+            {
+                segments.Delete(toRelease[0]);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                Health.Failed("spool_release", ex);
+                return;
+            }
+
+            toRelease.RemoveAt(0);
+        }
+
+        Health.Succeeded("spool_release");
     }
 
     public void Dispose()

@@ -405,6 +405,19 @@ public class CampusRegistryLoaderTests
     }
 
     [Fact]
+    public void A_kind_may_not_list_a_metric_named_like_a_tag_key()
+    {
+        At(FailsOnce("""
+            campus: { id: c }
+            kinds:
+              t:
+                interval: 60s
+                metrics: { temperature: { unit: C }, kind: { unit: x } }
+            buildings: []
+            """), 5, 42, "metric name 'kind' is reserved");
+    }
+
+    [Fact]
     public void A_kind_needs_at_least_one_metric()
     {
         At(FailsOnce("""

@@ -170,11 +170,6 @@ public class PayloadParserTests
 
     [Theory]
     [InlineData("{\"\":1}")]
-    [InlineData("{\"time\":1}")]
-    [InlineData("{\"Time\":1}")]
-    [InlineData("{\"building\":1}")]
-    [InlineData("{\"room\":1}")]
-    [InlineData("{\"sensor\":1}")]
     [InlineData("{\"_field\":1}")]
     [InlineData("{\"a\\nb\":1}")]
     [InlineData("{\"a\\\\b\":1}")]
@@ -182,6 +177,34 @@ public class PayloadParserTests
     public void Unusable_metric_names_are_refused(string json)
     {
         Assert.Equal(RefusalReason.InvalidMetricName, Refuse(json).Reason);
+    }
+
+    [Theory]
+    [InlineData("time")]
+    [InlineData("Time")]
+    [InlineData("building")]
+    [InlineData("room")]
+    [InlineData("sensor")]
+    [InlineData("unregistered")]
+    [InlineData("UNREGISTERED")]
+    [InlineData("kind")]
+    [InlineData("metric")]
+    public void Metric_names_equal_to_a_tag_key_or_time_are_refused_as_reserved(string name)
+    {
+        var refusal = Refuse($$"""{"{{name}}":1}""");
+        Assert.Equal(RefusalReason.MetricNameReserved, refusal.Reason);
+        Assert.Equal("metric_name_reserved", refusal.Code);
+    }
+
+    [Fact]
+    public void Every_tag_key_the_schema_writes_is_a_reserved_metric_name()
+    {
+        foreach (var key in Telemetry.Domain.Schema.TagKeys.All)
+        {
+            Assert.Equal(RefusalReason.MetricNameReserved, Refuse($$"""{"{{key}}":1}""").Reason);
+        }
+
+        Assert.Single(Accept("""{"unregistered_count":1}"""));
     }
 
     [Fact]

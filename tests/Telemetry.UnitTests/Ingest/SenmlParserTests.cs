@@ -305,7 +305,6 @@ public class SenmlParserTests
 
     [Theory]
     [InlineData("""[{"v":1}]""")]
-    [InlineData("""[{"n":"time","v":1}]""")]
     [InlineData("""[{"n":"_x","v":1}]""")]
     [InlineData("""[{"bn":"urn:dev:x/","v":1}]""")]
     [InlineData("""[{"n":"bldg-1-r101-temp:","v":1}]""")]
@@ -314,6 +313,16 @@ public class SenmlParserTests
     public void Unusable_metric_names_are_refused_like_in_the_JSON_contract(string json)
     {
         Assert.Equal(RefusalReason.InvalidMetricName, Refuse(json).Reason);
+    }
+
+    [Theory]
+    [InlineData("""[{"n":"time","v":1}]""")]
+    [InlineData("""[{"n":"unregistered","v":1}]""")]
+    [InlineData("""[{"bn":"urn:dev:x/","n":"sensor","v":1}]""")]
+    [InlineData("""[{"n":"bldg-1-r101-temp:building","v":1}]""")]
+    public void Metric_names_equal_to_a_tag_key_are_refused_as_reserved_like_in_the_JSON_contract(string json)
+    {
+        Assert.Equal(RefusalReason.MetricNameReserved, Refuse(json).Reason);
     }
 
     [Fact]
