@@ -1,4 +1,5 @@
 using Microsoft.Extensions.DependencyInjection;
+using Telemetry.Broker.Identity;
 using Telemetry.Domain.Ingest;
 
 namespace Telemetry.Broker;
@@ -10,6 +11,7 @@ public static class BrokerServiceCollectionExtensions
     {
         services.AddOptions<BrokerOptions>().BindConfiguration(BrokerOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<IngestLimits>().BindConfiguration(IngestLimits.SectionName);
+        services.AddDeviceIdentities();
         services.AddSingleton<OpenConnections>();
         services.AddSingleton<ConnectionValidator>();
         services.AddSingleton<IngestHandler>();

@@ -45,8 +45,13 @@ public enum RefusalReason
     UnitMismatch,
     /// <summary>The sensor id is not in the campus registry and the registry says <c>unregistered: refuse</c>.</summary>
     SensorNotRegistered,
-    /// <summary>The connection may not publish for this sensor (<c>Broker:SensorAcl = OwnSensor</c>: another device's topic).</summary>
+    /// <summary>
+    /// The connection's identity may not publish for this sensor: not its own and not listed for it in the credential
+    /// store (anonymous connections: <c>Broker:SensorAcl = OwnSensor</c> and another client id's sensor).
+    /// </summary>
     SensorNotAllowed,
+    /// <summary>A PUBLISH under the alert topic root (<c>Alerts:MqttTopicRoot</c>): only the service publishes alerts.</summary>
+    ForgedAlert,
 }
 
 /// <summary>A refused message: the reason and a sentence for the log and the MQTT 5 reason string.</summary>
@@ -80,6 +85,7 @@ public static class RefusalReasons
         RefusalReason.UnitMismatch => "unit_mismatch",
         RefusalReason.SensorNotRegistered => "sensor_not_registered",
         RefusalReason.SensorNotAllowed => "sensor_not_allowed",
+        RefusalReason.ForgedAlert => "forged_alert",
         _ => throw new ArgumentOutOfRangeException(nameof(reason), reason, null),
     };
 }
