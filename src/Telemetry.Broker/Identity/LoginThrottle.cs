@@ -11,7 +11,7 @@ namespace Telemetry.Broker.Identity;
 /// <list type="bullet">
 /// <item>each failure within <see cref="LoginThrottleOptions.Window"/> doubles the delay before the next attempt's
 ///   CONNACK (from <see cref="LoginThrottleOptions.FirstDelay"/> up to <see cref="LoginThrottleOptions.MaxDelay"/>);</item>
-/// <item>more than <see cref="LoginThrottleOptions.MaxFailures"/> failures within the window refuse every login of that
+/// <item><see cref="LoginThrottleOptions.MaxFailures"/> failures within the window refuse every login of that
 ///   address or username for <see cref="LoginThrottleOptions.Lockout"/> (<c>login_throttled</c>), without hashing.</item>
 /// </list>
 /// Failures are counted by a <see cref="FixedWindowRateLimiter"/> per key (replenished when looked at, so no timer per
@@ -80,7 +80,7 @@ public sealed class LoginThrottle(IOptions<BrokerOptions> options, TimeProvider 
         {
             var tracker = TrackerFor(key, now);
             using var lease = tracker.Failures.AttemptAcquire(1);
-            if (!lease.IsAcquired)
+            if (!lease.IsAcquired || tracker.RecentFailures(settings.MaxFailures) >= settings.MaxFailures)
             {
                 tracker.LockedUntil = now + settings.Lockout;
             }
@@ -177,7 +177,7 @@ public sealed class LoginThrottleOptions
     /// <summary>Count failures per username (whoever tries it, from wherever).</summary>
     public bool PerUsername { get; set; } = true;
 
-    /// <summary>Failures allowed within <see cref="Window"/>; the next one locks the key.</summary>
+    /// <summary>Failures within <see cref="Window"/> that lock the key (the next attempt is refused unhashed).</summary>
     [System.ComponentModel.DataAnnotations.Range(1, 1_000_000)]
     public int MaxFailures { get; set; } = 10;
 
