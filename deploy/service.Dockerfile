@@ -1,6 +1,6 @@
 # Campus Telemetry service image. Build from the repository root:
 #   docker build -f deploy/service.Dockerfile -t campus-telemetry .
-# Configuration comes from the environment with the service's keys, ":" written "__" (Influx__Url, Broker__Users__name, …);
+# Configuration comes from the environment with the service's keys, ":" written "__" (Influx__Url, Broker__CredentialsFile, …);
 # see docs/configuration.md and deploy/docker-compose.yml.
 
 FROM mcr.microsoft.com/dotnet/sdk:10.0 AS build

@@ -10,11 +10,11 @@ namespace Telemetry.Broker;
 /// "Broker": {
 ///   "Host": "127.0.0.1",          // the address to listen on; loopback by default
 ///   "Port": 1883,
-///   "AllowAnonymous": null,       // null: anonymous only while listening on loopback and no users are set
-///   "Users": { "gateway-1": "…" } // username → password; set them through the environment (Broker__Users__gateway-1)
-///   "SensorAcl": "Open",          // Open: any client may publish for any sensor; OwnSensor: only for the sensor whose
-///                                 // id is its client id, except the users listed in Gateways
-///   "Gateways": [ "gateway-1" ],  // users that may publish for any sensor under OwnSensor
+///   "AllowAnonymous": null,       // null: anonymous only while listening on loopback without a credential store
+///   "CredentialsFile": null,      // the device credential store (telemetry-admin writes it); docs/security.md
+///   "SensorAcl": "Open",          // for anonymous connections: Open any sensor; OwnSensor only the sensor whose id is
+///                                 // its client id. Authenticated identities always follow the credential store.
+///   "LoginThrottle": { … },       // failed logins per address and username: LoginThrottleOptions
 ///   "MaxPendingMessagesPerClient": 1000,
 ///   "ConnectionBacklog": 4096,      // reconnect storms: pending TCP connections queued by the listener
 ///   "MaxConnections": null,         // default: the open-file limit less 1,000
@@ -31,7 +31,7 @@ namespace Telemetry.Broker;
 /// }
 /// </code>
 /// </summary>
-public sealed class BrokerOptions
+public sealed class BrokerOptions : IValidatableObject
 {
     public const string SectionName = "Broker";
 
@@ -43,10 +43,26 @@ public sealed class BrokerOptions
 
     public bool? AllowAnonymous { get; set; }
 
-    public Dictionary<string, string> Users { get; set; } = new(StringComparer.Ordinal);
+    /// <summary>
+    /// The device credential store (<see cref="Identity.CredentialStore"/>): one identity a line with a salted PBKDF2 hash,
+    /// the sensors it may publish for and its roles; reloaded while running. Unset: no password logins.
+    /// </summary>
+    public string? CredentialsFile { get; set; }
 
+    /// <summary>What an anonymous connection may publish for; authenticated identities follow the credential store.</summary>
     public SensorAcl SensorAcl { get; set; } = SensorAcl.Open;
 
+    /// <summary>Failed-login throttle per source address and per username.</summary>
+    public Identity.LoginThrottleOptions LoginThrottle { get; set; } = new();
+
+    /// <summary>
+    /// Gone: clear-text passwords in configuration (<c>Broker:Users</c>) and the gateway list (<c>Broker:Gateways</c>).
+    /// Still bound only so that a configuration that sets them is refused at start with directions, instead of being
+    /// silently ignored.
+    /// </summary>
+    public Dictionary<string, string> Users { get; set; } = new(StringComparer.Ordinal);
+
+    /// <inheritdoc cref="Users"/>
     public List<string> Gateways { get; set; } = [];
 
     [Range(1, 1_000_000)]
@@ -165,22 +181,51 @@ public sealed class BrokerOptions
             : int.MaxValue;
     }
 
-    /// <summary>Anonymous devices are let in when explicitly allowed, or by default only when all listeners are on loopback and no users are set.</summary>
-    public bool AnonymousAllowed() => AllowAnonymous ?? (Users.Count == 0 && LoopbackOnly());
+    /// <summary>Anonymous devices are let in when explicitly allowed, or by default only when every listener is on loopback and no credential store is set.</summary>
+    public bool AnonymousAllowed() => AllowAnonymous ?? (string.IsNullOrWhiteSpace(CredentialsFile) && LoopbackOnly());
 
     /// <summary>True when every enabled listener (plain and TLS) is bound to a loopback address.</summary>
     public bool LoopbackOnly() =>
         (!Plain.Enabled || IPAddress.IsLoopback(ListenAddress())) && (!Tls.Enabled || IPAddress.IsLoopback(TlsListenAddress()));
+
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        if (Users.Count > 0)
+        {
+            yield return new ValidationResult(
+                "Broker:Users is no longer read: clear-text passwords do not belong in configuration. Put each device in the " +
+                "credential store (telemetry-admin devices add <id> --store FILE) and set Broker:CredentialsFile to that file; see docs/security.md",
+                [nameof(Users)]);
+        }
+
+        if (Gateways.Count > 0)
+        {
+            yield return new ValidationResult(
+                "Broker:Gateways is no longer read: list the sensors a gateway may publish for in the credential store " +
+                "(telemetry-admin devices add <id> --sensors '*' or --sensors a,b); see docs/security.md",
+                [nameof(Gateways)]);
+        }
+
+        var throttle = LoginThrottle;
+        if (throttle.MaxFailures < 1 || throttle.Window <= TimeSpan.Zero || throttle.Lockout < TimeSpan.Zero
+            || throttle.FirstDelay < TimeSpan.Zero || throttle.MaxDelay < throttle.FirstDelay || throttle.MaxTrackedKeys < 100)
+        {
+            yield return new ValidationResult(
+                "Broker:LoginThrottle: MaxFailures at least 1, Window longer than zero, Lockout and FirstDelay not negative, " +
+                "MaxDelay at least FirstDelay, MaxTrackedKeys at least 100",
+                [nameof(LoginThrottle)]);
+        }
+    }
 }
 
 /// <summary>Which sensors a connection may publish for.</summary>
 public enum SensorAcl
 {
-    /// <summary>Any sensor (a trusted network, or authentication alone is enough).</summary>
+    /// <summary>Any sensor, for anonymous connections (the loopback demo).</summary>
     Open,
     /// <summary>
-    /// Only the sensor whose id is the connection's MQTT client id; users listed in <c>Broker:Gateways</c> may publish
-    /// for any sensor. Anything else is refused with <c>sensor_not_allowed</c>.
+    /// Only the sensor whose id is the connection's MQTT client id (anonymous connections; authenticated identities
+    /// always follow the credential store). Anything else is refused with <c>sensor_not_allowed</c>.
     /// </summary>
     OwnSensor,
 }

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using Telemetry.Broker.Transport;
+using Telemetry.Broker.Identity;
 using Telemetry.Domain.Ingest;
 using Telemetry.Domain.Observability;
 
@@ -22,6 +23,7 @@ public static class BrokerServiceCollectionExtensions
                 "Unregistered sensors admitted since start (Ingest:MaxUnregisteredSensors bounds it)", () => guard.UnregisteredSensorsAdmitted);
             return guard;
         });
+        services.AddDeviceIdentities();
         services.AddSingleton<OpenConnections>();
         services.AddSingleton<ConnectionValidator>();
         services.AddSingleton<IngestHandler>();

@@ -1,22 +1,26 @@
-using System.Security.Cryptography;
-using System.Text;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using MQTTnet.Formatter;
 using MQTTnet.Protocol;
 using MQTTnet.Server;
+using Telemetry.Broker.Identity;
 using Telemetry.Domain.Ingest;
 using Telemetry.Domain.Observability;
 
 namespace Telemetry.Broker;
 
-/// <summary>Decides who may connect: credentials when users are configured, anonymous only where allowed.</summary>
-public sealed class ConnectionValidator(IOptions<BrokerOptions> options, TelemetryMetrics metrics, ILogger<ConnectionValidator> logger)
+/// <summary>
+/// Decides who may connect (the connection limit is applied earlier, at the TCP accept): the identity (<see cref="DeviceAuthenticator"/>: certificate,
+/// credential store, or anonymous where allowed), stored in the session items for the publish and subscribe checks.
+/// </summary>
+public sealed class ConnectionValidator(
+    DeviceAuthenticator authenticator,
+    TelemetryMetrics metrics,
+    ILogger<ConnectionValidator> logger)
 {
-    public Task ValidateAsync(ValidatingConnectionEventArgs args)
+    public async Task ValidateAsync(ValidatingConnectionEventArgs args)
     {
         ArgumentNullException.ThrowIfNull(args);
-        var broker = options.Value;
 
         if (string.IsNullOrEmpty(args.ClientId) && args.ProtocolVersion == MqttProtocolVersion.V500)
         {
@@ -24,46 +28,34 @@ public sealed class ConnectionValidator(IOptions<BrokerOptions> options, Telemet
             args.AssignedClientIdentifier = ClientIds.NewAssigned();
         }
 
-        if (broker.Users.Count > 0 && !string.IsNullOrEmpty(args.UserName))
+        var (identity, refusal) = await authenticator.AuthenticateAsync(args);
+        if (identity is null)
         {
-            if (!broker.Users.TryGetValue(args.UserName, out var expected) || !FixedTimeEquals(expected, args.Password ?? ""))
-            {
-                Refuse(args, MqttConnectReasonCode.BadUserNameOrPassword, "bad_credentials",
-                    $"wrong username or password for user '{Text.ForLog(args.UserName)}'");
-            }
-
-            return Task.CompletedTask;
+            Refuse(args, refusal);
+            return;
         }
 
-        if (!broker.AnonymousAllowed())
-        {
-            Refuse(args, MqttConnectReasonCode.NotAuthorized, "anonymous_not_allowed",
-                "this broker requires a username and password");
-        }
-
-        return Task.CompletedTask;
+        identity.StoreIn(args.SessionItems);
     }
 
-    void Refuse(ValidatingConnectionEventArgs args, MqttConnectReasonCode code, string reason, string detail)
+    /// <summary>Counts and logs a connection ended for a reason other than a CONNECT (a revoked credential).</summary>
+    public void Count(string reason) => metrics.ConnectionsRefused.Add(1, new KeyValuePair<string, object?>("reason", reason));
+
+    void Refuse(ValidatingConnectionEventArgs args, ConnectRefusal refusal)
     {
-        args.ReasonCode = code;
-        args.ReasonString = detail;
-        metrics.ConnectionsRefused.Add(1, new KeyValuePair<string, object?>("reason", reason));
+        args.ReasonCode = refusal.Code;
+        args.ReasonString = $"{refusal.Reason}: {refusal.Detail}";
+        Count(refusal.Reason);
 
         // At most one line per reason every 10 s, with the count in between: a reconnect storm must not flood the log.
-        if (logThrottle.ShouldLog(reason, out var suppressed))
+        if (logThrottle.ShouldLog(refusal.Reason, out var suppressed))
         {
             logger.LogWarning("Refused MQTT connection of client {ClientId} from {RemoteEndPoint}: {Reason} ({Detail}); {Suppressed} more refused for this reason since the last line",
-                Text.ForLog(args.ClientId), args.RemoteEndPoint, reason, detail, suppressed);
+                Text.ForLog(args.ClientId), args.RemoteEndPoint, refusal.Reason, refusal.Detail, suppressed);
         }
     }
 
     readonly LogThrottle logThrottle = new(TimeSpan.FromSeconds(10), TimeProvider.System);
-
-    static bool FixedTimeEquals(string expected, string actual) =>
-        CryptographicOperations.FixedTimeEquals(
-            SHA256.HashData(Encoding.UTF8.GetBytes(expected)),
-            SHA256.HashData(Encoding.UTF8.GetBytes(actual)));
 }
 
 /// <summary>

@@ -2,6 +2,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using MQTTnet.Protocol;
 using MQTTnet.Server;
+using Telemetry.Broker.Identity;
 using Telemetry.Contracts;
 using Telemetry.Domain.Campus;
 using Telemetry.Domain.Ingest;
@@ -26,7 +27,7 @@ public sealed class IngestHandler(
     IGrainFactory grains,
     ICampusRegistrySource registry,
     IOptionsMonitor<IngestLimits> limits,
-    IOptions<BrokerOptions> broker,
+    PublishAuthorizer authorizer,
     RefusalLog refusals,
     CardinalityGuard cardinality,
     TelemetryMetrics metrics,
@@ -62,8 +63,9 @@ public sealed class IngestHandler(
             return;
         }
 
-        if (!TelemetryTopic.TryParse(message.Topic, out var address, out var format, out var refusal)
-            || !MayPublish(args, address, out refusal)
+        if (authorizer.IsForgedAlert(message.Topic, out var refusal)
+            || !TelemetryTopic.TryParse(message.Topic, out var address, out var format, out refusal)
+            || !authorizer.MayPublish(ConnectionIdentity.Of(args.SessionItems), args.ClientId, address.Sensor, out refusal)
             || !IsAllowed(address, out var sensor, out refusal))
         {
             Refuse(args, refusal);
@@ -131,23 +133,6 @@ public sealed class IngestHandler(
         }
 
         await TellAsync([address.Sensor], args.ClientId, "its offline status", static (grain, atMs) => grain.Disconnected(atMs), receivedAtMs);
-    }
-
-    /// <summary>Under <see cref="SensorAcl.OwnSensor"/>, a device publishes only for itself; gateways for any sensor.</summary>
-    bool MayPublish(InterceptingPublishEventArgs args, SensorAddress address, out Refusal refusal)
-    {
-        refusal = default;
-        var options = broker.Value;
-        if (options.SensorAcl == SensorAcl.Open
-            || string.Equals(args.ClientId, address.Sensor, StringComparison.Ordinal)
-            || (!string.IsNullOrEmpty(args.UserName) && options.Gateways.Contains(args.UserName, StringComparer.Ordinal)))
-        {
-            return true;
-        }
-
-        refusal = new Refusal(RefusalReason.SensorNotAllowed,
-            $"client '{Text.ForLog(args.ClientId)}' may publish only for sensor '{Text.ForLog(args.ClientId)}', not for '{address.Sensor}' (Broker:SensorAcl is OwnSensor)");
-        return false;
     }
 
     /// <summary>A sensor the registry does not list is accepted or refused as the registry's <c>unregistered</c> policy says.</summary>
@@ -274,7 +259,7 @@ public sealed class IngestHandler(
         {
             RefusalReason.TopicNotAllowed or RefusalReason.InvalidTopicSegment or RefusalReason.InvalidTopicName => MqttPubAckReasonCode.TopicNameInvalid,
             RefusalReason.InvalidQos => MqttPubAckReasonCode.UnspecifiedError,
-            RefusalReason.SensorNotRegistered or RefusalReason.SensorNotAllowed => MqttPubAckReasonCode.NotAuthorized,
+            RefusalReason.SensorNotRegistered or RefusalReason.SensorNotAllowed or RefusalReason.ForgedAlert => MqttPubAckReasonCode.NotAuthorized,
             RefusalReason.SensorMetricLimit or RefusalReason.KindMetricLimit
                 or RefusalReason.TooManyNewSensors or RefusalReason.UnregisteredSensorLimit => MqttPubAckReasonCode.QuotaExceeded,
             _ => MqttPubAckReasonCode.PayloadFormatInvalid,

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using MQTTnet;
 using MQTTnet.Server;
+using Telemetry.Broker.Identity;
 using Telemetry.Broker.Transport;
 using Telemetry.Domain.Ingest;
 using Telemetry.Domain.Observability;
@@ -20,6 +21,9 @@ public sealed class MqttBroker(
     RefusalLog refusals,
     TlsHandshake tls,
     ConnectionRefusals connectionRefusals,
+    SubscriptionAuthorizer subscriptions,
+    CredentialStore credentials,
+    ClientIdOwners owners,
     ILoggerFactory loggerFactory) : IHostedService, IDisposable
 {
     readonly ILogger logger = loggerFactory.CreateLogger<MqttBroker>();
@@ -86,21 +90,32 @@ public sealed class MqttBroker(
         server = new MqttServerFactory().CreateMqttServer(serverOptions, adapters, new MqttNetLogBridge(loggerFactory));
         server.ValidatingConnectionAsync += validator.ValidateAsync;
         server.InterceptingPublishAsync += ingest.InterceptAsync;
-        server.ClientConnectedAsync += ingest.OnConnectedAsync;
+        server.InterceptingSubscriptionAsync += subscriptions.InterceptAsync;
+        server.ClientConnectedAsync += args =>
+        {
+            owners.Connected(args.ClientId, ConnectionIdentity.Of(args.SessionItems));
+            return ingest.OnConnectedAsync(args);
+        };
         server.ClientDisconnectedAsync += args =>
         {
             if (args.DisconnectType == MqttClientDisconnectType.Takeover)
             {
-                logger.LogInformation("MQTT client {ClientId} was taken over by a new connection with the same client id", Text.ForLog(args.ClientId));
+                logger.LogInformation("MQTT client {ClientId} was taken over by a new connection of the same identity", Text.ForLog(args.ClientId));
+            }
+            else
+            {
+                owners.Disconnected(args.ClientId);
             }
 
             return ingest.OnDisconnectedAsync(args);
         };
+        credentials.Changed += OnCredentialsChanged;
 
         await server.StartAsync();
         if (!broker.AnonymousAllowed())
         {
-            logger.LogInformation("MQTT broker requires credentials ({Users} users configured)", broker.Users.Count);
+            logger.LogInformation("MQTT broker requires credentials: {Count} identities in the credential store {Path}, or client certificates",
+                credentials.Count, credentials.Path ?? "(none configured)");
         }
 
         logger.LogInformation("MQTT broker listening on {Endpoint} (MQTT 3.1.1 and 5.0), at most {MaxConnections} connections",
@@ -110,6 +125,50 @@ public sealed class MqttBroker(
             logger.LogWarning("MQTT WITHOUT TLS on {Address}:{Port}, reachable from the network: usernames, passwords and readings cross it in clear text and can be read or altered on the way. "
                 + "Enable Broker:Tls and set Broker:Plain:Enabled=false (or Broker:Host=127.0.0.1 to keep the plain listener for local clients only)",
                 broker.ListenAddress(), broker.Port);
+        }
+    }
+
+    /// <summary>
+    /// The credential store was reloaded: live connections that logged in with a password that is no longer in force
+    /// (the identity was revoked, or its password rotated) are disconnected (MQTT 5: reason 0x87 not authorized),
+    /// counted as <c>credentials_revoked</c>. Certificate identities are revoked through the TLS listener's deny list.
+    /// </summary>
+    void OnCredentialsChanged(CredentialStore store, IReadOnlyDictionary<string, Domain.Identity.CredentialEntry> before)
+    {
+        if (server is not { IsStarted: true } running)
+        {
+            return;
+        }
+
+        foreach (var (clientId, identity) in owners.Snapshot())
+        {
+            if (identity.Source != IdentitySource.Password
+                || store.Find(identity.Name) is { } entry && string.Equals(entry.Hash.Text, identity.Credential, StringComparison.Ordinal))
+            {
+                continue;
+            }
+
+            validator.Count("credentials_revoked");
+            logger.LogWarning("Disconnecting MQTT client {ClientId}: the credentials of identity {Identity} were revoked or rotated",
+                Text.ForLog(clientId), Text.ForLog(identity.Name));
+            _ = DisconnectAsync(running, clientId);
+        }
+    }
+
+    async Task DisconnectAsync(MqttServer running, string clientId)
+    {
+        try
+        {
+            await running.DisconnectClientAsync(clientId, new MqttServerClientDisconnectOptions
+            {
+                ReasonCode = MQTTnet.Protocol.MqttDisconnectReasonCode.NotAuthorized,
+                ReasonString = "credentials revoked",
+            });
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            // Already gone (MQTTnet throws for an unknown client id), or the connection broke while closing.
+            logger.LogDebug("Disconnecting revoked client {ClientId}: {Error}", Text.ForLog(clientId), ex.Message);
         }
     }
 
@@ -143,6 +202,7 @@ public sealed class MqttBroker(
 
     public void Dispose()
     {
+        credentials.Changed -= OnCredentialsChanged;
         server?.Dispose();
         gate?.Dispose();
     }

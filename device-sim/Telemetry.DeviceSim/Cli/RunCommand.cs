@@ -10,7 +10,6 @@ namespace Telemetry.DeviceSim.Cli;
 /// <summary><c>device-sim run</c>: simulate the campus against a broker, show progress, print the summary.</summary>
 static class RunCommand
 {
-    const string PasswordVariable = "DEVICE_SIM_PASSWORD";
     static readonly SimulatorOptions Defaults = new();
 
     static readonly Option<string> Host = new("--host") { Description = "Broker host name or address.", DefaultValueFactory = _ => Defaults.Host };
@@ -28,7 +27,8 @@ static class RunCommand
     static readonly Option<string> Qos = new Option<string>("--qos") { Description = "MQTT QoS: 0 (at most once) or 1 (at least once, acknowledged).", DefaultValueFactory = _ => "1" }.AcceptOnlyFromAmong("0", "1");
     static readonly Option<string> Mqtt = new Option<string>("--mqtt") { Description = "MQTT protocol version.", DefaultValueFactory = _ => "3.1.1" }.AcceptOnlyFromAmong("3.1.1", "5");
     static readonly Option<string?> Username = new("--username") { Description = "User name for the broker." };
-    static readonly Option<string?> Password = new("--password") { Description = $"Password for the broker (or set {PasswordVariable})." };
+    static readonly Option<FileInfo?> PasswordFile = PasswordSource.FileOption();
+    static readonly Option<string?> RefusedPassword = PasswordSource.RefusedOption();
     static readonly Option<int?> Seed = new("--seed") { Description = "Seed for readings and jitter, to repeat a run. [default: random, printed in the summary]" };
     static readonly Option<int> Batch = new("--batch") { Description = "Readings per message; above 1 a device buffers readings and publishes them as a JSON array.", DefaultValueFactory = _ => Defaults.ReadingsPerMessage };
     static readonly Option<int> MaxConnects = new("--max-connects") { Description = "Connection attempts in flight at once.", DefaultValueFactory = _ => Defaults.MaxConcurrentConnects };
@@ -43,7 +43,7 @@ static class RunCommand
                                          "2: acknowledgements missing, refusals or failures; 1: usage error.")
         {
             Host, Port, ScenarioFile, Buildings, Rooms, Labs, Interval, Duration, Speed, Start, Fault, FaultsOut, Qos, Mqtt,
-            Username, Password, Seed, Batch, MaxConnects, Timestamps, AckTimeout, DrainTimeout,
+            Username, PasswordFile, RefusedPassword, Seed, Batch, MaxConnects, Timestamps, AckTimeout, DrainTimeout,
         };
         command.SetAction(RunAsync);
         return command;
@@ -154,7 +154,7 @@ static class RunCommand
         Qos = parse.GetValue(Qos) == "0" ? MqttQualityOfServiceLevel.AtMostOnce : MqttQualityOfServiceLevel.AtLeastOnce,
         ProtocolVersion = parse.GetValue(Mqtt) == "5" ? MqttProtocolVersion.V500 : MqttProtocolVersion.V311,
         Username = parse.GetValue(Username),
-        Password = parse.GetValue(Password) ?? Environment.GetEnvironmentVariable(PasswordVariable),
+        Password = PasswordSource.Read(parse, PasswordFile, RefusedPassword),
         Seed = parse.GetValue(Seed),
         ReadingsPerMessage = parse.GetValue(Batch),
         MaxConcurrentConnects = parse.GetValue(MaxConnects),

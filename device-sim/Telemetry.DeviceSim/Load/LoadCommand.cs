@@ -10,7 +10,6 @@ namespace Telemetry.DeviceSim.Load;
 /// <summary><c>device-sim load</c>: a load generator for benchmarks against any MQTT broker.</summary>
 static class LoadCommand
 {
-    const string PasswordVariable = "DEVICE_SIM_PASSWORD";
     static readonly LoadOptions Defaults = new();
 
     static readonly Option<string> Host = new("--host") { Description = "Broker host name or address.", DefaultValueFactory = _ => Defaults.Host };
@@ -34,7 +33,8 @@ static class LoadCommand
     static readonly Option<TimeSpan?> KeepAlive = DurationOption.Create("--keep-alive", "MQTT keep-alive period. [default: 30s]");
     static readonly Option<TimeSpan?> TsBackdate = DurationOption.Create("--ts-backdate", "Each connection's first reading is stamped this long before the start, then +1 ms a reading. [default: 10m]", allowZero: true);
     static readonly Option<string?> Username = new("--username") { Description = "User name for the broker." };
-    static readonly Option<string?> Password = new("--password") { Description = $"Password for the broker (or set {PasswordVariable})." };
+    static readonly Option<FileInfo?> PasswordFile = PasswordSource.FileOption();
+    static readonly Option<string?> RefusedPassword = PasswordSource.RefusedOption();
 
     public static Command Create()
     {
@@ -44,7 +44,7 @@ static class LoadCommand
                                           "and every message acknowledged; 2: otherwise; 1: usage error.")
         {
             Host, Port, Connections, Duration, Warmup, Inflight, Qos, PayloadBytes, ReadingsPerMessage, TopicPrefix, RunId,
-            SourceAddresses, ConnectRate, MaxConnects, Json, Idle, Mqtt, DrainTimeout, KeepAlive, TsBackdate, Username, Password,
+            SourceAddresses, ConnectRate, MaxConnects, Json, Idle, Mqtt, DrainTimeout, KeepAlive, TsBackdate, Username, PasswordFile, RefusedPassword,
         };
         command.SetAction(RunAsync);
         return command;
@@ -113,7 +113,8 @@ static class LoadCommand
         KeepAlive = parse.GetValue(KeepAlive) ?? Defaults.KeepAlive,
         TimestampBackdate = parse.GetValue(TsBackdate) ?? Defaults.TimestampBackdate,
         Username = parse.GetValue(Username),
-        Password = parse.GetValue(Password) ?? (parse.GetValue(Username) is null ? null : Environment.GetEnvironmentVariable(PasswordVariable)),
+        // Read (and --password refused) even without a username; the environment's password is used only with one.
+        Password = PasswordSource.Read(parse, PasswordFile, RefusedPassword) is { } password && parse.GetValue(Username) is not null ? password : null,
     };
 
     static IPAddress[] ParseAddresses(string? text)

@@ -47,7 +47,10 @@ public enum RefusalReason
     UnitMismatch,
     /// <summary>The sensor id is not in the campus registry and the registry says <c>unregistered: refuse</c>.</summary>
     SensorNotRegistered,
-    /// <summary>The connection may not publish for this sensor (<c>Broker:SensorAcl = OwnSensor</c>: another device's topic).</summary>
+    /// <summary>
+    /// The connection's identity may not publish for this sensor: not its own and not listed for it in the credential
+    /// store (anonymous connections: <c>Broker:SensorAcl = OwnSensor</c> and another client id's sensor).
+    /// </summary>
     SensorNotAllowed,
     /// <summary>A QoS 1 or 2 PUBLISH with packet identifier 0 (MQTT-2.2.1-3): a protocol error, the connection is closed.</summary>
     InvalidPacketId,
@@ -71,6 +74,8 @@ public enum RefusalReason
     TooManyNewSensors,
     /// <summary>The node has admitted <c>Ingest:MaxUnregisteredSensors</c> unregistered sensors since it started.</summary>
     UnregisteredSensorLimit,
+    /// <summary>A PUBLISH under the alert topic root (<c>Alerts:MqttTopicRoot</c>): only the service publishes alerts.</summary>
+    ForgedAlert,
 }
 
 /// <summary>A refused message: the reason and a sentence for the log and the MQTT 5 reason string.</summary>
@@ -113,6 +118,7 @@ public static class RefusalReasons
         RefusalReason.KindMetricLimit => "kind_metric_limit",
         RefusalReason.TooManyNewSensors => "too_many_new_sensors",
         RefusalReason.UnregisteredSensorLimit => "unregistered_sensor_limit",
+        RefusalReason.ForgedAlert => "forged_alert",
         _ => throw new ArgumentOutOfRangeException(nameof(reason), reason, null),
     };
 }

@@ -22,6 +22,10 @@ public sealed class TelemetryMetrics : IDisposable
             "Device messages that could not be made durable (spool full too long, disk error, stopping); not acknowledged, by reason");
         ConnectionsRefused = meter.CreateCounter<long>("telemetry.mqtt.connections.refused", "{connection}",
             "MQTT connections refused, by reason");
+        SubscriptionsRefused = meter.CreateCounter<long>("telemetry.mqtt.subscriptions.refused", "{subscription}",
+            "MQTT subscriptions (topic filters) refused, by reason");
+        CredentialReloadFailures = meter.CreateCounter<long>("telemetry.broker.credentials.reload_failures", "{reload}",
+            "Edits of the credential store that could not be read; the previous store stays in force");
         LinesWritten = meter.CreateCounter<long>("telemetry.influx.lines.written", "{line}",
             "Line-protocol lines InfluxDB acknowledged");
         BatchesWritten = meter.CreateCounter<long>("telemetry.influx.batches.written", "{batch}",
@@ -57,6 +61,8 @@ public sealed class TelemetryMetrics : IDisposable
     public Counter<long> MessagesRefused { get; }
     public Counter<long> MessagesFailed { get; }
     public Counter<long> ConnectionsRefused { get; }
+    public Counter<long> SubscriptionsRefused { get; }
+    public Counter<long> CredentialReloadFailures { get; }
     public Counter<long> LinesWritten { get; }
     public Counter<long> BatchesWritten { get; }
     public Counter<long> WriteRetries { get; }

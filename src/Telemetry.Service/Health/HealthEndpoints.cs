@@ -31,7 +31,8 @@ public static class HealthEndpoints
             .AddCheck<WritePathHealthCheck>("write_path", tags: [Ready])
             .AddCheck<InfluxHealthCheck>("influxdb", tags: [Ready])
             .AddCheck<AlertEngineHealthCheck>("alerts", tags: [Ready])
-            .AddCheck<RegistryHealthCheck>("registry", tags: [Ready]);
+            .AddCheck<RegistryHealthCheck>("registry", tags: [Ready])
+            .AddCheck<CredentialStoreHealthCheck>("credentials", tags: [Ready]);
         return builder;
     }
 
@@ -173,6 +174,17 @@ sealed class AlertEngineHealthCheck(AlertEngineProblems problems) : IHealthCheck
 /// Degraded (still 200) while the last edit of the registry file was refused: the service runs on the previous registry,
 /// and the edit someone made is not in force. Names where the errors are (<c>file:line:column</c>).
 /// </summary>
+/// <summary>Degraded while the last edit of the credential store was refused (the previous store stays in force).</summary>
+sealed class CredentialStoreHealthCheck(Telemetry.Broker.Identity.CredentialStore store) : IHealthCheck
+{
+    public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
+        Task.FromResult(!store.IsConfigured
+            ? HealthCheckResult.Healthy("no credential store: password logins are off")
+            : store.LastError is { } error
+                ? HealthCheckResult.Degraded($"{store.Path}: the last edit was not taken, the previous store ({store.Count} identities) stays in force: {error}")
+                : HealthCheckResult.Healthy($"{store.Path} in force: {store.Count} identities"));
+}
+
 sealed class RegistryHealthCheck(IServiceProvider services) : IHealthCheck
 {
     public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)

@@ -47,6 +47,8 @@ public static class CampusHosting
             .Validate(o => o.Webhooks.All(w => Enum.IsDefined(w.MinSeverity) && w.Events.All(Enum.IsDefined)),
                 "Alerts:Webhooks:*:MinSeverity must be Info, Warning or Critical, and Events may hold raised, acknowledged and cleared")
             .ValidateOnStart();
+        // The broker refuses device PUBLISHes under the alert root and gates subscriptions to it (docs/security.md).
+        builder.Services.AddSingleton(sp => new Telemetry.Broker.Identity.ProtectedTopics(sp.GetRequiredService<IOptions<AlertOptions>>().Value.MqttTopicRoot));
         builder.Services.AddHttpClient(WebhookSender.HttpClientName);
         builder.Services.AddSingleton<WebhookSender>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<WebhookSender>());

@@ -40,7 +40,9 @@ public sealed partial class ComposeConfigTests : IDisposable
 
         var telemetry = Environment(resolved["telemetry"]);
         Assert.Equal("test-token-0123456789", telemetry["Influx__Token"]);
-        Assert.Equal("test-device-password", telemetry["Broker__Users__test-device"]);
+        // Devices log in with the credential store; no password reaches the service's configuration.
+        Assert.Equal("/etc/campus/credentials/devices.passwd", telemetry["Broker__CredentialsFile"]);
+        Assert.DoesNotContain(telemetry, kv => kv.Value.Contains("test-device-password", StringComparison.Ordinal));
         Assert.Equal(Secrets["API_ADMIN_KEY_HASH"], telemetry["Api__Keys__0__Hash"]);
         Assert.Equal("test-token-0123456789", Environment(resolved["grafana"])["INFLUXDB_TOKEN"]);
         Assert.Equal("test-token-0123456789", Environment(resolved["influxdb"])["DOCKER_INFLUXDB_INIT_ADMIN_TOKEN"]);

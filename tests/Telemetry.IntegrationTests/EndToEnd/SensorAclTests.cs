@@ -1,13 +1,14 @@
 using MQTTnet;
 using MQTTnet.Formatter;
 using MQTTnet.Protocol;
+using Telemetry.IntegrationTests.Broker;
 
 namespace Telemetry.IntegrationTests.EndToEnd;
 
 /// <summary>
-/// <c>Broker:SensorAcl = OwnSensor</c>: a device may publish only for the sensor named by its client id, a gateway user
-/// for any sensor; another device's topic is refused with its reason and counted, and the device's own messages still go
-/// through.
+/// The identity decides which sensors a connection may publish for, not the client id: a device only for the sensor
+/// named by its identity (whatever client id it chose), a gateway for the sensors the credential store lists; another
+/// sensor is refused with its reason and counted, and the device's own messages still go through.
 /// </summary>
 [Collection(ServiceOnInfluxV1Fixture.CollectionName)]
 public sealed class SensorAclTests(ServiceOnInfluxV1Fixture fixture)
@@ -15,16 +16,19 @@ public sealed class SensorAclTests(ServiceOnInfluxV1Fixture fixture)
     static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     [Fact]
-    public async Task A_device_publishing_for_another_device_is_refused_while_gateways_may_publish_for_any()
+    public async Task A_device_publishing_for_another_device_is_refused_while_gateways_may_publish_for_their_sensors()
     {
+        var store = TestCredentials.WriteStore(
+            TestCredentials.Line("acl-s1", "device-secret"),
+            TestCredentials.Line("gateway", "gateway-secret", sensors: ["acl-s2"]));
         await using var service = await TelemetryServiceHost.StartAsync(
         [
             "--Influx:Api=V1", $"--Influx:Url={fixture.Influx.Url}", $"--Influx:Database={ServiceOnInfluxV1Fixture.Database}",
-            "--Broker:SensorAcl=OwnSensor", "--Broker:Users:device=device-secret", "--Broker:Users:gateway=gateway-secret",
-            "--Broker:Gateways:0=gateway",
+            $"--Broker:CredentialsFile={store}",
         ], Ct);
 
-        using var device = await ConnectAsync(service, "acl-s1", "device", "device-secret");
+        // The client id names the other sensor: it does not matter, the identity acl-s1 does.
+        using var device = await ConnectAsync(service, "acl-s2", "acl-s1", "device-secret");
         Assert.Equal(MqttClientPublishReasonCode.Success, (await PublishAsync(device, "acl-s1")).ReasonCode);
 
         var foreign = await PublishAsync(device, "acl-s2");
@@ -37,6 +41,7 @@ public sealed class SensorAclTests(ServiceOnInfluxV1Fixture fixture)
 
         using var gateway = await ConnectAsync(service, "gw-1", "gateway", "gateway-secret");
         Assert.Equal(MqttClientPublishReasonCode.Success, (await PublishAsync(gateway, "acl-s2")).ReasonCode);
+        Assert.Equal(MqttClientPublishReasonCode.NotAuthorized, (await PublishAsync(gateway, "acl-s3")).ReasonCode);
 
         var stored = await Poll.UntilAsync(
             "the three accepted readings of building acl in InfluxDB",

@@ -1,0 +1,116 @@
+using System.Net;
+using Microsoft.Extensions.Options;
+using MQTTnet.Protocol;
+using MQTTnet.Server;
+using Telemetry.Domain.Identity;
+using Telemetry.Domain.Ingest;
+
+namespace Telemetry.Broker.Identity;
+
+/// <summary>A refused CONNECT: the MQTT reason code, the reason label for metrics and logs, and a sentence.</summary>
+public readonly record struct ConnectRefusal(MqttConnectReasonCode Code, string Reason, string Detail);
+
+/// <summary>
+/// Decides who a connection is (<see cref="ConnectionIdentity"/>), in this order:
+/// <list type="number">
+/// <item>a verified client certificate: the identity it names (<see cref="ICertificateIdentity"/>); a username and
+///   password sent alongside are not looked at;</item>
+/// <item>a username, when a credential store is configured: the store's entry, if the password matches its hash —
+///   after the failed-login throttle (<see cref="LoginThrottle"/>) was asked, so a locked address or username costs no
+///   hashing; at most one hash per core is computed at once, so a burst of logins cannot take all CPU from ingest;</item>
+/// <item>otherwise anonymous, where anonymous devices are allowed (<c>Broker:AllowAnonymous</c>; a username sent
+///   without a store is ignored, as before the store existed).</item>
+/// </list>
+/// Then a client id held by a live connection of another identity is refused (<c>client_id_in_use</c>).
+/// </summary>
+public sealed class DeviceAuthenticator(
+    IOptions<BrokerOptions> options,
+    CredentialStore store,
+    LoginThrottle throttle,
+    ClientIdOwners owners,
+    ICertificateIdentity certificates,
+    TimeProvider time) : IDisposable
+{
+    readonly SemaphoreSlim hashing = new(Environment.ProcessorCount, Environment.ProcessorCount);
+
+    /// <summary>Hashed when a username is unknown, so that the answer takes as long as for a known one.</summary>
+    static readonly Lazy<PasswordHash> Decoy = new(() => PasswordHash.Create(Guid.NewGuid().ToString("N")));
+
+    public async Task<(ConnectionIdentity? Identity, ConnectRefusal Refusal)> AuthenticateAsync(ValidatingConnectionEventArgs args)
+    {
+        ArgumentNullException.ThrowIfNull(args);
+        var (identity, refusal) = args.IsSecureConnection && args.ClientCertificate is { } certificate
+            ? FromCertificate(certificate)
+            : store.IsConfigured && !string.IsNullOrEmpty(args.UserName)
+                ? await FromPasswordAsync(args).ConfigureAwait(false)
+                : Anonymous();
+        if (identity is null)
+        {
+            return (null, refusal);
+        }
+
+        if (owners.OwnerOf(args.ClientId) is { } owner && !owner.SameAs(identity))
+        {
+            return (null, new ConnectRefusal(MqttConnectReasonCode.ClientIdentifierNotValid, "client_id_in_use",
+                $"client id '{Text.ForLog(args.ClientId)}' is held by a live connection of another identity; {identity} may not take it over"));
+        }
+
+        return (identity, default);
+    }
+
+    (ConnectionIdentity?, ConnectRefusal) FromCertificate(System.Security.Cryptography.X509Certificates.X509Certificate2 certificate)
+    {
+        var name = certificates.IdentityOf(certificate);
+        return name is null
+            ? (null, new ConnectRefusal(MqttConnectReasonCode.NotAuthorized, "certificate_without_identity",
+                $"the client certificate '{Text.ForLog(certificate.Subject)}' names no device identity"))
+            : (new ConnectionIdentity(name, IdentitySource.Certificate), default);
+    }
+
+    (ConnectionIdentity?, ConnectRefusal) Anonymous() =>
+        options.Value.AnonymousAllowed()
+            ? (ConnectionIdentity.Anonymous, default)
+            : (null, new ConnectRefusal(MqttConnectReasonCode.NotAuthorized, "anonymous_not_allowed",
+                "this broker requires a username and password or a client certificate"));
+
+    async Task<(ConnectionIdentity?, ConnectRefusal)> FromPasswordAsync(ValidatingConnectionEventArgs args)
+    {
+        var user = args.UserName;
+        var source = (args.RemoteEndPoint as IPEndPoint)?.Address;
+        var (locked, delay) = throttle.Check(source, user);
+        if (locked)
+        {
+            return (null, new ConnectRefusal(MqttConnectReasonCode.NotAuthorized, "login_throttled",
+                $"too many failed logins from this address or for user '{Text.ForLog(user)}'; refused for a while (Broker:LoginThrottle)"));
+        }
+
+        if (delay > TimeSpan.Zero)
+        {
+            await Task.Delay(delay, time, args.CancellationToken).ConfigureAwait(false);
+        }
+
+        var entry = store.Find(user);
+        bool valid;
+        await hashing.WaitAsync(args.CancellationToken).ConfigureAwait(false);
+        try
+        {
+            valid = entry is { Hash.AllowsPasswordLogin: true } ? entry.Hash.Verify(args.Password ?? "") : !Decoy.Value.Verify(args.Password ?? "");
+            valid = valid && entry is { Hash.AllowsPasswordLogin: true };
+        }
+        finally
+        {
+            hashing.Release();
+        }
+
+        if (!valid)
+        {
+            throttle.Failed(source, user);
+            return (null, new ConnectRefusal(MqttConnectReasonCode.BadUserNameOrPassword, "bad_credentials",
+                $"wrong username or password for user '{Text.ForLog(user)}'"));
+        }
+
+        return (new ConnectionIdentity(entry!.Identity, IdentitySource.Password, entry.Hash.Text), default);
+    }
+
+    public void Dispose() => hashing.Dispose();
+}
