@@ -49,10 +49,25 @@ public sealed class TlsListenerTests(TlsServiceFixture fixture) : IClassFixture<
     public async Task Mosquitto_pub_with_a_valid_device_certificate_publishes_a_reading_that_is_stored()
     {
         var accepted = await HandshakesAsync("result=\"accepted\"");
-        var result = await PublishAsync("tls-stored", TlsCertificates.Good);
+        var result = await PublishAsync(TlsCertificates.Good, TlsCertificates.Good);
         Assert.True(result.ExitCode == 0, $"mosquitto_pub over TLS exited {result.ExitCode}: {result.Output}");
-        Assert.Equal(1, await Poll.UntilAsync("the TLS reading of tls-stored in InfluxDB", () => StoredAsync("tls-stored"), n => n >= 1, cancellationToken: Ct));
+        Assert.Equal(1, await Poll.UntilAsync($"the TLS reading of {TlsCertificates.Good} in InfluxDB", () => StoredAsync(TlsCertificates.Good), n => n >= 1, cancellationToken: Ct));
         await Poll.UntilAsync("the TLS handshake to be counted as accepted", () => HandshakesAsync("result=\"accepted\""), n => n > accepted, cancellationToken: Ct);
+    }
+
+    [Fact]
+    public async Task The_certificate_identity_not_the_client_id_decides_which_sensor_a_device_publishes_for()
+    {
+        // The good device's certificate names tls-good; it connects with client id tls-borrowed and publishes for
+        // tls-borrowed: refused (sensor_not_allowed). Then, as a later process on the same broker, it publishes for its
+        // own sensor, which is stored: once that is in InfluxDB the refused one has long been decided.
+        var refused = await PublishAsync("tls-borrowed", TlsCertificates.Good);
+        Assert.True(refused.ExitCode == 0, $"mosquitto_pub over TLS exited {refused.ExitCode}: {refused.Output}");
+        var before = await StoredAsync(TlsCertificates.Good);
+        var own = await PublishAsync(TlsCertificates.Good, TlsCertificates.Good);
+        Assert.True(own.ExitCode == 0, $"mosquitto_pub over TLS exited {own.ExitCode}: {own.Output}");
+        await Poll.UntilAsync($"the second TLS reading of {TlsCertificates.Good} in InfluxDB", () => StoredAsync(TlsCertificates.Good), n => n > before, cancellationToken: Ct);
+        Assert.Equal(0, await StoredAsync("tls-borrowed"));
     }
 
     [Theory]

@@ -26,7 +26,7 @@ public sealed partial class ComposeServiceConfigurationTests
             Assert.Contains(configuration, v => v.Key == key);
         }
 
-        Assert.Contains(configuration, v => v.Key.StartsWith("Broker__Users__", StringComparison.Ordinal));
+        Assert.Contains(configuration, v => v.Key == "Broker__CredentialsFile");
     }
 
     [Fact]
@@ -68,7 +68,7 @@ public sealed partial class ComposeServiceConfigurationTests
             KeyValuePair.Create("Influx__LongRetentionPolicy", "long"),
             KeyValuePair.Create("Writer__MaxBatchLines", "100"),
             KeyValuePair.Create("Ingest__MaxFutureSkew", "00:01:00"),
-            KeyValuePair.Create("Broker__Users__${MQTT_DEVICE_USER:-dev}", "${MQTT_DEVICE_PASSWORD:?set it}"),
+            KeyValuePair.Create("Broker__CredentialsFile", "/etc/campus/credentials/devices.passwd"),
             KeyValuePair.Create("Alerts__Webhooks__0__Url", "https://ops.example/hook"),
             KeyValuePair.Create("Orleans__SiloPort", "11111"),
             KeyValuePair.Create("Campus__RegistryPollInterval", "00:00:05"),
