@@ -11,6 +11,9 @@ cd "$(dirname "$0")"
 user=$(sed -n 's/^MQTT_DEVICE_USER=//p' .env); user=${user:-campus-device}
 password=$(sed -n 's/^MQTT_DEVICE_PASSWORD=//p' .env)
 [ -n "$password" ] || { echo "set MQTT_DEVICE_PASSWORD in deploy/.env" >&2; exit 1; }
+# The example file's placeholder, or anything short, would be a gateway password for every sensor that anyone can guess.
+case "$password" in change-me*) echo "MQTT_DEVICE_PASSWORD in deploy/.env is still the example's placeholder: set a real one (e.g. openssl rand -base64 24)" >&2; exit 1 ;; esac
+[ "${#password}" -ge 12 ] || { echo "MQTT_DEVICE_PASSWORD in deploy/.env is shorter than 12 characters" >&2; exit 1; }
 mkdir -p credentials
 store=credentials/devices.passwd
 

@@ -57,6 +57,26 @@ public sealed partial class ComposeConfigTests : IDisposable
         Assert.All(ports, p => Assert.StartsWith("127.0.0.1:", p, StringComparison.Ordinal));
     }
 
+    [Fact]
+    public async Task Config_WithTheTlsOverlay_ServesDevicesOnTheTlsListenerWithTheCampusCa()
+    {
+        var env = new Dictionary<string, string>(Secrets, StringComparer.Ordinal) { ["MQTT_DEVICE_USER"] = "test-device" };
+
+        var result = await RunConfigAsync(WriteEnvFile(env), "docker-compose.tls.yml");
+
+        Assert.True(result.ExitCode == 0, $"docker-compose config with docker-compose.tls.yml failed ({result.ExitCode}): {result.Stderr}");
+        var telemetry = ParseServices(result.Stdout)["telemetry"];
+        var environment = Environment(telemetry);
+        Assert.Equal("true", environment["Broker__Tls__Enabled"]);
+        Assert.Equal("/etc/campus/certs/server.crt", environment["Broker__Tls__CertificateFile"]);
+        Assert.Equal("/etc/campus/certs/ca.crt", environment["Broker__Tls__ClientCaFile"]);
+        Assert.Equal("Optional", environment["Broker__Tls__ClientCertificates"]);
+        // The base file's settings stay: the credential store, and no password in the service's configuration.
+        Assert.Equal("/etc/campus/credentials/devices.passwd", environment["Broker__CredentialsFile"]);
+        Assert.Contains(Sequence(telemetry, "ports"), p => p.StartsWith("127.0.0.1:8883:8883", StringComparison.Ordinal));
+        Assert.Contains(Sequence(telemetry, "volumes"), v => v.Contains("/etc/campus/certs", StringComparison.Ordinal));
+    }
+
     [Theory]
     [InlineData("INFLUX_TOKEN")]
     [InlineData("INFLUX_ADMIN_PASSWORD")]
@@ -95,9 +115,12 @@ public sealed partial class ComposeConfigTests : IDisposable
         Assert.Empty(used.Except(listed));
     }
 
-    /// <summary>Every ${NAME…} of the compose file.</summary>
+    /// <summary>Every ${NAME…} of the compose file and its TLS overlay.</summary>
     HashSet<string> ComposeVariables() =>
-        ComposeVariable().Matches(File.ReadAllText(compose.ComposePath)).Select(m => m.Groups[1].Value).ToHashSet(StringComparer.Ordinal);
+        new[] { compose.ComposePath, Path.Combine(compose.DeployDirectory, "docker-compose.tls.yml") }
+            .SelectMany(path => ComposeVariable().Matches(File.ReadAllText(path)))
+            .Select(m => m.Groups[1].Value)
+            .ToHashSet(StringComparer.Ordinal);
 
     string WriteEnvFile(IReadOnlyDictionary<string, string> values)
     {
@@ -106,17 +129,28 @@ public sealed partial class ComposeConfigTests : IDisposable
         return path;
     }
 
-    async Task<(int ExitCode, string Stdout, string Stderr)> RunConfigAsync(string envFile)
+    async Task<(int ExitCode, string Stdout, string Stderr)> RunConfigAsync(string envFile, string? overlay = null)
     {
         var executable = FindDockerCompose();
         var start = new ProcessStartInfo(executable)
         {
-            ArgumentList = { "-f", compose.ComposePath, "--env-file", envFile, "config" },
+            ArgumentList = { "-f", compose.ComposePath },
             WorkingDirectory = directory,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
+        if (overlay is not null)
+        {
+            start.ArgumentList.Add("-f");
+            start.ArgumentList.Add(Path.Combine(compose.DeployDirectory, overlay));
+        }
+
+        foreach (var argument in new[] { "--env-file", envFile, "config" })
+        {
+            start.ArgumentList.Add(argument);
+        }
+
         // The variables must come from the env file only, not from whoever runs the tests.
         foreach (var name in ComposeVariables().Append("COMPOSE_FILE").Append("COMPOSE_PROJECT_NAME"))
         {
