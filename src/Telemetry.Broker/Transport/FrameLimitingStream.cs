@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using System.Text.Unicode;
 using MQTTnet.Exceptions;
 
@@ -29,6 +30,10 @@ namespace Telemetry.Broker.Transport;
 ///   QoS 3, reserved bits set or (MQTT 5) retain handling 3 (MQTT-3.8.3-4/5): MQTTnet decodes QoS 3 as is, drops the
 ///   reserved bits, and accepts an empty filter list (<c>malformed_packet</c>). The bodies of these packets are rare
 ///   and small, so they are kept whole (within the packet-size limit) and checked when complete;</item>
+/// <item>an MQTT 5 PUBLISH with an explicit Topic Alias of 0 (MQTT 5 §3.3.2.3.4, a protocol error): MQTTnet decodes it
+///   exactly as no alias, so only the raw properties show it. The head of each MQTT 5 PUBLISH (topic, packet
+///   identifier, properties — never the payload) is kept until complete and its properties scanned
+///   (<c>protocol_error</c>);</item>
 /// <item>a first CONNECT whose client id, will topic or user name is not well-formed UTF-8 (MQTT-1.5.4-1): MQTTnet
 ///   decodes invalid bytes as U+FFFD, and the connection would then be judged (and refused as bad credentials, or
 ///   accepted under a mangled id) on a name the client never sent (<c>malformed_connect</c>).</item>
@@ -57,6 +62,9 @@ public sealed class FrameLimitingStream(Stream inner, int maxRemainingLength, Ac
     byte protocolLevel;
     byte packetType;
     byte[]? captured;
+    bool publishHasPacketId;
+    readonly List<byte> publishHead = [];
+    bool inspectingPublishHead;
     int capturedAt;
 
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
@@ -103,6 +111,7 @@ public sealed class FrameLimitingStream(Stream inner, int maxRemainingLength, Ac
                     }
 
                     packetType = (byte)(data[i] >> 4);
+                    publishHasPacketId = (data[i] & 0x06) != 0;
                     i++;
                     state = State.RemainingLength;
                     length = 0;
@@ -126,6 +135,8 @@ public sealed class FrameLimitingStream(Stream inner, int maxRemainingLength, Ac
                         bodyLeft = length;
                         state = length == 0 ? State.FixedHeader : State.Body;
                         captured = inspectingConnect || packetType is 8 or 10 ? new byte[length] : null;
+                        inspectingPublishHead = packetType == 3 && protocolLevel == 5 && length > 0;
+                        publishHead.Clear();
                         capturedAt = 0;
                         if (length == 0)
                         {
@@ -143,6 +154,11 @@ public sealed class FrameLimitingStream(Stream inner, int maxRemainingLength, Ac
 
                 case State.Body:
                     var take = (int)Math.Min(bodyLeft, data.Length - i);
+                    if (inspectingPublishHead)
+                    {
+                        InspectPublishHead(data.Slice(i, take));
+                    }
+
                     for (var k = i; inspectingConnect && k < i + take; k++)
                     {
                         InspectConnect(data[k]);
@@ -159,12 +175,119 @@ public sealed class FrameLimitingStream(Stream inner, int maxRemainingLength, Ac
                     if (bodyLeft == 0)
                     {
                         state = State.FixedHeader;
+                        inspectingPublishHead = false; // a head longer than its packet: MQTTnet's decoder refuses it
                         CheckCaptured();
                     }
 
                     break;
             }
         }
+    }
+
+    /// <summary>
+    /// Keeps the head of an MQTT 5 PUBLISH (topic, packet identifier, properties; never the payload) until it is
+    /// complete, then checks its properties: an explicit Topic Alias of 0 is a protocol error (MQTT 5 §3.3.2.3.4)
+    /// that MQTTnet's decoder cannot show — it decodes it exactly as no alias.
+    /// </summary>
+    void InspectPublishHead(ReadOnlySpan<byte> chunk)
+    {
+        while (inspectingPublishHead && chunk.Length > 0)
+        {
+            var need = PublishHeadLength(CollectionsMarshal.AsSpan(publishHead), publishHasPacketId);
+            if (need < 0)
+            {
+                inspectingPublishHead = false; // a malformed properties length: MQTTnet's decoder refuses it
+                return;
+            }
+
+            var take = Math.Min(need - publishHead.Count, chunk.Length);
+            publishHead.AddRange(chunk[..take]);
+            chunk = chunk[take..];
+            if (publishHead.Count == need && PublishHeadLength(CollectionsMarshal.AsSpan(publishHead), publishHasPacketId) == need)
+            {
+                inspectingPublishHead = false;
+                if (PublishPropertiesProblem(CollectionsMarshal.AsSpan(publishHead), publishHasPacketId) is { } problem)
+                {
+                    Refuse(ConnectionRefusals.ProtocolError, problem);
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// How many bytes of an MQTT 5 PUBLISH body its head (topic, packet identifier, properties) takes, as far as
+    /// <paramref name="head"/> tells so far (read more and ask again while it grows); -1 when the properties length is malformed.
+    /// </summary>
+    public static int PublishHeadLength(ReadOnlySpan<byte> head, bool hasPacketId)
+    {
+        if (head.Length < 2)
+        {
+            return 2;
+        }
+
+        var lengthAt = 2 + (head[0] << 8 | head[1]) + (hasPacketId ? 2 : 0);
+        int length = 0;
+        for (var k = 0; k < 4; k++)
+        {
+            if (lengthAt + k >= head.Length)
+            {
+                return lengthAt + k + 1;
+            }
+
+            var b = head[lengthAt + k];
+            length |= (b & 0x7F) << (7 * k);
+            if ((b & 0x80) == 0)
+            {
+                return lengthAt + k + 1 + length;
+            }
+        }
+
+        return -1;
+    }
+
+    /// <summary>What is wrong with the properties of a complete MQTT 5 PUBLISH head, or null (only the Topic Alias is judged).</summary>
+    public static string? PublishPropertiesProblem(ReadOnlySpan<byte> head, bool hasPacketId)
+    {
+        var reader = new BodyReader(head);
+        if (!reader.String(out _) || hasPacketId && !reader.Skip(2) || !reader.VarInt(out var length))
+        {
+            return null;
+        }
+
+        var properties = new BodyReader(reader.Rest[..Math.Min(length, reader.Rest.Length)]);
+        while (properties.Byte(out var id))
+        {
+            if (id == 0x23)
+            {
+                if (!properties.Byte(out var high) || !properties.Byte(out var low))
+                {
+                    return null;
+                }
+
+                if ((high | low) == 0)
+                {
+                    return "a PUBLISH with topic alias 0 (MQTT 5 §3.3.2.3.4: a protocol error)";
+                }
+
+                continue;
+            }
+
+            var read = id switch
+            {
+                0x01 => properties.Skip(1), // payload format indicator
+                0x02 => properties.Skip(4), // message expiry interval
+                0x03 or 0x08 or 0x09 => properties.String(out _), // content type, response topic, correlation data
+                0x26 => properties.String(out _) && properties.String(out _), // user property
+                0x0B => properties.VarInt(out _), // subscription identifier
+                _ => false, // not a PUBLISH property: MQTTnet's decoder refuses it
+            };
+            if (!read)
+            {
+                return null;
+            }
+        }
+
+        return null;
     }
 
     /// <summary>A kept packet body is complete: checks it by its type (see the class summary).</summary>
@@ -326,6 +449,29 @@ public sealed class FrameLimitingStream(Stream inner, int maxRemainingLength, Ac
         int at;
 
         public readonly bool AtEnd => at >= body.Length;
+
+        public readonly ReadOnlySpan<byte> Rest => body[at..];
+
+        /// <summary>An MQTT variable byte integer (at most four bytes).</summary>
+        public bool VarInt(out int value)
+        {
+            value = 0;
+            for (var k = 0; k < 4; k++)
+            {
+                if (!Byte(out var b))
+                {
+                    return false;
+                }
+
+                value |= (b & 0x7F) << (7 * k);
+                if ((b & 0x80) == 0)
+                {
+                    return true;
+                }
+            }
+
+            return false;
+        }
 
         public bool Skip(int count)
         {

@@ -305,6 +305,24 @@ public sealed class StrictProtocolTests(ServiceOnInfluxV1Fixture fixture)
         Assert.Equal(1, after.GetValueOrDefault("topic_alias_invalid") - before.GetValueOrDefault("topic_alias_invalid"));
     }
 
+    [Fact]
+    public async Task A_PUBLISH_with_topic_alias_0_closes_the_connection_counted_as_a_protocol_error_and_is_not_stored()
+    {
+        var sensor = $"st-alias0-{Guid.NewGuid():N}"[..20];
+        var ingest = fixture.Service.Services.GetRequiredService<IngestHandler>();
+        var accepted = ingest.MessagesAccepted;
+        var before = await ConnectionsRefusedAsync(ConnectionRefusals.ProtocolError);
+        using var raw = await RawMqtt5.ConnectAsync(fixture.Service.MqttPort, sensor, Ct);
+        await raw.SendAsync(RawMqtt5.Publish(0x32, Encoding.UTF8.GetBytes($"campus/strict/r1/{sensor}/telemetry"), packetId: 1,
+            [0x01, 0x01, .. RawMqtt5.AliasProperty(0)], "{\"temperature\":99}"u8.ToArray()), Ct); // after a payload format indicator
+
+        var (closed, received) = await raw.ReceiveUntilClosedAsync(TimeSpan.FromSeconds(30), Ct);
+        Assert.True(closed, "the connection stayed open after topic alias 0");
+        Assert.Empty(received); // no PUBACK
+        await Poll.UntilAsync("topic alias 0 to be counted", () => ConnectionsRefusedAsync(ConnectionRefusals.ProtocolError), n => n >= before + 1, cancellationToken: Ct);
+        Assert.Equal(accepted, ingest.MessagesAccepted);
+    }
+
     public static TheoryData<string, byte, byte[], byte[]?> InvalidUtf8Connects() => new()
     {
         { "client-id-mqtt5", 5, [.. "st-utf8-"u8, 0xFF], null },

@@ -1,5 +1,3 @@
-using static Telemetry.IntegrationTests.Hostile.MqttBytes;
-
 namespace Telemetry.IntegrationTests.Hostile;
 
 /// <summary>
@@ -12,13 +10,9 @@ public sealed class KnownGapCases : IHostileCaseSource
 {
     public string Category => "known-gaps";
 
+    /// <summary>None at present: each gap found so far is fixed and asserted by its category's source.</summary>
     public IEnumerable<HostileCase> Cases(Markers markers)
     {
-        // MQTT 5 §3.3.2.3.4: a Topic Alias of 0 is a protocol error. MQTTnet decodes an alias property of 0 exactly as no
-        // alias at all (TopicAlias = 0), so nothing after its decoder can tell them apart; seeing it would take parsing
-        // every MQTT 5 PUBLISH's properties on the wire. With a topic, the message goes through as if it had no alias.
-        yield return new(Category, "topic alias 0", markers.Next(),
-            new RawAction(m => Publish(0x32, Shapes.TopicBytes(m), 1, Shapes.Reading, properties: TopicAlias(0)), RawStart.Mqtt5),
-            Expectation.Closed("topic_alias_invalid"));
+        yield break;
     }
 }

@@ -117,6 +117,16 @@ public sealed class TopicAliasCases : IHostileCaseSource
             new RawAction(_ => Publish(0x32, [], 1, Shapes.Reading, properties: TopicAlias(3)), RawStart.Mqtt5), Expectation.Closed("topic_alias_invalid"));
         yield return new(Category, "an empty topic without an alias", markers.Next(),
             new RawAction(_ => Publish(0x32, [], 1, Shapes.Reading), RawStart.Mqtt5), Expectation.Closed("topic_alias_invalid"));
+        // Topic alias 0 is a protocol error too; MQTTnet decodes it as no alias, so it is seen on the raw properties.
+        yield return new(Category, "topic alias 0 with a topic", markers.Next(),
+            new RawAction(m => Publish(0x32, Shapes.TopicBytes(m), 1, Shapes.Reading, properties: TopicAlias(0)), RawStart.Mqtt5),
+            Expectation.Closed("protocol_error"));
+        yield return new(Category, "topic alias 0 after a user property", markers.Next(),
+            new RawAction(m => Publish(0x32, Shapes.TopicBytes(m), 1, Shapes.Reading, properties: [0x26, .. Str("k"), .. Str("v"), .. TopicAlias(0)]), RawStart.Mqtt5),
+            Expectation.Closed("protocol_error"));
+        yield return new(Category, "topic alias 0 without a topic, QoS 0", markers.Next(),
+            new RawAction(_ => Publish(0x30, [], 0, Shapes.Reading, properties: TopicAlias(0)), RawStart.Mqtt5),
+            Expectation.Closed("protocol_error"));
         yield return new(Category, "alias 1 set, alias 2 used without a topic", markers.Next(),
             new RawAction(m => [
                 .. Publish(0x32, Shapes.TopicBytes(m), 1, "{\"temperature\":\"x\"}"u8.ToArray(), properties: TopicAlias(1)),

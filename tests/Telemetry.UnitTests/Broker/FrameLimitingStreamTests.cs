@@ -125,6 +125,47 @@ public sealed class FrameLimitingStreamTests
         Assert.Equal(bytes, copy.ToArray());
     }
 
+    static byte[] Publish5(byte header, byte[] topic, byte[] properties, bool packetId = true) =>
+        Packet(header, [.. Str(topic), .. packetId ? [(byte)0, (byte)1] : Array.Empty<byte>(), (byte)properties.Length, .. properties, .. "{\"t\":1}"u8]);
+
+    public static TheoryData<string, byte[]> AliasZero() => new()
+    {
+        { "alone", Publish5(0x32, "a/b"u8.ToArray(), [0x23, 0, 0]) },
+        { "QoS 0, no topic", Publish5(0x30, [], [0x23, 0, 0], packetId: false) },
+        { "after other properties", Publish5(0x32, "a/b"u8.ToArray(), [0x01, 1, 0x02, 0, 0, 0, 9, 0x26, .. Str("k"u8), .. Str("v"u8), 0x08, .. Str("r"u8), 0x23, 0, 0]) },
+    };
+
+    [Theory]
+    [MemberData(nameof(AliasZero))]
+    public void An_MQTT_5_PUBLISH_with_topic_alias_0_is_a_protocol_error_however_the_bytes_arrive(string name, byte[] publish)
+    {
+        foreach (var chunk in new[] { 1, 2, 5, 4096 })
+        {
+            var refused = ReadThrough([.. Connect5, .. publish], chunk);
+            Assert.True(refused?.Reason == ConnectionRefusals.ProtocolError, $"{name}, reads of {chunk}: {refused}");
+        }
+    }
+
+    [Fact]
+    public void Topic_aliases_above_0_and_MQTT_3_publishes_pass()
+    {
+        Assert.Null(ReadThrough([.. Connect5, .. Publish5(0x32, "a/b"u8.ToArray(), [0x23, 0, 1]), .. Publish5(0x30, [], [0x23, 0, 1], packetId: false)], 1));
+        Assert.Null(ReadThrough([.. Connect5, .. Publish5(0x32, "a/b"u8.ToArray(), [])], 3));
+        // MQTT 3.1.1 has no properties: the same bytes are topic, packet id and payload, never judged as an alias.
+        Assert.Null(ReadThrough([.. Connect311, .. Packet(0x32, [.. Str("a/b"u8), 0, 1, 3, 0x23, 0, 0])], 1));
+    }
+
+    [Fact]
+    public void The_head_length_of_a_PUBLISH_is_known_as_its_bytes_arrive()
+    {
+        byte[] head = [0, 3, .. "a/b"u8, 0, 7, 3, 0x23, 0, 4];
+        Assert.Equal(2, FrameLimitingStream.PublishHeadLength([], hasPacketId: true));
+        Assert.Equal(8, FrameLimitingStream.PublishHeadLength(head.AsSpan(0, 2), hasPacketId: true));
+        Assert.Equal(head.Length, FrameLimitingStream.PublishHeadLength(head.AsSpan(0, 8), hasPacketId: true));
+        Assert.Equal(-1, FrameLimitingStream.PublishHeadLength([0, 0, 0xFF, 0xFF, 0xFF, 0xFF], hasPacketId: false));
+        Assert.Null(FrameLimitingStream.PublishPropertiesProblem(head, hasPacketId: true));
+    }
+
     public static TheoryData<string, byte[]> BadConnects() => new()
     {
         { "client id 0xFF", Packet(0x10, [0, 4, .. "MQTT"u8, 5, 0x02, 0, 60, 0, .. Str([.. "dev"u8, 0xFF])]) },
