@@ -19,10 +19,12 @@ namespace Telemetry.Broker;
 /// (hard-coded in its <c>MqttConnAckPacketFactory</c>, no server option) and keeps each alias's topic for the
 /// connection's life. The CONNACK is rewritten to advertise <paramref name="topicAliasMaximum"/> (0: no aliases), and a
 /// PUBLISH using an alias above it closes the connection (MQTT 5 §3.3.2.3.4: a protocol error), reported through
-/// <paramref name="onAliasRefused"/> with the client id the connection gave in CONNECT. Everything else passes through to the TCP adapter underneath untouched.
+/// <paramref name="onAliasRefused"/> with the client id the connection gave in CONNECT and what was wrong. So does, on
+/// MQTT 5, a PUBLISH without a topic whose alias was never set on this connection, or without a topic and without an
+/// alias (MQTT 5 §3.3.4: a protocol error; MQTTnet hands it on with an empty topic). Everything else passes through to the TCP adapter underneath untouched.
 /// </para>
 /// </summary>
-public sealed class ClientIdAssigningServerAdapter(IMqttServerAdapter inner, ushort topicAliasMaximum, Action<string, ushort> onAliasRefused) : IMqttServerAdapter
+public sealed class ClientIdAssigningServerAdapter(IMqttServerAdapter inner, ushort topicAliasMaximum, Action<string, string> onAliasRefused) : IMqttServerAdapter
 {
     public Func<IMqttChannelAdapter, Task>? ClientHandler { get; set; }
 
@@ -38,8 +40,9 @@ public sealed class ClientIdAssigningServerAdapter(IMqttServerAdapter inner, ush
 
     public void Dispose() => inner.Dispose();
 
-    sealed class ChannelAdapter(IMqttChannelAdapter inner, ushort topicAliasMaximum, Action<string, ushort> onAliasRefused) : IMqttChannelAdapter
+    sealed class ChannelAdapter(IMqttChannelAdapter inner, ushort topicAliasMaximum, Action<string, string> onAliasRefused) : IMqttChannelAdapter
     {
+        readonly HashSet<ushort> aliasesSet = [];
         bool connectSeen;
         string clientId = "";
 
@@ -71,14 +74,43 @@ public sealed class ClientIdAssigningServerAdapter(IMqttServerAdapter inner, ush
                 clientId = connect.ClientId ?? "";
             }
 
-            if (packet is MqttPublishPacket { TopicAlias: var alias } && alias > topicAliasMaximum)
+            if (packet is MqttPublishPacket publish && AliasProblem(publish) is { } problem)
             {
-                onAliasRefused(clientId, alias);
+                onAliasRefused(clientId, problem);
                 // MQTTnet's receive loop ends the connection on a communication error, logging it as a warning.
-                throw new MqttCommunicationException($"topic alias {alias} is above the Topic Alias Maximum of {topicAliasMaximum}");
+                throw new MqttCommunicationException(problem);
             }
 
             return packet;
+        }
+
+        /// <summary>What is wrong with a PUBLISH's topic alias (or its missing topic), or null; records aliases it sets.</summary>
+        string? AliasProblem(MqttPublishPacket publish)
+        {
+            var alias = publish.TopicAlias;
+            if (alias > topicAliasMaximum)
+            {
+                return $"topic alias {alias} is above the Topic Alias Maximum of {topicAliasMaximum}";
+            }
+
+            if (!string.IsNullOrEmpty(publish.Topic))
+            {
+                if (alias != 0)
+                {
+                    aliasesSet.Add(alias); // at most topicAliasMaximum of them
+                }
+
+                return null;
+            }
+
+            if (inner.PacketFormatterAdapter.ProtocolVersion != MqttProtocolVersion.V500)
+            {
+                return null; // an empty topic on MQTT 3.1.1 is refused where messages enter (topic_not_allowed)
+            }
+
+            return alias == 0 ? "a PUBLISH without a topic and without a topic alias"
+                : !aliasesSet.Contains(alias) ? $"a PUBLISH without a topic on topic alias {alias}, which was never set on this connection"
+                : null;
         }
 
         public void ResetStatistics() => inner.ResetStatistics();

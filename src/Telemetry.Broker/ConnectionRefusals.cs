@@ -21,8 +21,17 @@ public sealed class ConnectionRefusals(TelemetryMetrics metrics, ILogger<Connect
     /// <summary>No complete CONNECT within <c>Broker:ConnectTimeout</c> of the accept.</summary>
     public const string ConnectTimeout = "connect_timeout";
 
-    /// <summary>A CONNECT whose flags break the specification (reserved bit, will QoS 3, …).</summary>
+    /// <summary>A CONNECT whose flags break the specification (reserved bit, will QoS 3, …) or whose client id, will topic or user name is not UTF-8.</summary>
     public const string MalformedConnect = "malformed_connect";
+
+    /// <summary>
+    /// A malformed packet after CONNECT that MQTTnet would decode leniently: fixed-header flags other than the
+    /// specification's, a SUBSCRIBE or UNSUBSCRIBE without filters, subscription options with QoS 3 or reserved bits.
+    /// </summary>
+    public const string MalformedPacket = "malformed_packet";
+
+    /// <summary>A second CONNECT on a connection (MQTT-3.1.0-2).</summary>
+    public const string ProtocolError = "protocol_error";
 
     /// <summary>The first packet on the connection was not CONNECT.</summary>
     public const string PacketBeforeConnect = "packet_before_connect";

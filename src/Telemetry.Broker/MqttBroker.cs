@@ -83,9 +83,9 @@ public sealed class MqttBroker(
                 Gate = gate, // one gate for both listeners: the connection limit counts every socket
             };
             var guard = new ProtocolGuardServerAdapter(transport, broker, connectionRefusals, refusals, TimeProvider.System);
-            return (IMqttServerAdapter)new ClientIdAssigningServerAdapter(guard, (ushort)broker.TopicAliasMaximum, (clientId, alias) =>
+            return (IMqttServerAdapter)new ClientIdAssigningServerAdapter(guard, (ushort)broker.TopicAliasMaximum, (clientId, problem) =>
                 refusals.Record(clientId, "", new Refusal(RefusalReason.TopicAliasInvalid,
-                    $"topic alias {alias} is above Broker:TopicAliasMaximum ({broker.TopicAliasMaximum}); the connection is closed")));
+                    $"{problem} (Broker:TopicAliasMaximum is {broker.TopicAliasMaximum}); the connection is closed")));
         }).ToList();
         server = new MqttServerFactory().CreateMqttServer(serverOptions, adapters, new MqttNetLogBridge(loggerFactory));
         server.ValidatingConnectionAsync += validator.ValidateAsync;

@@ -54,6 +54,11 @@ public sealed class PasswordHash
     {
         ArgumentNullException.ThrowIfNull(password);
         ArgumentOutOfRangeException.ThrowIfLessThan(iterations, MinimumIterations);
+        if (password.Contains('\0', StringComparison.Ordinal))
+        {
+            throw new ArgumentException("a password may not hold U+0000 (it would never verify)", nameof(password));
+        }
+
         var salt = RandomNumberGenerator.GetBytes(SaltBytes);
         var hash = Rfc2898DeriveBytes.Pbkdf2(Encoding.UTF8.GetBytes(password), salt, iterations, HashAlgorithmName.SHA512, 64);
         return new PasswordHash(HashScheme.Pbkdf2Sha512, iterations, salt, hash,
@@ -111,10 +116,19 @@ public sealed class PasswordHash
         return true;
     }
 
-    /// <summary>Whether <paramref name="password"/> has this hash; compares in fixed time. Costs the hash's iterations.</summary>
+    /// <summary>
+    /// Whether <paramref name="password"/> has this hash; compares in fixed time. Costs the hash's iterations.
+    /// A password holding U+0000 never verifies: PBKDF2's HMAC pads a short key with zero bytes, so "secret" followed
+    /// by NULs would otherwise verify as "secret" (found by the hostile-input suite).
+    /// </summary>
     public bool Verify(string password)
     {
         ArgumentNullException.ThrowIfNull(password);
+        if (password.Contains('\0', StringComparison.Ordinal))
+        {
+            return false;
+        }
+
         var bytes = Encoding.UTF8.GetBytes(password);
         byte[] computed;
         switch (scheme)

@@ -22,7 +22,8 @@ public sealed class FrameLimitingStreamTests
     [Fact]
     public void A_good_CONNECT_read_one_byte_at_a_time_passes_and_so_do_the_packets_after_it()
     {
-        byte[] bytes = [.. Connect(5, 0x02), 0xC0, 0x00, .. Connect(5, 0x03)]; // a later CONNECT is MQTTnet's to refuse
+        // Only the first CONNECT's flags are inspected: a SUBSCRIBE's options byte 0x01 after it is not read as connect flags.
+        byte[] bytes = [.. Connect(5, 0x02), 0xC0, 0x00, 0x82, 0x07, 0x00, 0x01, 0x00, 0x00, 0x01, (byte)'x', 0x01];
         var refused = new List<string>();
         using var stream = new FrameLimitingStream(new MemoryStream(bytes), 1024, _ => { }, (reason, _) => refused.Add(reason));
         var one = new byte[1];

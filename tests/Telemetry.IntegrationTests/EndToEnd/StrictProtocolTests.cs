@@ -211,6 +211,143 @@ public sealed class StrictProtocolTests(ServiceOnInfluxV1Fixture fixture)
         await AssertOnlyTheGoodReadingStoredAsync(sensor);
     }
 
+    public static TheoryData<string, byte, byte[]> WrongFixedHeaderFlags() => new()
+    {
+        { "PUBACK", 0x41, [0, 1] },
+        { "PUBREC", 0x58, [0, 1] },
+        { "PUBREL", 0x60, [0, 1] }, // must be 0x62
+        { "PUBCOMP", 0x7F, [0, 1] },
+        { "SUBSCRIBE", 0x80, [0, 1, 0, 0, 1, (byte)'x', 0x01] }, // must be 0x82
+        { "UNSUBSCRIBE", 0xA3, [0, 1, 0, 0, 1, (byte)'x'] }, // must be 0xA2
+        { "PINGREQ", 0xC4, [] },
+        { "DISCONNECT", 0xE1, [] },
+    };
+
+    [Theory]
+    [MemberData(nameof(WrongFixedHeaderFlags))]
+    public async Task A_packet_with_fixed_header_flags_the_specification_forbids_closes_the_connection_counted_as_malformed_packet(string name, byte header, byte[] body)
+    {
+        var before = await ConnectionsRefusedAsync(ConnectionRefusals.MalformedPacket);
+        using var raw = await RawMqtt5.ConnectAsync(fixture.Service.MqttPort, $"st-flags-{name}", Ct);
+        await raw.SendAsync(RawMqtt5.Packet(header, body), Ct);
+        await raw.SendAsync(RawMqtt5.Packet(0xC0, []), Ct); // a PINGREQ that a live connection would answer
+
+        var (closed, received) = await raw.ReceiveUntilClosedAsync(TimeSpan.FromSeconds(30), Ct);
+        Assert.True(closed, $"the connection stayed open after {name} with header 0x{header:X2}");
+        Assert.DoesNotContain((byte)0xD0, received); // no PINGRESP: nothing after the malformed packet was read
+        await Poll.UntilAsync("the malformed packet to be counted", () => ConnectionsRefusedAsync(ConnectionRefusals.MalformedPacket), n => n >= before + 1, cancellationToken: Ct);
+    }
+
+    [Fact]
+    public async Task A_second_CONNECT_closes_the_connection_counted_as_a_protocol_error()
+    {
+        var before = await ConnectionsRefusedAsync(ConnectionRefusals.ProtocolError);
+        using var raw = await RawMqtt5.ConnectAsync(fixture.Service.MqttPort, "st-second-connect", Ct);
+        await raw.SendAsync(RawMqtt5.Connect(5, 0x02, 60, "st-second-connect"), Ct);
+
+        Assert.True(await raw.ReadUntilClosedAsync(TimeSpan.FromSeconds(30), Ct), "the connection stayed open after a second CONNECT");
+        await Poll.UntilAsync("the second CONNECT to be counted", () => ConnectionsRefusedAsync(ConnectionRefusals.ProtocolError), n => n >= before + 1, cancellationToken: Ct);
+    }
+
+    public static TheoryData<string, byte[]> MalformedSubscriptions() => new()
+    {
+        { "subscribe-without-filter", RawMqtt5.Packet(0x82, [0, 1, 0]) },
+        { "subscribe-qos-3", RawMqtt5.Packet(0x82, [0, 1, 0, 0, 1, (byte)'x', 0x03]) },
+        { "subscribe-reserved-bits", RawMqtt5.Packet(0x82, [0, 1, 0, 0, 1, (byte)'x', 0x81]) },
+        { "subscribe-retain-handling-3", RawMqtt5.Packet(0x82, [0, 1, 0, 0, 1, (byte)'x', 0x30]) },
+        { "unsubscribe-without-filter", RawMqtt5.Packet(0xA2, [0, 1, 0]) },
+    };
+
+    [Theory]
+    [MemberData(nameof(MalformedSubscriptions))]
+    public async Task A_SUBSCRIBE_or_UNSUBSCRIBE_without_filters_or_with_invalid_options_closes_the_connection_without_a_SUBACK(string name, byte[] packet)
+    {
+        var before = await ConnectionsRefusedAsync(ConnectionRefusals.MalformedPacket);
+        using var raw = await RawMqtt5.ConnectAsync(fixture.Service.MqttPort, $"st-{name}"[..Math.Min(23, 3 + name.Length)], Ct);
+        await raw.SendAsync(packet, Ct);
+
+        var (closed, received) = await raw.ReceiveUntilClosedAsync(TimeSpan.FromSeconds(30), Ct);
+        Assert.True(closed, $"the connection stayed open after {name}");
+        Assert.Empty(received); // neither SUBACK nor UNSUBACK
+        await Poll.UntilAsync("the malformed packet to be counted", () => ConnectionsRefusedAsync(ConnectionRefusals.MalformedPacket), n => n >= before + 1, cancellationToken: Ct);
+    }
+
+    [Fact]
+    public async Task A_well_formed_SUBSCRIBE_with_every_option_the_specification_allows_is_answered()
+    {
+        using var raw = await RawMqtt5.ConnectAsync(fixture.Service.MqttPort, "st-subscribe-ok", Ct);
+        // QoS 2, No Local, Retain As Published, retain handling 2: 0x2E.
+        await raw.SendAsync(RawMqtt5.Packet(0x82, [0, 9, 0, 0, 1, (byte)'x', 0x2E]), Ct);
+        var (type, body) = await raw.ReadPacketAsync(Ct);
+        Assert.Equal(0x90, type);
+        Assert.Equal(9, (body[0] << 8) | body[1]);
+    }
+
+    public static TheoryData<string, byte[], ushort> AliasWithoutTopic() => new()
+    {
+        { "never-set", [], 3 },
+        { "no-alias", [], 0 },
+    };
+
+    [Theory]
+    [MemberData(nameof(AliasWithoutTopic))]
+    public async Task A_PUBLISH_without_a_topic_and_without_a_set_alias_closes_the_connection_counted_as_topic_alias_invalid(string name, byte[] topic, ushort alias)
+    {
+        var before = await fixture.Service.RefusalTotalsAsync(Ct);
+        using var raw = await RawMqtt5.ConnectAsync(fixture.Service.MqttPort, $"st-alias-{name}", Ct);
+        await raw.SendAsync(RawMqtt5.Publish(0x32, topic, packetId: 1, alias == 0 ? [] : RawMqtt5.AliasProperty(alias), "{\"temperature\":99}"u8.ToArray()), Ct);
+
+        var (closed, received) = await raw.ReceiveUntilClosedAsync(TimeSpan.FromSeconds(30), Ct);
+        Assert.True(closed, $"the connection stayed open after a PUBLISH without a topic ({name})");
+        Assert.DoesNotContain((byte)0x40, received.Take(1)); // no PUBACK
+        var after = await Poll.UntilAsync("the alias refusal to be counted", () => fixture.Service.RefusalTotalsAsync(Ct),
+            totals => totals.GetValueOrDefault("topic_alias_invalid") > before.GetValueOrDefault("topic_alias_invalid"), cancellationToken: Ct);
+        Assert.Equal(1, after.GetValueOrDefault("topic_alias_invalid") - before.GetValueOrDefault("topic_alias_invalid"));
+    }
+
+    [Fact]
+    public async Task A_PUBLISH_with_topic_alias_0_closes_the_connection_counted_as_a_protocol_error_and_is_not_stored()
+    {
+        var sensor = $"st-alias0-{Guid.NewGuid():N}"[..20];
+        var ingest = fixture.Service.Services.GetRequiredService<IngestHandler>();
+        var accepted = ingest.MessagesAccepted;
+        var before = await ConnectionsRefusedAsync(ConnectionRefusals.ProtocolError);
+        using var raw = await RawMqtt5.ConnectAsync(fixture.Service.MqttPort, sensor, Ct);
+        await raw.SendAsync(RawMqtt5.Publish(0x32, Encoding.UTF8.GetBytes($"campus/strict/r1/{sensor}/telemetry"), packetId: 1,
+            [0x01, 0x01, .. RawMqtt5.AliasProperty(0)], "{\"temperature\":99}"u8.ToArray()), Ct); // after a payload format indicator
+
+        var (closed, received) = await raw.ReceiveUntilClosedAsync(TimeSpan.FromSeconds(30), Ct);
+        Assert.True(closed, "the connection stayed open after topic alias 0");
+        Assert.Empty(received); // no PUBACK
+        await Poll.UntilAsync("topic alias 0 to be counted", () => ConnectionsRefusedAsync(ConnectionRefusals.ProtocolError), n => n >= before + 1, cancellationToken: Ct);
+        Assert.Equal(accepted, ingest.MessagesAccepted);
+    }
+
+    public static TheoryData<string, byte, byte[], byte[]?> InvalidUtf8Connects() => new()
+    {
+        { "client-id-mqtt5", 5, [.. "st-utf8-"u8, 0xFF], null },
+        { "client-id-mqtt311", 4, [.. "st-utf8-"u8, 0xC0, 0xAF], null },
+        { "surrogate-client-id", 5, [.. "st-utf8-"u8, 0xED, 0xA0, 0x80], null },
+        { "user-name", 5, "st-utf8-user"u8.ToArray(), [.. "user"u8, 0xFE] },
+    };
+
+    [Theory]
+    [MemberData(nameof(InvalidUtf8Connects))]
+    public async Task A_CONNECT_whose_client_id_or_user_name_is_not_UTF8_is_closed_as_malformed_and_not_judged_as_credentials(string name, byte level, byte[] clientId, byte[]? userName)
+    {
+        var before = await ConnectionsRefusedAsync(ConnectionRefusals.MalformedConnect);
+        using var raw = await RawMqtt5.OpenAsync(fixture.Service.MqttPort, Ct);
+        byte[] properties = level == 5 ? [0] : [];
+        byte flags = userName is null ? (byte)0x02 : (byte)0xC2;
+        byte[] credentials = userName is null ? [] : [.. RawMqtt5.Str(userName), .. RawMqtt5.Str("x"u8.ToArray())];
+        await raw.SendAsync(RawMqtt5.Packet(0x10, [0, 4, .. "MQTT"u8, level, flags, 0, 60, .. properties, .. RawMqtt5.Str(clientId), .. credentials]), Ct);
+
+        var (closed, received) = await raw.ReceiveUntilClosedAsync(TimeSpan.FromSeconds(30), Ct);
+        Assert.True(closed, $"the connection stayed open after a CONNECT with invalid UTF-8 ({name})");
+        Assert.Empty(received); // no CONNACK: the CONNECT never reached authentication
+        await Poll.UntilAsync("the malformed CONNECT to be counted", () => ConnectionsRefusedAsync(ConnectionRefusals.MalformedConnect), n => n >= before + 1, cancellationToken: Ct);
+    }
+
     static void AssertAck(int type, ushort packetId, (byte Type, byte[] Body) packet)
     {
         Assert.Equal(type, packet.Type & 0xF0);
@@ -373,6 +510,33 @@ internal sealed class RawMqtt5 : IDisposable
         }
     }
 
+    /// <summary>Everything the server sends until it closes the connection; Closed is false at the deadline.</summary>
+    public async Task<(bool Closed, byte[] Received)> ReceiveUntilClosedAsync(TimeSpan within, CancellationToken ct)
+    {
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        deadline.CancelAfter(within);
+        var received = new List<byte>();
+        var buffer = new byte[4096];
+        try
+        {
+            int read;
+            while ((read = await stream.ReadAsync(buffer, deadline.Token)) > 0)
+            {
+                received.AddRange(buffer.AsSpan(0, read));
+            }
+
+            return (true, [.. received]);
+        }
+        catch (IOException)
+        {
+            return (true, [.. received]); // reset by the server
+        }
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+        {
+            return (false, [.. received]);
+        }
+    }
+
     public async Task<(byte Type, byte[] Body)> ReadPacketAsync(CancellationToken ct)
     {
         var header = await ReadByteAsync(ct);
@@ -400,7 +564,7 @@ internal sealed class RawMqtt5 : IDisposable
 
     public static byte[] Packet(byte header, byte[] body) => [header, .. VarInt(body.Length), .. body];
 
-    static byte[] Str(byte[] bytes) => [(byte)(bytes.Length >> 8), (byte)bytes.Length, .. bytes];
+    public static byte[] Str(byte[] bytes) => [(byte)(bytes.Length >> 8), (byte)bytes.Length, .. bytes];
 
     static byte[] VarInt(int value)
     {

@@ -37,6 +37,26 @@ public sealed class ConnectionDeadlineTests(ConnectionDeadlineTests.Rig rig) : I
         }
     }
 
+    public static TheoryData<string, byte[]> PartialConnects() => new()
+    {
+        { "fixed header only", [0x10] },
+        { "length announced, nothing more", [0x10, 0xC8, 0x01] },
+        { "200 bytes announced, 10 sent", [0x10, 0xC8, 0x01, 0, 4, (byte)'M', (byte)'Q', (byte)'T', (byte)'T', 5, 0x02, 0, 60] },
+    };
+
+    /// <summary>Slow-loris before CONNECT: a first packet begun and never finished is closed by the same deadline.</summary>
+    [Theory]
+    [MemberData(nameof(PartialConnects))]
+    public async Task A_CONNECT_whose_announced_length_never_arrives_is_closed_at_the_deadline_and_counted(string name, byte[] bytes)
+    {
+        var before = await ConnectTimeoutsAsync();
+        using var raw = await RawMqtt5.OpenAsync(rig.Service.MqttPort, Ct);
+        await raw.SendAsync(bytes, Ct);
+
+        Assert.True(await raw.ReadUntilClosedAsync(TimeSpan.FromSeconds(60), Ct), $"the connection stayed open ({name})");
+        await Poll.UntilAsync("the CONNECT timeout to be counted", ConnectTimeoutsAsync, n => n >= before + 1, cancellationToken: Ct);
+    }
+
     [Fact]
     public async Task Sockets_that_never_send_CONNECT_are_closed_after_the_deadline_and_counted()
     {

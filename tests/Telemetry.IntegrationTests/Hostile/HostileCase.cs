@@ -14,14 +14,18 @@ public enum Outcome
 
     /// <summary>
     /// The connection is closed (a protocol error or malformed packet); counted under <see cref="Expectation.Reason"/>
-    /// when one is given (e.g. <c>invalid_qos</c>, <c>packet_too_large</c>), otherwise only MQTTnet's own log line.
+    /// when one is given (e.g. <c>invalid_qos</c>, <c>packet_too_large</c>; on the connection-refused metric for
+    /// <see cref="Expectation.ConnectionReasons"/>), otherwise only MQTTnet's own log line.
     /// </summary>
     Closed,
 
     /// <summary>The CONNECT is answered with CONNACK reason <see cref="Expectation.Code"/>, counted under the connection-refused metric.</summary>
     ConnectRefused,
 
-    /// <summary>Nothing happens: nothing stored, nothing counted, the connection stays usable (e.g. a stray PUBACK).</summary>
+    /// <summary>
+    /// Nothing happens: nothing stored, the connection stays usable (e.g. a stray PUBACK); counted only as the case's
+    /// <see cref="HostileCase.AlsoCounted"/> says (a stray PUBREL: <c>packet_id_not_found</c>).
+    /// </summary>
     Ignored,
 
     /// <summary>
@@ -36,6 +40,15 @@ public sealed record Expectation(Outcome Outcome, string? Reason = null, byte? C
 {
     public const byte TopicNameInvalid = (byte)MqttPubAckReasonCode.TopicNameInvalid;
     public const byte PayloadFormatInvalid = (byte)MqttPubAckReasonCode.PayloadFormatInvalid;
+
+    /// <summary>
+    /// Reasons a connection is closed for that are counted on the connection-refused metric
+    /// (<c>telemetry_mqtt_connections_refused_total</c>), not on the refused-message one.
+    /// </summary>
+    public static readonly IReadOnlySet<string> ConnectionReasons = new HashSet<string>(StringComparer.Ordinal)
+    {
+        "packet_before_connect", "malformed_connect", "connect_timeout", "malformed_packet", "protocol_error",
+    };
 
     public static Expectation Refused(string reason, byte? code) => new(Outcome.Refused, reason, code);
 

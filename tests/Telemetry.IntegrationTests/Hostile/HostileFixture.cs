@@ -1,3 +1,4 @@
+using Telemetry.IntegrationTests.Broker;
 using Telemetry.IntegrationTests.Fixtures;
 
 namespace Telemetry.IntegrationTests.Hostile;
@@ -51,13 +52,21 @@ public sealed class HostileFixture : IAsyncLifetime
         directory = Directory.CreateTempSubdirectory("telemetry-it-hostile-").FullName;
         var registryPath = Path.Combine(directory, "campus.yaml");
         await File.WriteAllTextAsync(registryPath, Registry, ct);
+        var credentialsPath = Path.Combine(directory, "devices.passwd");
+        await File.WriteAllTextAsync(credentialsPath, TestCredentials.Line(User, Password) + "\n", ct);
         influx = await InfluxDbServer.StartAsync(ct);
         await influx.CreateDatabaseAsync(Database, ct);
         service = await ServiceProcess.StartAsync(
             [
                 "--Influx:Api=V1", $"--Influx:Url={influx.Url}", $"--Influx:Database={Database}",
                 $"--Campus:RegistryPath={registryPath}", $"--Campus:StatePath={Path.Combine(directory, "state")}",
-                $"--Broker:Users:{User}={Password}", "--Broker:AllowAnonymous=true",
+                $"--Broker:CredentialsFile={credentialsPath}", "--Broker:AllowAnonymous=true",
+                // Every raw case is a new connection from 127.0.0.1, and the corpus repeats its wrong passwords each
+                // round: the per-address connection rate and the failed-login throttle would refuse the corpus itself
+                // (they are exercised by their own tests and case sources).
+                "--Broker:MaxNewConnectionsPerSecondPerAddress=100000", "--Broker:NewConnectionBurstPerAddress=100000",
+                "--Broker:LoginThrottle:Enabled=false",
+                "--Broker:ConnectTimeout=00:00:03", // the slow-loris cases before CONNECT wait for it
                 "--Serilog:MinimumLevel:Default=Warning",
             ],
             "health/ready", directory, ct);

@@ -56,7 +56,9 @@ public sealed partial class HostileInputTests(HostileFixture fixture)
             "topic_not_allowed", "invalid_topic_name", "topic_alias_invalid", "invalid_qos", "invalid_topic_segment", "empty_payload",
             "payload_too_large", "malformed_json", "not_a_reading", "no_metrics", "non_numeric_metric", "non_finite_metric",
             "invalid_metric_name", "too_many_values", "invalid_timestamp", "timestamp_out_of_range", "unit_mismatch",
-            "sensor_not_registered", "sensor_not_allowed", "packet_too_large", "bad_credentials",
+            "sensor_not_registered", "sensor_not_allowed", "packet_too_large", "bad_credentials", "invalid_packet_id",
+            "metric_name_reserved", "sensor_metric_limit", "forged_alert",
+            "packet_id_not_found", .. Expectation.ConnectionReasons,
         ];
         Assert.All(cases.SelectMany(c => c.Counted), counted => Assert.Contains(counted.Key, known));
         Assert.All(cases.Where(c => c.Expected.Outcome is Outcome.Refused or Outcome.ConnectRefused), c => Assert.NotNull(c.Expected.Reason));
@@ -168,8 +170,8 @@ public sealed partial class HostileInputTests(HostileFixture fixture)
 
         // Every refusal counted under its reason: exactly the corpus' expectations (this service counts nothing else).
         var ran = rounds.SelectMany(r => r).Select(r => r.Case).ToList();
-        var expectedRefused = Tally(ran.Where(c => c.Expected.Outcome != Outcome.ConnectRefused));
-        var expectedConnections = Tally(ran.Where(c => c.Expected.Outcome == Outcome.ConnectRefused));
+        var expectedRefused = Tally(ran.Where(c => c.Expected.Outcome != Outcome.ConnectRefused), connections: false);
+        var expectedConnections = Tally(ran, connections: true);
         var after = await Poll.UntilAsync(
             "the refusal counters to reach the corpus' expectations",
             CountsAsync,
@@ -268,8 +270,14 @@ public sealed partial class HostileInputTests(HostileFixture fixture)
         now.GetValueOrDefault(reason) - then.GetValueOrDefault(reason);
 
     /// <summary>The refusals expected from the cases run (a case once per round it ran in), by reason.</summary>
-    static Dictionary<string, int> Tally(IEnumerable<HostileCase> cases) =>
-        cases.SelectMany(c => c.Counted).GroupBy(kv => kv.Key, StringComparer.Ordinal)
+    /// <remarks>
+    /// Refusals of messages are counted on <see cref="RefusedMetric"/>; refused CONNECTs and connections closed for a
+    /// <see cref="Expectation.ConnectionReasons"/> reason on <see cref="ConnectionsRefusedMetric"/>.
+    /// </remarks>
+    static Dictionary<string, int> Tally(IEnumerable<HostileCase> cases, bool connections) =>
+        cases.SelectMany(c => c.Counted.Where(kv =>
+                connections == (c.Expected.Outcome == Outcome.ConnectRefused || Expectation.ConnectionReasons.Contains(kv.Key))))
+            .GroupBy(kv => kv.Key, StringComparer.Ordinal)
             .ToDictionary(g => g.Key, g => g.Sum(kv => kv.Value), StringComparer.Ordinal);
 
     /// <summary>One result per case over all rounds: met only if met in every round; the first miss is what it shows.</summary>

@@ -53,11 +53,12 @@ public sealed class JsonPayloadCases : IHostileCaseSource
             ("duplicated metric", B("{\"t\":1,\"t\":2}"), Payload("invalid_metric_name")),
             ("duplicated metric through a \\u escape", B("{\"t\":1,\"\\u0074\":2}"), Payload("invalid_metric_name")),
             ("duplicated ts", B($"{{\"ts\":{Now},\"ts\":{Now},\"t\":1}}"), Payload("invalid_timestamp")),
-            ("metric 'time'", B("{\"time\":1}"), Payload("invalid_metric_name")),
-            ("metric 'TIME'", B("{\"TIME\":1}"), Payload("invalid_metric_name")),
-            ("metric named like the tag 'building'", B("{\"building\":1}"), Payload("invalid_metric_name")),
-            ("metric named like the tag 'room'", B("{\"room\":1}"), Payload("invalid_metric_name")),
-            ("metric named like the tag 'sensor'", B("{\"sensor\":1}"), Payload("invalid_metric_name")),
+            ("metric 'time'", B("{\"time\":1}"), Payload("metric_name_reserved")),
+            ("metric named like the tag 'unregistered'", B("{\"unregistered\":1}"), Payload("metric_name_reserved")),
+            ("metric 'TIME'", B("{\"TIME\":1}"), Payload("metric_name_reserved")),
+            ("metric named like the tag 'building'", B("{\"building\":1}"), Payload("metric_name_reserved")),
+            ("metric named like the tag 'room'", B("{\"room\":1}"), Payload("metric_name_reserved")),
+            ("metric named like the tag 'sensor'", B("{\"sensor\":1}"), Payload("metric_name_reserved")),
             ("metric starting with '_'", B("{\"_field\":1}"), Payload("invalid_metric_name")),
             ("empty metric name", B("{\"\":1}"), Payload("invalid_metric_name")),
             ("65-character metric name", B("{\"" + new string('m', 65) + "\":1}"), Payload("invalid_metric_name")),
@@ -120,8 +121,12 @@ public sealed class JsonPayloadCases : IHostileCaseSource
             new PublishAction(Shapes.Topic("{m}"), B("{\"a b,c=d\\\"e\":1}")), Accepted);
         yield return new(Category, "1e-400 (underflows to 0)", markers.Next(),
             new PublishAction(Shapes.Topic("{m}"), B("{\"t\":1e-400}")), Accepted);
-        yield return new(Category, "100 metrics (the limit)", markers.Next(),
-            new PublishAction(Shapes.Topic("{m}"), B("{" + string.Join(',', Enumerable.Range(0, 100).Select(i => $"\"m{i}\":{i.ToString(CultureInfo.InvariantCulture)}")) + "}")), Accepted);
+
+        // At the per-reading limit of 100 values, but above the 64 metric names an unregistered sensor may have
+        // (Ingest:MaxMetricsPerSensor): refused whole, MQTT 5 0x97 Quota Exceeded.
+        yield return new(Category, "100 metrics (the per-reading limit) for an unregistered sensor", markers.Next(),
+            new PublishAction(Shapes.Topic("{m}"), B("{" + string.Join(',', Enumerable.Range(0, 100).Select(i => $"\"m{i}\":{i.ToString(CultureInfo.InvariantCulture)}")) + "}")),
+            Expectation.Refused("sensor_metric_limit", 0x97));
     }
 }
 
@@ -142,7 +147,7 @@ public sealed class SenmlPayloadCases : IHostileCaseSource
             ("base name ending in ':' and no name", "[{\"bn\":\"x:\",\"v\":1}]", Payload("invalid_metric_name")),
             ("base name with NUL", "[{\"bn\":\"x\\u0000:\",\"n\":\"t\\u0000\",\"v\":1}]", Payload("invalid_metric_name")),
             ("base name as a number", "[{\"bn\":5,\"n\":\"t\",\"v\":1}]", Payload("not_a_reading")),
-            ("name resolving to 'time'", "[{\"bn\":\"dev/\",\"n\":\"time\",\"v\":1}]", Payload("invalid_metric_name")),
+            ("name resolving to 'time'", "[{\"bn\":\"dev/\",\"n\":\"time\",\"v\":1}]", Payload("metric_name_reserved")),
             ("name resolving to '_x'", "[{\"n\":\"_x\",\"v\":1}]", Payload("invalid_metric_name")),
             ("base time as a string", "[{\"bt\":\"now\",\"n\":\"t\",\"v\":1}]", Payload("invalid_timestamp")),
             ("base time 1e400", "[{\"bt\":1e400,\"n\":\"t\",\"v\":1}]", Payload("invalid_timestamp")),

@@ -62,6 +62,17 @@ public sealed class PublishTopicCases : IHostileCaseSource
                     Expectation.Closed("invalid_qos"));
             }
         }
+
+        // MQTT-2.2.1-3: QoS 1 and 2 need a packet identifier other than 0.
+        foreach (var (qos, header) in new[] { (1, (byte)0x32), (2, (byte)0x34) })
+        {
+            foreach (var v5 in new[] { true, false })
+            {
+                yield return new(Category, $"QoS {qos} PUBLISH with packet id 0, {(v5 ? "MQTT 5" : "MQTT 3.1.1")}", markers.Next(),
+                    new RawAction(m => Publish(header, Shapes.TopicBytes(m), 0, Shapes.Reading, v5), v5 ? RawStart.Mqtt5 : RawStart.Mqtt311),
+                    Expectation.Closed("invalid_packet_id"));
+            }
+        }
     }
 
     /// <summary>
@@ -101,6 +112,27 @@ public sealed class TopicAliasCases : IHostileCaseSource
             ], RawStart.Mqtt5),
             // The ten QoS 0 messages carry a non-numeric metric: refused and counted before the alias closes the connection.
             Expectation.Closed("topic_alias_invalid")) { AlsoCounted = new Dictionary<string, int> { ["non_numeric_metric"] = 10 } };
+        // MQTT 5 §3.3.2.3.4, §3.3.4: a topic alias never set, or an empty topic without an alias, is a protocol error.
+        yield return new(Category, "an alias that was never set, without a topic", markers.Next(),
+            new RawAction(_ => Publish(0x32, [], 1, Shapes.Reading, properties: TopicAlias(3)), RawStart.Mqtt5), Expectation.Closed("topic_alias_invalid"));
+        yield return new(Category, "an empty topic without an alias", markers.Next(),
+            new RawAction(_ => Publish(0x32, [], 1, Shapes.Reading), RawStart.Mqtt5), Expectation.Closed("topic_alias_invalid"));
+        // Topic alias 0 is a protocol error too; MQTTnet decodes it as no alias, so it is seen on the raw properties.
+        yield return new(Category, "topic alias 0 with a topic", markers.Next(),
+            new RawAction(m => Publish(0x32, Shapes.TopicBytes(m), 1, Shapes.Reading, properties: TopicAlias(0)), RawStart.Mqtt5),
+            Expectation.Closed("protocol_error"));
+        yield return new(Category, "topic alias 0 after a user property", markers.Next(),
+            new RawAction(m => Publish(0x32, Shapes.TopicBytes(m), 1, Shapes.Reading, properties: [0x26, .. Str("k"), .. Str("v"), .. TopicAlias(0)]), RawStart.Mqtt5),
+            Expectation.Closed("protocol_error"));
+        yield return new(Category, "topic alias 0 without a topic, QoS 0", markers.Next(),
+            new RawAction(_ => Publish(0x30, [], 0, Shapes.Reading, properties: TopicAlias(0)), RawStart.Mqtt5),
+            Expectation.Closed("protocol_error"));
+        yield return new(Category, "alias 1 set, alias 2 used without a topic", markers.Next(),
+            new RawAction(m => [
+                .. Publish(0x32, Shapes.TopicBytes(m), 1, "{\"temperature\":\"x\"}"u8.ToArray(), properties: TopicAlias(1)),
+                .. Publish(0x32, [], 2, Shapes.Reading, properties: TopicAlias(2)),
+            ], RawStart.Mqtt5),
+            Expectation.Closed("topic_alias_invalid")) { AlsoCounted = new Dictionary<string, int> { ["non_numeric_metric"] = 1 } };
         yield return new(Category, "alias set on a wildcard topic", markers.Next(),
             new RawAction(m => Publish(0x32, Utf8($"campus/+/r1/{m}/telemetry"), 1, Shapes.Reading, properties: TopicAlias(2)), RawStart.Mqtt5),
             Expectation.Topic("invalid_topic_name"));
@@ -128,16 +160,18 @@ public sealed class StrayPacketCases : IHostileCaseSource
     {
         foreach (var (name, header) in new[] { ("PUBACK", (byte)0x40), ("PUBREC", (byte)0x50), ("PUBREL", (byte)0x62), ("PUBCOMP", (byte)0x70) })
         {
+            // A stray PUBREL is answered with PUBCOMP (MQTT 5: 0x92 Packet Identifier Not Found) and counted as such.
+            Dictionary<string, int> Counted(int n) => header == 0x62 ? new() { ["packet_id_not_found"] = n } : [];
             foreach (var id in new ushort[] { 1, 4242, 65535 })
             {
                 yield return new(Category, $"stray {name} for packet id {id}", markers.Next(),
-                    new RawAction(_ => Ack(header, id), RawStart.Mqtt5), Expectation.Ignored);
+                    new RawAction(_ => Ack(header, id), RawStart.Mqtt5), Expectation.Ignored) { AlsoCounted = Counted(1) };
             }
 
             yield return new(Category, $"stray {name} on MQTT 3.1.1", markers.Next(),
-                new RawAction(_ => Ack(header, 7), RawStart.Mqtt311), Expectation.Ignored);
+                new RawAction(_ => Ack(header, 7), RawStart.Mqtt311), Expectation.Ignored) { AlsoCounted = Counted(1) };
             yield return new(Category, $"burst of 200 stray {name}s", markers.Next(),
-                new RawAction(_ => [.. Enumerable.Range(1, 200).SelectMany(i => Ack(header, (ushort)i))], RawStart.Mqtt5), Expectation.Ignored);
+                new RawAction(_ => [.. Enumerable.Range(1, 200).SelectMany(i => Ack(header, (ushort)i))], RawStart.Mqtt5), Expectation.Ignored) { AlsoCounted = Counted(200) };
         }
 
         yield return new(Category, "PUBLISH then DISCONNECT in one write", markers.Next(),
@@ -189,7 +223,7 @@ public sealed class ConnectCases : IHostileCaseSource
         [
             ("Last Will with a malformed reading", Shapes.Topic, "{\"temperature\":"u8.ToArray(), "malformed_json"),
             ("Last Will on a foreign topic", m => $"devices/{m}/will", Shapes.Reading, "topic_not_allowed"),
-            ("Last Will forging an alert", m => $"campus/alerts/hostile/r1/{m}/offline", "{\"state\":\"raised\"}"u8.ToArray(), "topic_not_allowed"),
+            ("Last Will forging an alert", m => $"campus/alerts/hostile/r1/{m}/offline", "{\"state\":\"raised\"}"u8.ToArray(), "forged_alert"),
             ("Last Will status that is neither online nor offline", m => $"campus/hostile/r1/{m}/status", "rebooting"u8.ToArray(), "not_a_reading"),
             ("Last Will with a control character in the sensor level", m => $"campus/hostile/r1/{m}\u0007/telemetry", Shapes.Reading, "invalid_topic_segment"),
         ];
@@ -205,5 +239,40 @@ public sealed class ConnectCases : IHostileCaseSource
 
         yield return new(Category, "empty client id without clean start (MQTT 3.1.1)", markers.Next(),
             new RawAction(_ => Connect(V311, [], flags: 0x00), RawStart.Nothing), Expectation.Closed());
+
+        // Connect flags the specification forbids (MQTT-3.1.2-3, -11, -13, -14, -22): a malformed CONNECT, closed.
+        var malformed = Expectation.Closed("malformed_connect");
+        yield return new(Category, "CONNECT with the reserved connect flag set", markers.Next(),
+            new RawAction(m => Connect(V5, Utf8(m), flags: 0x03), RawStart.Nothing), malformed);
+        yield return new(Category, "CONNECT with will QoS 3", markers.Next(),
+            new RawAction(m => Connect(V5, Utf8(m), flags: 0x1E, willTopic: Utf8($"campus/hostile/r1/{m}/status"), willPayload: Utf8("offline")), RawStart.Nothing),
+            malformed);
+        yield return new(Category, "CONNECT with will QoS 1 but no will flag", markers.Next(),
+            new RawAction(m => Connect(V5, Utf8(m), flags: 0x0A), RawStart.Nothing), malformed);
+        yield return new(Category, "MQTT 3.1.1 CONNECT with a password but no user name", markers.Next(),
+            new RawAction(m => Connect(V311, Utf8(m), password: Utf8("x")), RawStart.Nothing), malformed);
+
+        // MQTT 5 §1.5.4 (3.1.1 [MQTT-1.5.3-1]): invalid UTF-8 in a client id, will topic or user name is a malformed
+        // packet: closed, not judged as a name (nor refused as bad credentials).
+        foreach (var (where, id) in new (string, Func<string, byte[]>)[]
+        {
+            ("at its start", m => [0xFF, .. Utf8(m)]),
+            ("in its middle", m => [.. Utf8(m), 0xC0, 0xAF, .. Utf8("x")]),
+            ("at its end", m => [.. Utf8(m), 0xF0, 0x9F]),
+            ("as a UTF-16 surrogate half", m => [.. Utf8(m), 0xED, 0xA0, 0x80]),
+        })
+        {
+            yield return new(Category, $"client id with invalid UTF-8 {where}", markers.Next(),
+                new RawAction(m => Connect(V5, id(m)), RawStart.Nothing), malformed);
+        }
+
+        yield return new(Category, "client id with invalid UTF-8, MQTT 3.1.1", markers.Next(),
+            new RawAction(m => Connect(V311, [.. Utf8(m), 0xFF]), RawStart.Nothing), malformed);
+        yield return new(Category, "user name with invalid UTF-8", markers.Next(),
+            new RawAction(m => Connect(V5, Utf8(m), [.. Utf8("hx-"), 0xFF], Utf8("x")), RawStart.Nothing), malformed);
+        yield return new(Category, "configured user name with an invalid UTF-8 byte appended, right password", markers.Next(),
+            new RawAction(m => Connect(V5, Utf8(m), [.. Utf8(HostileFixture.User), 0xC0], Utf8(HostileFixture.Password)), RawStart.Nothing), malformed);
+        yield return new(Category, "will topic with invalid UTF-8", markers.Next(),
+            new RawAction(m => Connect(V5, Utf8(m), willTopic: [.. Utf8($"campus/hostile/r1/{m}/"), 0xFE], willPayload: Utf8("offline")), RawStart.Nothing), malformed);
     }
 }

@@ -14,6 +14,7 @@ public sealed class TopicTrickCases : IHostileCaseSource
     {
         var notAllowed = Topic("topic_not_allowed");
         var badSegment = Topic("invalid_topic_segment");
+        var forged = Expectation.Refused("forged_alert", 0x87); // MQTT 5 Not Authorized: alerts come from the service alone
         (string Name, string Topic, Expectation Expected)[] topics =
         [
             ("leading slash", "/campus/hostile/r1/{m}/telemetry", notAllowed),
@@ -31,8 +32,9 @@ public sealed class TopicTrickCases : IHostileCaseSource
             ("$SYS topic", "$SYS/broker/{m}/telemetry", notAllowed),
             ("$SYS look-alike of the contract", "$SYS/hostile/r1/{m}/telemetry", notAllowed),
             ("shared-subscription syntax", "$share/g/campus/hostile/r1/{m}/telemetry", notAllowed),
-            ("forged alert under the alert root", "campus/alerts/hostile/r1/{m}/offline", notAllowed),
-            ("forged alert, short", "campus/alerts/{m}", notAllowed),
+            ("forged alert under the alert root", "campus/alerts/hostile/r1/{m}/offline", forged),
+            ("forged alert, short", "campus/alerts/{m}", forged),
+            ("alert root as a building", "campus/alerts/r1/{m}/telemetry", forged),
             ("empty building level", "campus//r1/{m}/telemetry", badSegment),
             ("empty room level", "campus/hostile//{m}/telemetry", badSegment),
             ("empty sensor level", "campus/{m}/r1//telemetry", badSegment),
@@ -63,7 +65,6 @@ public sealed class TopicTrickCases : IHostileCaseSource
             ("64-character sensor level (the limit)", "campus/hostile/r1/{m}" + new string('x', 58) + "/telemetry"),
             ("right-to-left override in the sensor level", "campus/hostile/r1/{m}\u202Eevil/telemetry"),
             ("emoji building", "campus/🏫/r1/{m}/telemetry"),
-            ("alert root as a building", "campus/alerts/r1/{m}/telemetry"),
         ];
         foreach (var (name, topic) in odd)
         {

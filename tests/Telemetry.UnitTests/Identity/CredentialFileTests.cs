@@ -20,6 +20,15 @@ public sealed class CredentialFileTests
     }
 
     [Fact]
+    public void A_password_followed_by_NULs_does_not_verify_although_HMAC_pads_its_key_with_zero_bytes()
+    {
+        Assert.False(Hash.Verify("secret\0"));
+        Assert.False(Hash.Verify("secret\0\0\0"));
+        Assert.True(Hash.Verify("secret"));
+        Assert.Throws<ArgumentException>(() => PasswordHash.Create("secret\0", PasswordHash.MinimumIterations));
+    }
+
+    [Fact]
     public void Fewer_iterations_than_the_minimum_are_not_written()
     {
         Assert.Throws<ArgumentOutOfRangeException>(() => PasswordHash.Create("secret", PasswordHash.MinimumIterations - 1));
