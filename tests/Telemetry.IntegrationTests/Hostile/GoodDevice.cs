@@ -32,13 +32,19 @@ public sealed class GoodDevice : IAsyncDisposable
     public static async Task<GoodDevice> StartAsync(int port, CancellationToken ct)
     {
         var client = new MqttClientFactory().CreateMqttClient();
-        var result = await client.ConnectAsync(new MqttClientOptionsBuilder()
+        // It logs in as its own identity, from an address of its own (no per-address limit an attack triggers reaches
+        // it), with a keep-alive below the broker's maximum.
+        var options = new MqttClientOptionsBuilder()
             .WithTcpServer("127.0.0.1", port)
             .WithClientId(HostileFixture.GoodSensor)
+            .WithCredentials(HostileFixture.GoodSensor, HostileFixture.GoodPassword)
             .WithProtocolVersion(MqttProtocolVersion.V500)
             .WithCleanSession(true)
+            .WithKeepAlivePeriod(TimeSpan.FromSeconds(3))
             .WithTimeout(TimeSpan.FromSeconds(30))
-            .Build(), ct);
+            .Build();
+        ((MqttClientTcpOptions)options.ChannelOptions).LocalEndpoint = new System.Net.IPEndPoint(HostileFixture.GoodDeviceAddress, 0);
+        var result = await client.ConnectAsync(options, ct);
         Assert.Equal(MqttClientConnectResultCode.Success, result.ResultCode);
         var device = new GoodDevice(client);
         device.loop = Task.Run(device.RunAsync, CancellationToken.None);
@@ -53,6 +59,9 @@ public sealed class GoodDevice : IAsyncDisposable
     }
 
     public int Acknowledged => acknowledged.Count;
+
+    /// <summary>Its one connection is still up (it is never knocked off by another identity's CONNECT).</summary>
+    public bool IsConnected => client.IsConnected;
 
     public IReadOnlyDictionary<long, long> AcknowledgedReadings => acknowledged;
 

@@ -29,6 +29,18 @@ public enum Outcome
     Ignored,
 
     /// <summary>
+    /// A SUBSCRIBE is answered with SUBACK reason <see cref="Expectation.Code"/> (MQTT 5 0x87 not authorized, MQTT 3.1.1
+    /// 0x80 failure), counted under the subscription-refused metric, and the connection stays usable.
+    /// </summary>
+    SubscribeRefused,
+
+    /// <summary>
+    /// A scripted attack (<see cref="ScriptAction"/>) whose script checks the outcome itself and reports what it saw and
+    /// what it caused to be counted and stored.
+    /// </summary>
+    Scripted,
+
+    /// <summary>
     /// Hostile-looking but within the contract (a topic level <c>..</c>, a look-alike of a registered sensor id, a metric
     /// name full of line-protocol syntax): accepted and stored exactly as sent — never as something else.
     /// </summary>
@@ -64,6 +76,14 @@ public sealed record Expectation(Outcome Outcome, string? Reason = null, byte? C
 
     public static readonly Expectation Ignored = new(Outcome.Ignored);
 
+    public static Expectation SubscribeRefused(string reason, byte code = 0x87) => new(Outcome.SubscribeRefused, reason, code);
+
+    /// <summary>A scripted case: <paramref name="what"/> says what the script expects (shown in the report).</summary>
+    public static Expectation Scripted(string what) => new(Outcome.Scripted, null) { Description = what };
+
+    /// <summary>For <see cref="Outcome.Scripted"/>: the expected outcome in words.</summary>
+    public string? Description { get; init; }
+
     public static readonly Expectation Accepted = new(Outcome.Accepted);
 
     public override string ToString() => Outcome switch
@@ -71,6 +91,8 @@ public sealed record Expectation(Outcome Outcome, string? Reason = null, byte? C
         Outcome.Refused => $"refused {Reason}" + (Code is { } c ? $" (0x{c:X2})" : " (plain PUBACK)"),
         Outcome.Closed => Reason is null ? "connection closed" : $"connection closed, counted {Reason}",
         Outcome.ConnectRefused => $"CONNACK 0x{Code:X2}, counted {Reason}",
+        Outcome.SubscribeRefused => $"SUBACK 0x{Code:X2}, " + (Reason is null ? "not counted" : $"counted {Reason}"),
+        Outcome.Scripted => Description ?? "scripted",
         _ => Outcome.ToString().ToLowerInvariant(),
     };
 }
@@ -111,6 +133,45 @@ public sealed record RawAction(Func<string, byte[]> Packets, RawStart Start, boo
 public sealed record PublishAction(string Topic, byte[] Payload, MqttProtocolVersion Version = MqttProtocolVersion.V500,
     MqttQualityOfServiceLevel Qos = MqttQualityOfServiceLevel.AtLeastOnce) : HostileAction;
 
+/// <summary>Which refusal counter a count goes to.</summary>
+public enum Counter
+{
+    /// <summary><c>telemetry_mqtt_messages_refused_total{reason}</c> (also closed connections counted by reason).</summary>
+    Messages,
+
+    /// <summary><c>telemetry_mqtt_connections_refused_total{reason}</c>.</summary>
+    Connections,
+
+    /// <summary><c>telemetry_mqtt_subscriptions_refused_total{reason}</c>.</summary>
+    Subscriptions,
+}
+
+/// <summary>What a scripted case is given: the broker's port, the case, the loopback source address to connect from.</summary>
+public sealed record ScriptContext(int Port, HostileCase Case, System.Net.IPAddress Source, Func<bool> GoodDeviceConnected, CancellationToken Ct);
+
+/// <summary>
+/// What a script saw: whether the case had its expected outcome, what was seen, each refusal it caused (by counter and
+/// reason — the counters must show exactly these), the sensor ids and metric names that must be stored and those that
+/// must not be.
+/// </summary>
+public sealed record ScriptResult(bool Met, string Observed)
+{
+    public IReadOnlyList<(Counter Counter, string Reason, int Count)> Counted { get; init; } = [];
+
+    /// <summary>Sensor ids (<c>sensor=…</c>) or metric names (<c>field …</c>) that must be in InfluxDB afterwards.</summary>
+    public IReadOnlyList<string> MustBeStored { get; init; } = [];
+
+    /// <summary>Sensor ids or metric names that must not be in InfluxDB.</summary>
+    public IReadOnlyList<string> MustNotBeStored { get; init; } = [];
+}
+
+/// <summary>
+/// An attack that needs more than one packet exchange or its own timing (a flood, a login burst, a slow-loris socket, a
+/// subscription by an authenticated identity). The script connects from <see cref="ScriptContext.Source"/> (a loopback
+/// address of its own, so per-address limits it triggers touch no other case) and judges the outcome itself.
+/// </summary>
+public sealed record ScriptAction(Func<ScriptContext, Task<ScriptResult>> Run, System.Net.IPAddress? Source = null) : HostileAction;
+
 /// <summary>
 /// One hostile input. <paramref name="Marker"/> is unique in the corpus (<c>hx0001</c>, …) and appears in whatever the input
 /// would store (the sensor id, else a metric name), so InfluxDB can be searched for it afterwards.
@@ -123,6 +184,28 @@ public sealed record HostileCase(string Category, string Name, string Marker, Ho
     /// <summary>Every refusal the case must add to the counters, by reason.</summary>
     public IEnumerable<KeyValuePair<string, int>> Counted =>
         Expected.Reason is { } reason ? AlsoCounted.Append(new(reason, 1)) : AlsoCounted;
+
+    /// <summary>
+    /// The counter a reason of <see cref="Counted"/> goes to, unless set here: connections for
+    /// <see cref="Outcome.ConnectRefused"/> and for the <see cref="Expectation.ConnectionReasons"/>, subscriptions for
+    /// <see cref="Outcome.SubscribeRefused"/>, messages otherwise. Scripted cases report their counts in
+    /// <see cref="ScriptResult.Counted"/>.
+    /// </summary>
+    public Counter? CountedIn { get; init; }
+
+    public Counter CounterOf(string reason) => CountedIn ?? Expected.Outcome switch
+    {
+        Outcome.ConnectRefused => Counter.Connections,
+        Outcome.SubscribeRefused => Counter.Subscriptions,
+        _ when Expectation.ConnectionReasons.Contains(reason) => Counter.Connections,
+        _ => Counter.Messages,
+    };
+
+    /// <summary>
+    /// Null: the case runs in every round. Otherwise only in this round (0 the first): for attacks whose effect lasts
+    /// (a login lockout, a cardinality budget) or that take seconds (floods, slow-loris sockets).
+    /// </summary>
+    public int? OnlyInRound { get; init; }
 
     public override string ToString() => $"{Marker} {Category}: {Name}";
 }

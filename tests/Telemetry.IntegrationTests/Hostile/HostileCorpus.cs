@@ -21,6 +21,12 @@ public static class HostileCorpus
         new JsonPayloadCases(),
         new SenmlPayloadCases(),
         new TopicTrickCases(),
+        new IdentitySpoofingCases(),
+        new SubscriptionSniffingCases(),
+        new FloodCases(),
+        new SlowLorisCases(),
+        new CardinalityCases(),
+        new CredentialBulkCases(),
     ];
 
     /// <summary>Reproducers of what main does not do yet (<see cref="KnownGapCases"/>); run only when asked.</summary>

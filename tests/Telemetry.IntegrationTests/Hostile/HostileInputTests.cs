@@ -39,6 +39,7 @@ public sealed partial class HostileInputTests(HostileFixture fixture)
 
     const string RefusedMetric = "telemetry_mqtt_messages_refused_total";
     const string ConnectionsRefusedMetric = "telemetry_mqtt_connections_refused_total";
+    const string SubscriptionsRefusedMetric = "telemetry_mqtt_subscriptions_refused_total";
 
     static CancellationToken Ct => TestContext.Current.CancellationToken;
 
@@ -57,8 +58,8 @@ public sealed partial class HostileInputTests(HostileFixture fixture)
             "payload_too_large", "malformed_json", "not_a_reading", "no_metrics", "non_numeric_metric", "non_finite_metric",
             "invalid_metric_name", "too_many_values", "invalid_timestamp", "timestamp_out_of_range", "unit_mismatch",
             "sensor_not_registered", "sensor_not_allowed", "packet_too_large", "bad_credentials", "invalid_packet_id",
-            "metric_name_reserved", "sensor_metric_limit", "forged_alert",
-            "packet_id_not_found", .. Expectation.ConnectionReasons,
+            "metric_name_reserved", "sensor_metric_limit", "forged_alert", "packet_id_not_found",
+            "client_id_in_use", "subscription_not_allowed", "alerts_role_required", .. Expectation.ConnectionReasons,
         ];
         Assert.All(cases.SelectMany(c => c.Counted), counted => Assert.Contains(counted.Key, known));
         Assert.All(cases.Where(c => c.Expected.Outcome is Outcome.Refused or Outcome.ConnectRefused), c => Assert.NotNull(c.Expected.Reason));
@@ -82,7 +83,9 @@ public sealed partial class HostileInputTests(HostileFixture fixture)
 
             return Task.CompletedTask;
         };
-        await sniffer.SubscribeAsync(new MqttClientSubscribeOptionsBuilder().WithTopicFilter("#").WithTopicFilter("$SYS/#").Build(), Ct);
+        // `#` and `$SYS/#` are refused to everyone now (the subscription-sniffing cases count that); the alert topics are
+        // open to anonymous clients in this loopback setup, and no hostile input may reach them either.
+        await sniffer.SubscribeAsync(new MqttClientSubscribeOptionsBuilder().WithTopicFilter("#").WithTopicFilter("$SYS/#").WithTopicFilter("campus/alerts/#").Build(), Ct);
 
         // Baseline: the good device alone.
         await using var good = await GoodDevice.StartAsync(service.MqttPort, Ct);
@@ -94,16 +97,19 @@ public sealed partial class HostileInputTests(HostileFixture fixture)
         // second), so that the good device's latency under attack rests on hundreds of readings.
         good.Phase = 1;
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        var runner = new HostileRunner(service.MqttPort);
+        var runner = new HostileRunner(service.MqttPort) { GoodDeviceConnected = () => good.IsConnected };
         var rounds = new List<IReadOnlyList<CaseResult>>();
         // Cases that wait for the server to give a silent connection up take seconds without loading anything: the
         // first round only, so that later rounds keep up the pressure.
+        // Cases with OnlyInRound run in that round alone (lasting effects: a login lockout, a cardinality budget), so
+        // at least two rounds run.
         var quick = cases.Where(c => c.Action is not RawAction { ThenSilence: true }).ToList();
         do
         {
-            rounds.Add(await runner.RunAsync(rounds.Count == 0 ? cases : quick, Ct));
+            var round = rounds.Count;
+            rounds.Add(await runner.RunAsync([.. (round == 0 ? cases : quick).Where(c => c.OnlyInRound is null || c.OnlyInRound == round)], Ct));
         }
-        while (clock.Elapsed < AttackDuration && rounds.Count < MaxRounds);
+        while ((clock.Elapsed < AttackDuration || rounds.Count < 2) && rounds.Count < MaxRounds);
 
         var attackTime = clock.Elapsed;
         good.Phase = 2;
@@ -114,6 +120,16 @@ public sealed partial class HostileInputTests(HostileFixture fixture)
         await good.StopAsync();
 
         Report(results, rounds.Count, rounds.Sum(r => r.Count), attackTime);
+        // Latency of the good device: before and during the attack, same run, same machine (logged here, asserted last).
+        var baseline = good.LatenciesMs(0);
+        var during = good.LatenciesMs(1);
+        var (p50Base, p99Base) = (GoodDevice.Quantile(baseline, 0.5), GoodDevice.Quantile(baseline, 0.99));
+        var (p50Attack, p99Attack) = (GoodDevice.Quantile(during, 0.5), GoodDevice.Quantile(during, 0.99));
+        var bound = LatencyFactor * Math.Max(p99Base, LatencyFloorMs);
+        Log(string.Create(CultureInfo.InvariantCulture,
+            $"Good device PUBACK latency: baseline p50 {p50Base:F1} ms, p99 {p99Base:F1} ms ({baseline.Count} readings); "
+            + $"under attack p50 {p50Attack:F1} ms, p99 {p99Attack:F1} ms ({during.Count} readings); p99 factor {p99Attack / p99Base:F2} "
+            + $"(bound: p99 under attack <= {LatencyFactor} x max(baseline p99, {LatencyFloorMs} ms) = {bound:F0} ms)"));
         Assert.Null(good.Failure);
 
         // The service is up: ready, and a fresh connection is accepted and its reading stored.
@@ -122,10 +138,11 @@ public sealed partial class HostileInputTests(HostileFixture fixture)
             Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
         }
 
+        // (A registered sensor: the attack has used up this minute's new unregistered sensors, as it should.)
         using (var fresh = await ConnectAsync("hx-fresh"))
         {
             var ok = await fresh.PublishAsync(new MqttApplicationMessageBuilder()
-                .WithTopic(Shapes.Topic("hx-fresh")).WithPayload(Shapes.Reading)
+                .WithTopic($"campus/hb/hr/{HostileFixture.FreshSensor}/telemetry").WithPayload(Shapes.Reading)
                 .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce).Build(), Ct);
             Assert.True(ok.IsSuccess, $"a fresh device after the attack: {ok.ReasonCode} {ok.ReasonString}");
         }
@@ -143,18 +160,28 @@ public sealed partial class HostileInputTests(HostileFixture fixture)
         Assert.Equal(stored.Count, stored.Distinct().Count());
         Assert.Equal(acked.Count, stored.Count);
         await Poll.UntilAsync("the fresh device's reading in InfluxDB",
-            () => fixture.Influx.CountAsync(HostileFixture.Database, "telemetry", "temperature", "sensor = 'hx-fresh'", Ct), n => n == 1, cancellationToken: Ct);
+            () => fixture.Influx.CountAsync(HostileFixture.Database, "telemetry", "temperature", $"sensor = '{HostileFixture.FreshSensor}'", Ct), n => n == 1, cancellationToken: Ct);
 
         // Nothing refused is stored; what the contract accepts is stored as sent, as an unregistered sensor.
         var accepted = cases.Where(c => c.Expected.Outcome == Outcome.Accepted).ToList();
+        // Scripted cases name what they got stored and what must not be (a flood's or a cardinality attack's accepted
+        // part is stored under names of its own): checked by exact sensor id or metric name.
+        var scripted = rounds.SelectMany(r => r).Select(r => r.Script).OfType<ScriptResult>().ToList();
+        var mustBeStored = scripted.SelectMany(r => r.MustBeStored).Distinct(StringComparer.Ordinal).ToList();
         var keys = await Poll.UntilAsync(
-            $"the {accepted.Count} accepted look-alike cases in InfluxDB",
+            $"the {accepted.Count} accepted look-alike cases and {mustBeStored.Count} names accepted from scripted cases in InfluxDB",
             SeriesAndFieldKeysAsync,
-            found => accepted.All(c => found.Any(k => k.Contains(c.Marker, StringComparison.Ordinal))),
-            within: TimeSpan.FromSeconds(60), cancellationToken: Ct);
-        var leaked = cases.Where(c => c.Expected.Outcome != Outcome.Accepted)
+            found => accepted.All(c => found.Any(k => k.Contains(c.Marker, StringComparison.Ordinal)))
+                && mustBeStored.All(name => found.Any(k => Names(k, name))),
+            within: TimeSpan.FromSeconds(60),
+            show: found => "missing: " + string.Join(", ", mustBeStored.Where(name => !found.Any(k => Names(k, name))).Take(10)),
+            cancellationToken: Ct);
+        var leaked = cases.Where(c => c.Expected.Outcome is not (Outcome.Accepted or Outcome.Scripted))
             .Select(c => (Case: c, Keys: keys.Where(k => k.Contains(c.Marker, StringComparison.Ordinal)).ToList()))
             .Where(x => x.Keys.Count > 0).ToList();
+        var scriptedLeaks = scripted.SelectMany(r => r.MustNotBeStored).Distinct(StringComparer.Ordinal)
+            .SelectMany(name => keys.Where(k => Names(k, name))).ToList();
+        Assert.True(scriptedLeaks.Count == 0, "stored although refused (scripted cases): " + string.Join(" | ", scriptedLeaks.Take(20)));
 
         // Outcomes and leaks are reported together: a case answered wrongly may also have left a trace.
         var failed = results.Where(r => !r.Met).ToList();
@@ -169,17 +196,34 @@ public sealed partial class HostileInputTests(HostileFixture fixture)
         Assert.True(registeredLookAlikes.Count == 0, "stored as a registered sensor: " + string.Join(" | ", registeredLookAlikes));
 
         // Every refusal counted under its reason: exactly the corpus' expectations (this service counts nothing else).
-        var ran = rounds.SelectMany(r => r).Select(r => r.Case).ToList();
-        var expectedRefused = Tally(ran.Where(c => c.Expected.Outcome != Outcome.ConnectRefused), connections: false);
-        var expectedConnections = Tally(ran, connections: true);
-        var after = await Poll.UntilAsync(
-            "the refusal counters to reach the corpus' expectations",
-            CountsAsync,
-            now => expectedRefused.All(e => Delta(now.Refused, before.Refused, e.Key) >= e.Value)
-                && expectedConnections.All(e => Delta(now.Connections, before.Connections, e.Key) >= e.Value),
-            within: TimeSpan.FromSeconds(30), cancellationToken: Ct);
-        CompareCounts("refused messages", expectedRefused, before.Refused, after.Refused);
-        CompareCounts("refused connections", expectedConnections, before.Connections, after.Connections);
+        var ran = rounds.SelectMany(r => r).ToList();
+        var expectedRefused = Tally(ran, Counter.Messages);
+        var expectedConnections = Tally(ran, Counter.Connections);
+        var expectedSubscriptions = Tally(ran, Counter.Subscriptions);
+        Counts after;
+        try
+        {
+            after = await Poll.UntilAsync(
+                "the refusal counters to reach the corpus' expectations",
+                CountsAsync,
+                now => expectedRefused.All(e => Delta(now.Refused, before.Refused, e.Key) >= e.Value)
+                    && expectedConnections.All(e => Delta(now.Connections, before.Connections, e.Key) >= e.Value)
+                    && expectedSubscriptions.All(e => Delta(now.Subscriptions, before.Subscriptions, e.Key) >= e.Value),
+                within: TimeSpan.FromSeconds(30),
+                show: now => "short of the expectation (reason counted/expected): " + string.Join(", ",
+                    new[] { (expectedRefused, now.Refused, before.Refused), (expectedConnections, now.Connections, before.Connections), (expectedSubscriptions, now.Subscriptions, before.Subscriptions) }
+                        .SelectMany(x => x.Item1.Where(e => Delta(x.Item2, x.Item3, e.Key) < e.Value).Select(e => $"{e.Key} {Delta(x.Item2, x.Item3, e.Key)}/{e.Value}"))),
+                cancellationToken: Ct);
+        }
+        catch (TimeoutException)
+        {
+            after = await CountsAsync(); // short of the expectation: the comparison below says by how much, reason by reason
+        }
+
+        var miscounted = CompareCounts("refused messages", expectedRefused, before.Refused, after.Refused)
+            .Concat(CompareCounts("refused connections", expectedConnections, before.Connections, after.Connections))
+            .Concat(CompareCounts("refused subscriptions", expectedSubscriptions, before.Subscriptions, after.Subscriptions)).ToList();
+        Assert.True(miscounted.Count == 0, "counted differently from the corpus: " + string.Join("; ", miscounted));
 
         lock (sniffed)
         {
@@ -187,16 +231,6 @@ public sealed partial class HostileInputTests(HostileFixture fixture)
             Assert.True(forwarded.Count == 0, "hostile messages reached a subscriber: " + string.Join(" | ", forwarded.Take(5)));
         }
 
-        // Latency of the good device: before and during the attack, same run, same machine.
-        var baseline = good.LatenciesMs(0);
-        var during = good.LatenciesMs(1);
-        var (p50Base, p99Base) = (GoodDevice.Quantile(baseline, 0.5), GoodDevice.Quantile(baseline, 0.99));
-        var (p50Attack, p99Attack) = (GoodDevice.Quantile(during, 0.5), GoodDevice.Quantile(during, 0.99));
-        var bound = LatencyFactor * Math.Max(p99Base, LatencyFloorMs);
-        Log(string.Create(CultureInfo.InvariantCulture,
-            $"Good device PUBACK latency: baseline p50 {p50Base:F1} ms, p99 {p99Base:F1} ms ({baseline.Count} readings); "
-            + $"under attack p50 {p50Attack:F1} ms, p99 {p99Attack:F1} ms ({during.Count} readings); p99 factor {p99Attack / p99Base:F2} "
-            + $"(bound: p99 under attack <= {LatencyFactor} x max(baseline p99, {LatencyFloorMs} ms) = {bound:F0} ms)"));
         Assert.True(during.Count >= 100, $"only {during.Count} readings of the good device fell into the attack ({attackTime.TotalSeconds:F1} s)");
 
         // A relative bound, not a wall-clock limit on our code: both numbers come from the same run on the same machine,
@@ -216,7 +250,7 @@ public sealed partial class HostileInputTests(HostileFixture fixture)
         var client = new MqttClientFactory().CreateMqttClient();
         var result = await client.ConnectAsync(new MqttClientOptionsBuilder()
             .WithTcpServer("127.0.0.1", fixture.Service.MqttPort).WithClientId(clientId)
-            .WithProtocolVersion(MqttProtocolVersion.V500).WithCleanSession(true).WithTimeout(TimeSpan.FromSeconds(30)).Build(), Ct);
+            .WithProtocolVersion(MqttProtocolVersion.V500).WithCleanSession(true).WithKeepAlivePeriod(TimeSpan.FromSeconds(3)).WithTimeout(TimeSpan.FromSeconds(30)).Build(), Ct);
         Assert.Equal(MqttClientConnectResultCode.Success, result.ResultCode);
         return client;
     }
@@ -239,12 +273,17 @@ public sealed partial class HostileInputTests(HostileFixture fixture)
         ];
     }
 
-    sealed record Counts(Dictionary<string, double> Refused, Dictionary<string, double> Connections);
+    sealed record Counts(Dictionary<string, double> Refused, Dictionary<string, double> Connections, Dictionary<string, double> Subscriptions);
+
+    /// <summary>Whether an InfluxDB series key or field key (<c>field measurement.name</c>) names the sensor or metric <paramref name="name"/>.</summary>
+    static bool Names(string key, string name) =>
+        key.Contains($"sensor={name},", StringComparison.Ordinal) || key.EndsWith($"sensor={name}", StringComparison.Ordinal)
+        || key.EndsWith($".{name}", StringComparison.Ordinal) && key.StartsWith("field ", StringComparison.Ordinal);
 
     async Task<Counts> CountsAsync()
     {
         var text = await fixture.Service.Http.GetStringAsync(new Uri("metrics", UriKind.Relative), Ct);
-        return new(ByReason(text, RefusedMetric), ByReason(text, ConnectionsRefusedMetric));
+        return new(ByReason(text, RefusedMetric), ByReason(text, ConnectionsRefusedMetric), ByReason(text, SubscriptionsRefusedMetric));
     }
 
     static Dictionary<string, double> ByReason(string text, string metric)
@@ -269,14 +308,14 @@ public sealed partial class HostileInputTests(HostileFixture fixture)
     static double Delta(Dictionary<string, double> now, Dictionary<string, double> then, string reason) =>
         now.GetValueOrDefault(reason) - then.GetValueOrDefault(reason);
 
-    /// <summary>The refusals expected from the cases run (a case once per round it ran in), by reason.</summary>
-    /// <remarks>
-    /// Refusals of messages are counted on <see cref="RefusedMetric"/>; refused CONNECTs and connections closed for a
-    /// <see cref="Expectation.ConnectionReasons"/> reason on <see cref="ConnectionsRefusedMetric"/>.
-    /// </remarks>
-    static Dictionary<string, int> Tally(IEnumerable<HostileCase> cases, bool connections) =>
-        cases.SelectMany(c => c.Counted.Where(kv =>
-                connections == (c.Expected.Outcome == Outcome.ConnectRefused || Expectation.ConnectionReasons.Contains(kv.Key))))
+    /// <summary>
+    /// The refusals expected on <paramref name="counter"/> from the cases run (a case once per round it ran in), by
+    /// reason; a scripted case counts what its script saw refused.
+    /// </summary>
+    static Dictionary<string, int> Tally(IEnumerable<CaseResult> ran, Counter counter) =>
+        ran.SelectMany(r => r.Script is { } script
+                ? script.Counted.Where(x => x.Counter == counter).Select(x => new KeyValuePair<string, int>(x.Reason, x.Count))
+                : r.Case.Counted.Where(kv => r.Case.CounterOf(kv.Key) == counter))
             .GroupBy(kv => kv.Key, StringComparer.Ordinal)
             .ToDictionary(g => g.Key, g => g.Sum(kv => kv.Value), StringComparer.Ordinal);
 
@@ -287,13 +326,14 @@ public sealed partial class HostileInputTests(HostileFixture fixture)
                 ? miss with { Observed = $"{miss.Observed} (in {g.Count(r => !r.Met)} of {g.Count()} rounds)" }
                 : g.Last())];
 
-    static void CompareCounts(string what, Dictionary<string, int> expected, Dictionary<string, double> before, Dictionary<string, double> after)
+    /// <summary>Logs expected and counted by reason; returns the differences.</summary>
+    static IEnumerable<string> CompareCounts(string what, Dictionary<string, int> expected, Dictionary<string, double> before, Dictionary<string, double> after)
     {
         var reasons = expected.Keys.Union(after.Keys).Order(StringComparer.Ordinal).ToList();
         var table = reasons.Select(r => (Reason: r, Expected: expected.GetValueOrDefault(r), Counted: Delta(after, before, r))).ToList();
         Log($"{what} by reason (expected / counted): " + string.Join(", ", table.Select(t => $"{t.Reason} {t.Expected}/{t.Counted}")));
         var wrong = table.Where(t => t.Counted != t.Expected).ToList();
-        Assert.True(wrong.Count == 0, $"{what} counted differently from the corpus: " + string.Join(", ", wrong.Select(t => $"{t.Reason}: expected {t.Expected}, counted {t.Counted}")));
+        return wrong.Select(t => $"{what} {t.Reason}: expected {t.Expected}, counted {t.Counted}");
     }
 
     static void Report(List<CaseResult> results, int rounds, int inputs, TimeSpan attackTime)

@@ -1,3 +1,4 @@
+using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using MQTTnet;
@@ -8,7 +9,11 @@ using static Telemetry.IntegrationTests.Hostile.MqttBytes;
 namespace Telemetry.IntegrationTests.Hostile;
 
 /// <summary>What a case did: whether it met its expectation, and what was seen.</summary>
-public sealed record CaseResult(HostileCase Case, bool Met, string Observed);
+public sealed record CaseResult(HostileCase Case, bool Met, string Observed)
+{
+    /// <summary>For a scripted case: what its script reported (counts, what must and must not be stored).</summary>
+    public ScriptResult? Script { get; init; }
+}
 
 /// <summary>
 /// Runs hostile cases against the broker: raw-socket cases many at a time (each on its own connection), published
@@ -17,6 +22,22 @@ public sealed record CaseResult(HostileCase Case, bool Met, string Observed);
 /// </summary>
 public sealed class HostileRunner(int port)
 {
+    /// <summary>Whether the good device is still connected (for scripts that must not knock it off).</summary>
+    public Func<bool> GoodDeviceConnected { get; init; } = () => true;
+
+    static int nextSource;
+
+    /// <summary>
+    /// A fresh loopback source address for each raw connection (127.1.0.1, 127.1.0.2, …; Linux routes all of 127/8 to
+    /// lo): per-address limits (failed logins, new connections per second) then see each raw case as a device of its
+    /// own, as on a campus network, and a case's wrong password never locks out another case.
+    /// </summary>
+    static IPAddress NextSource()
+    {
+        var n = Interlocked.Increment(ref nextSource) % (250 * 250);
+        return new IPAddress([127, 1, (byte)(n / 250 + 1), (byte)(n % 250 + 1)]);
+    }
+
     /// <summary>Raw-socket cases in flight at once.</summary>
     public const int RawParallelism = 16;
 
@@ -30,6 +51,7 @@ public sealed class HostileRunner(int port)
     {
         var raw = cases.Where(c => c.Action is RawAction).ToList();
         var published = cases.Where(c => c.Action is PublishAction).ToList();
+        var scripts = cases.Where(c => c.Action is ScriptAction).Select(c => RunScriptAsync(c, ct)).ToList();
         var rawResults = new List<CaseResult>();
         var rawRun = Parallel.ForEachAsync(raw, new ParallelOptions { MaxDegreeOfParallelism = RawParallelism, CancellationToken = ct }, async (c, token) =>
         {
@@ -46,7 +68,23 @@ public sealed class HostileRunner(int port)
             .ToList();
         await rawRun;
         var publishResults = await Task.WhenAll(publishRuns);
-        return [.. rawResults.Concat(publishResults.SelectMany(r => r)).OrderBy(r => r.Case.Marker, StringComparer.Ordinal)];
+        var scriptResults = await Task.WhenAll(scripts);
+        return [.. rawResults.Concat(publishResults.SelectMany(r => r)).Concat(scriptResults).OrderBy(r => r.Case.Marker, StringComparer.Ordinal)];
+    }
+
+    async Task<CaseResult> RunScriptAsync(HostileCase c, CancellationToken ct)
+    {
+        var action = (ScriptAction)c.Action;
+        await Task.Yield();
+        try
+        {
+            var result = await action.Run(new ScriptContext(port, c, action.Source ?? NextSource(), GoodDeviceConnected, ct));
+            return new(c, result.Met, result.Observed) { Script = result };
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
+        {
+            return new(c, false, $"the script failed: {ex.GetType().Name}: {ex.Message}");
+        }
     }
 
     async Task<IReadOnlyList<CaseResult>> RunPublishLaneAsync(IReadOnlyList<HostileCase> lane, CancellationToken ct)
@@ -154,6 +192,7 @@ public sealed class HostileRunner(int port)
                 ? seen.PubAcks.Count > 0 && seen.PubAcks.All(a => a.Code == code) && seen.PubAcks.Any(a => a.Reason.StartsWith(e.Reason!, StringComparison.Ordinal))
                 : refusedAcks.Count == 0),
             Outcome.ConnectRefused => seen.Closed && seen.ConnAck == e.Code,
+            Outcome.SubscribeRefused => seen.Alive && seen.SubAcks.Count > 0 && seen.SubAcks.All(code => code == e.Code),
             Outcome.Accepted => seen.Alive && seen.PubAcks.Count > 0 && refusedAcks.Count == 0,
             _ => false,
         };
@@ -163,6 +202,9 @@ public sealed class HostileRunner(int port)
     /// <summary>What the server did on a raw connection.</summary>
     sealed record RawObservation(string? Setup, bool Closed, bool Alive, bool TimedOut, byte? ConnAck, IReadOnlyList<(ushort Id, byte Code, string Reason)> PubAcks)
     {
+        /// <summary>The reason codes of the SUBACKs received (one per filter).</summary>
+        public List<byte> SubAcks { get; init; } = [];
+
         public override string ToString()
         {
             if (Setup is not null)
@@ -177,6 +219,7 @@ public sealed class HostileRunner(int port)
             }
 
             parts.AddRange(PubAcks.Select(a => $"PUBACK {a.Code:X2} {a.Reason}".TrimEnd()));
+            parts.AddRange(SubAcks.Select(code => $"SUBACK {code:X2}"));
             parts.Add(TimedOut ? "no answer and not closed" : Alive ? "alive" : "closed");
             return string.Join(", ", parts);
         }
@@ -186,8 +229,8 @@ public sealed class HostileRunner(int port)
     {
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(ct);
         deadline.CancelAfter(RawDeadline);
-        using var tcp = new TcpClient { NoDelay = true };
-        await tcp.ConnectAsync("127.0.0.1", port, deadline.Token);
+        using var tcp = new TcpClient(new IPEndPoint(NextSource(), 0)) { NoDelay = true };
+        await tcp.ConnectAsync(IPAddress.Loopback, port, deadline.Token);
         var stream = tcp.GetStream();
         var reader = new PacketReader(stream);
         byte? connAck = null;
@@ -222,6 +265,7 @@ public sealed class HostileRunner(int port)
         }
 
         var acks = new List<(ushort, byte, string)>();
+        var subAcks = new List<byte>();
         var alive = false;
         var timedOut = false;
         try
@@ -243,6 +287,9 @@ public sealed class HostileRunner(int port)
                     case 0x40 or 0x50:
                         acks.Add(ReadAck(p.Body));
                         break;
+                    case 0x90:
+                        subAcks.AddRange(SubAckCodes(p.Body, action.Start != RawStart.Mqtt311));
+                        break;
                     case 0xD0:
                         alive = true;
                         break;
@@ -258,7 +305,20 @@ public sealed class HostileRunner(int port)
             closed = true;
         }
 
-        return new(null, closed, alive, timedOut, connAck, acks);
+        return new(null, closed, alive, timedOut, connAck, acks) { SubAcks = subAcks };
+    }
+
+    /// <summary>The reason codes of a SUBACK body (after the packet identifier and, on MQTT 5, the properties).</summary>
+    public static IEnumerable<byte> SubAckCodes(byte[] body, bool v5)
+    {
+        var at = 2;
+        if (v5)
+        {
+            var (length, next) = ReadVarInt(body, at);
+            at = next + length;
+        }
+
+        return body.Skip(at);
     }
 
     static (ushort Id, byte Code, string Reason) ReadAck(byte[] body)
