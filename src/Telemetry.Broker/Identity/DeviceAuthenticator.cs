@@ -21,7 +21,9 @@ public readonly record struct ConnectRefusal(MqttConnectReasonCode Code, string 
 /// <item>otherwise anonymous, where anonymous devices are allowed (<c>Broker:AllowAnonymous</c>; a username sent
 ///   without a store is ignored, as before the store existed).</item>
 /// </list>
-/// Then a client id held by a live connection of another identity is refused (<c>client_id_in_use</c>).
+/// Then the client id is claimed (<see cref="ClientIdOwners.TryClaim"/>): one held by a live connection of another
+/// identity is refused (<c>client_id_in_use</c>), unless the new identity's name is that client id — a device takes
+/// its own id back from a squatter (<c>client_id_reclaimed</c> in the returned refusal's reason, code Success).
 /// </summary>
 public sealed class DeviceAuthenticator(
     IOptions<BrokerOptions> options,
@@ -49,13 +51,17 @@ public sealed class DeviceAuthenticator(
             return (null, refusal);
         }
 
-        if (owners.OwnerOf(args.ClientId) is { } owner && !owner.SameAs(identity))
+        // Claimed here, atomically, so that two identities racing for one free id cannot both pass; the claim is kept
+        // in the session items and re-stored at ClientConnected (see MqttBroker).
+        var result = owners.TryClaim(args.ClientId ?? "", identity, out var claim);
+        if (result == ClaimResult.InUse)
         {
             return (null, new ConnectRefusal(MqttConnectReasonCode.ClientIdentifierNotValid, "client_id_in_use",
                 $"client id '{Text.ForLog(args.ClientId)}' is held by a live connection of another identity; {identity} may not take it over"));
         }
 
-        return (identity, default);
+        ClientIdOwners.StoreIn(args.SessionItems, claim!);
+        return (identity, new ConnectRefusal(MqttConnectReasonCode.Success, result == ClaimResult.Reclaimed ? "client_id_reclaimed" : "", ""));
     }
 
     (ConnectionIdentity?, ConnectRefusal) FromCertificate(System.Security.Cryptography.X509Certificates.X509Certificate2 certificate)
