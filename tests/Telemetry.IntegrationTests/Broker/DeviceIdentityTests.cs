@@ -143,6 +143,24 @@ public sealed class DeviceIdentityTests(ServiceOnInfluxV1Fixture fixture)
     }
 
     [Fact]
+    public async Task Wrong_passwords_for_a_device_from_many_addresses_do_not_lock_the_device_out()
+    {
+        var store = TestCredentials.WriteStore(TestCredentials.Line("freezer-1", "freezer-secret"));
+        await using var service = await StartAsync(store, "--Broker:LoginThrottle:FirstDelay=00:00:00.001", "--Broker:LoginThrottle:MaxDelay=00:00:00.010");
+
+        for (var i = 2; i <= 11; i++)
+        {
+            using var guess = new MqttClientFactory().CreateMqttClient();
+            var result = await ConnectAsync(guess, service, $"guess-{i}", "freezer-1", "wrong", new IPEndPoint(IPAddress.Parse($"127.0.0.{i}"), 0));
+            Assert.Equal(MqttClientConnectResultCode.BadUserNameOrPassword, result.ResultCode);
+        }
+
+        using var freezer = new MqttClientFactory().CreateMqttClient();
+        Assert.Equal(MqttClientConnectResultCode.Success, (await ConnectAsync(freezer, service, "freezer-1", "freezer-1", "freezer-secret")).ResultCode);
+        Assert.Equal(0, await RefusedConnectionsAsync(service, "login_throttled"));
+    }
+
+    [Fact]
     public async Task A_broken_edit_of_the_store_keeps_the_previous_one_and_shows_in_health_until_it_is_fixed()
     {
         var store = TestCredentials.WriteStore(TestCredentials.Line("edit-s1", "first-secret"));
