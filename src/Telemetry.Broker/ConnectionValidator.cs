@@ -36,6 +36,16 @@ public sealed class ConnectionValidator(
         }
 
         identity.StoreIn(args.SessionItems);
+        if (refusal.Reason == "client_id_reclaimed")
+        {
+            // The squatter's connection is pushed out by MQTTnet's takeover of the id; counted as its refusal.
+            Count(refusal.Reason);
+            if (logThrottle.ShouldLog(refusal.Reason, out var suppressed))
+            {
+                logger.LogWarning("MQTT client id {ClientId} reclaimed by identity {Identity} from a connection of another identity, which is disconnected; {Suppressed} more since the last line",
+                    Text.ForLog(args.ClientId), Text.ForLog(identity.ToString()), suppressed);
+            }
+        }
     }
 
     /// <summary>Counts and logs a connection ended for a reason other than a CONNECT (a revoked credential).</summary>

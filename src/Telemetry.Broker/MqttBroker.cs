@@ -93,7 +93,24 @@ public sealed class MqttBroker(
         server.InterceptingSubscriptionAsync += subscriptions.InterceptAsync;
         server.ClientConnectedAsync += args =>
         {
-            owners.Connected(args.ClientId, ConnectionIdentity.Of(args.SessionItems));
+            // MQTTnet 5 reuses a live session (and its SessionItems) when a CONNECT with CleanSession=false takes over
+            // its client id, so the items may still hold the previous connection's identity. The claim made during
+            // validation (ClientIdOwners.TryClaim) is the validated identity of the newest connection of this id:
+            // store it again, so that a connection never runs with another identity's session items.
+            if (owners.ClaimOf(args.ClientId) is { } claim)
+            {
+                claim.Identity.StoreIn(args.SessionItems);
+                ClientIdOwners.StoreIn(args.SessionItems, claim);
+                if (!CredentialsInForce(credentials, claim.Identity) && server is { IsStarted: true } running)
+                {
+                    // Validated against a password the store replaced meanwhile (a reload between the hash check and now).
+                    validator.Count("credentials_revoked");
+                    logger.LogWarning("Disconnecting MQTT client {ClientId}: the credentials of identity {Identity} were revoked or rotated while it connected",
+                        Text.ForLog(args.ClientId), Text.ForLog(claim.Identity.Name));
+                    _ = DisconnectAsync(running, args.ClientId);
+                }
+            }
+
             return ingest.OnConnectedAsync(args);
         };
         server.ClientDisconnectedAsync += args =>
@@ -104,7 +121,7 @@ public sealed class MqttBroker(
             }
             else
             {
-                owners.Disconnected(args.ClientId);
+                owners.Disconnected(args.ClientId, ClientIdOwners.ClaimIn(args.SessionItems));
             }
 
             return ingest.OnDisconnectedAsync(args);
@@ -142,8 +159,7 @@ public sealed class MqttBroker(
 
         foreach (var (clientId, identity) in owners.Snapshot())
         {
-            if (identity.Source != IdentitySource.Password
-                || store.Find(identity.Name) is { } entry && string.Equals(entry.Hash.Text, identity.Credential, StringComparison.Ordinal))
+            if (CredentialsInForce(store, identity))
             {
                 continue;
             }
@@ -154,6 +170,11 @@ public sealed class MqttBroker(
             _ = DisconnectAsync(running, clientId);
         }
     }
+
+    /// <summary>False for a password identity whose store entry is gone or holds another hash than it logged in with.</summary>
+    static bool CredentialsInForce(CredentialStore store, ConnectionIdentity identity) =>
+        identity.Source != IdentitySource.Password
+        || store.Find(identity.Name) is { } entry && string.Equals(entry.Hash.Text, identity.Credential, StringComparison.Ordinal);
 
     async Task DisconnectAsync(MqttServer running, string clientId)
     {

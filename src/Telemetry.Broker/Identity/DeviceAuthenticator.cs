@@ -17,11 +17,14 @@ public readonly record struct ConnectRefusal(MqttConnectReasonCode Code, string 
 ///   password sent alongside are not looked at;</item>
 /// <item>a username, when a credential store is configured: the store's entry, if the password matches its hash —
 ///   after the failed-login throttle (<see cref="LoginThrottle"/>) was asked, so a locked address or username costs no
-///   hashing; at most one hash per core is computed at once, so a burst of logins cannot take all CPU from ingest;</item>
+///   hashing; at most <see cref="HashingSlots"/> hashes are computed at once and at most <see cref="MaxQueuedLogins"/> wait
+///   (beyond: <c>login_busy</c>, CONNACK 0x89), so a burst of logins cannot take all CPU from ingest;</item>
 /// <item>otherwise anonymous, where anonymous devices are allowed (<c>Broker:AllowAnonymous</c>; a username sent
 ///   without a store is ignored, as before the store existed).</item>
 /// </list>
-/// Then a client id held by a live connection of another identity is refused (<c>client_id_in_use</c>).
+/// Then the client id is claimed (<see cref="ClientIdOwners.TryClaim"/>): one held by a live connection of another
+/// identity is refused (<c>client_id_in_use</c>), unless the new identity's name is that client id — a device takes
+/// its own id back from a squatter (<c>client_id_reclaimed</c> in the returned refusal's reason, code Success).
 /// </summary>
 public sealed class DeviceAuthenticator(
     IOptions<BrokerOptions> options,
@@ -31,7 +34,17 @@ public sealed class DeviceAuthenticator(
     ICertificateIdentity certificates,
     TimeProvider time) : IDisposable
 {
-    readonly SemaphoreSlim hashing = new(Environment.ProcessorCount, Environment.ProcessorCount);
+    /// <summary>Password hashes computed at once: half the cores (at least one), so ingest keeps CPU during a login storm.</summary>
+    public static readonly int HashingSlots = Math.Max(1, Environment.ProcessorCount / 2);
+
+    /// <summary>Logins waiting for a hashing slot at most; beyond, CONNACK 0x89 server busy (<c>login_busy</c>).</summary>
+    public const int MaxQueuedLogins = 32;
+
+    /// <summary>Longest username looked at (UTF-8 bytes); longer ones are refused as bad credentials without hashing.</summary>
+    public const int MaxUsernameBytes = 256;
+
+    readonly SemaphoreSlim hashing = new(HashingSlots, HashingSlots);
+    int waitingOrHashing;
 
     /// <summary>Hashed when a username is unknown, so that the answer takes as long as for a known one.</summary>
     static readonly Lazy<PasswordHash> Decoy = new(() => PasswordHash.Create(Guid.NewGuid().ToString("N")));
@@ -49,13 +62,17 @@ public sealed class DeviceAuthenticator(
             return (null, refusal);
         }
 
-        if (owners.OwnerOf(args.ClientId) is { } owner && !owner.SameAs(identity))
+        // Claimed here, atomically, so that two identities racing for one free id cannot both pass; the claim is kept
+        // in the session items and re-stored at ClientConnected (see MqttBroker).
+        var result = owners.TryClaim(args.ClientId ?? "", identity, out var claim);
+        if (result == ClaimResult.InUse)
         {
             return (null, new ConnectRefusal(MqttConnectReasonCode.ClientIdentifierNotValid, "client_id_in_use",
                 $"client id '{Text.ForLog(args.ClientId)}' is held by a live connection of another identity; {identity} may not take it over"));
         }
 
-        return (identity, default);
+        ClientIdOwners.StoreIn(args.SessionItems, claim!);
+        return (identity, new ConnectRefusal(MqttConnectReasonCode.Success, result == ClaimResult.Reclaimed ? "client_id_reclaimed" : "", ""));
     }
 
     (ConnectionIdentity?, ConnectRefusal) FromCertificate(System.Security.Cryptography.X509Certificates.X509Certificate2 certificate)
@@ -77,11 +94,25 @@ public sealed class DeviceAuthenticator(
     {
         var user = args.UserName;
         var source = (args.RemoteEndPoint as IPEndPoint)?.Address;
+        if (System.Text.Encoding.UTF8.GetByteCount(user) > MaxUsernameBytes)
+        {
+            throttle.Failed(source, "");
+            return (null, new ConnectRefusal(MqttConnectReasonCode.BadUserNameOrPassword, "bad_credentials",
+                $"username longer than {MaxUsernameBytes} bytes"));
+        }
+
         var (locked, delay) = throttle.Check(source, user);
         if (locked)
         {
             return (null, new ConnectRefusal(MqttConnectReasonCode.NotAuthorized, "login_throttled",
-                $"too many failed logins from this address or for user '{Text.ForLog(user)}'; refused for a while (Broker:LoginThrottle)"));
+                $"too many failed logins from this address or for user '{Text.ForLog(user)}' from it; refused for a while (Broker:LoginThrottle)"));
+        }
+
+        using var place = throttle.TryEnter(source);
+        if (place is null)
+        {
+            return (null, new ConnectRefusal(MqttConnectReasonCode.NotAuthorized, "login_throttled",
+                "too many logins from this address are being checked at once (Broker:LoginThrottle:MaxInFlightPerAddress)"));
         }
 
         if (delay > TimeSpan.Zero)
@@ -91,7 +122,23 @@ public sealed class DeviceAuthenticator(
 
         var entry = store.Find(user);
         bool valid;
-        await hashing.WaitAsync(args.CancellationToken).ConfigureAwait(false);
+        if (Interlocked.Increment(ref waitingOrHashing) > HashingSlots + MaxQueuedLogins)
+        {
+            Interlocked.Decrement(ref waitingOrHashing);
+            return (null, new ConnectRefusal(MqttConnectReasonCode.ServerBusy, "login_busy",
+                "too many logins are waiting for a password check; try again later"));
+        }
+
+        try
+        {
+            await hashing.WaitAsync(args.CancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            Interlocked.Decrement(ref waitingOrHashing);
+            throw;
+        }
+
         try
         {
             valid = entry is { Hash.AllowsPasswordLogin: true } ? entry.Hash.Verify(args.Password ?? "") : !Decoy.Value.Verify(args.Password ?? "");
@@ -100,6 +147,7 @@ public sealed class DeviceAuthenticator(
         finally
         {
             hashing.Release();
+            Interlocked.Decrement(ref waitingOrHashing);
         }
 
         if (!valid)

@@ -15,13 +15,13 @@ public interface ICertificateIdentity
 }
 
 /// <summary>
-/// The identity as <c>Broker:Tls:IdentityFrom</c> says (the certificate's CN, or its first SAN URI), read by
+/// The identity as <c>Broker:Tls:IdentityFrom</c> says (the certificate's CN, or its first SAN URI less <c>Broker:Tls:IdentityPrefix</c>), read by
 /// <see cref="Transport.CertificateIdentity.Of"/>.
 /// </summary>
 public sealed class ConfiguredCertificateIdentity(IOptions<BrokerOptions> options) : ICertificateIdentity
 {
     public string? IdentityOf(X509Certificate2 certificate) =>
-        Transport.CertificateIdentity.Of(certificate, options.Value.Tls.IdentityFrom);
+        Transport.CertificateIdentity.Of(certificate, options.Value.Tls.IdentityFrom, options.Value.Tls.IdentityPrefix);
 }
 
 public static class IdentityServiceCollectionExtensions

@@ -12,7 +12,11 @@ namespace Telemetry.Broker.Identity;
 /// <item>each failure within <see cref="LoginThrottleOptions.Window"/> doubles the delay before the next attempt's
 ///   CONNACK (from <see cref="LoginThrottleOptions.FirstDelay"/> up to <see cref="LoginThrottleOptions.MaxDelay"/>);</item>
 /// <item><see cref="LoginThrottleOptions.MaxFailures"/> failures within the window refuse every login of that
-///   address or username for <see cref="LoginThrottleOptions.Lockout"/> (<c>login_throttled</c>), without hashing.</item>
+///   address (IPv6: its /64), or of that username from that address, for <see cref="LoginThrottleOptions.Lockout"/>
+///   (<c>login_throttled</c>), without hashing. A username alone is only delayed, never locked: otherwise anyone could
+///   lock a chosen device out from anywhere;</item>
+/// <item>at most <see cref="LoginThrottleOptions.MaxInFlightPerAddress"/> password checks of one address run at once
+///   (<see cref="TryEnter"/>).</item>
 /// </list>
 /// Failures are counted by a <see cref="FixedWindowRateLimiter"/> per key (replenished when looked at, so no timer per
 /// key). The lockout and the bound on keys are written here because the library has neither: at most
@@ -24,6 +28,7 @@ public sealed class LoginThrottle(IOptions<BrokerOptions> options, TimeProvider 
     const string OverflowKey = "\0overflow";
     readonly LoginThrottleOptions settings = options.Value.LoginThrottle;
     readonly ConcurrentDictionary<string, Tracker> trackers = new(StringComparer.Ordinal);
+    readonly ConcurrentDictionary<string, int> inFlight = new(StringComparer.Ordinal);
     long lastPruneTicks;
 
     /// <summary>Keys tracked now (bounded by <see cref="LoginThrottleOptions.MaxTrackedKeys"/> plus the overflow key).</summary>
@@ -42,7 +47,7 @@ public sealed class LoginThrottle(IOptions<BrokerOptions> options, TimeProvider 
 
         var now = time.GetUtcNow();
         var failures = 0;
-        foreach (var key in Keys(source, username))
+        foreach (var (key, _) in Keys(source, username))
         {
             if (!trackers.TryGetValue(key, out var tracker)
                 && (trackers.Count < settings.MaxTrackedKeys || !trackers.TryGetValue(OverflowKey, out tracker)))
@@ -76,27 +81,108 @@ public sealed class LoginThrottle(IOptions<BrokerOptions> options, TimeProvider 
         }
 
         var now = time.GetUtcNow();
-        foreach (var key in Keys(source, username))
+        foreach (var (key, locks) in Keys(source, username))
         {
             var tracker = TrackerFor(key, now);
             using var lease = tracker.Failures.AttemptAcquire(1);
-            if (!lease.IsAcquired || tracker.RecentFailures(settings.MaxFailures) >= settings.MaxFailures)
+            if (locks && (!lease.IsAcquired || tracker.RecentFailures(settings.MaxFailures) >= settings.MaxFailures))
             {
                 tracker.LockedUntil = now + settings.Lockout;
             }
         }
     }
 
-    IEnumerable<string> Keys(IPAddress? source, string username)
+    /// <summary>
+    /// The keys a login counts under, and whether each may be locked: the source (IPv6 by its /64, the rule of
+    /// <see cref="Transport.ConnectionGate.SourceOf"/>) and the (username, source) pair are locked after the burst; the
+    /// username alone only delays — locking it from every address would let anyone lock a chosen device out with a few
+    /// wrong passwords. Usernames are keyed by their SHA-256, so an attacker's long or odd names cost a fixed size.
+    /// </summary>
+    IEnumerable<(string Key, bool Locks)> Keys(IPAddress? source, string username)
     {
-        if (settings.PerAddress && source is not null)
+        var address = source is null ? null : Transport.ConnectionGate.SourceOf(source);
+        var user = string.IsNullOrEmpty(username) ? null : UserKey(username);
+        if (settings.PerAddress && address is not null)
         {
-            yield return "a:" + (source.IsIPv4MappedToIPv6 ? source.MapToIPv4() : source);
+            yield return ("a:" + address, true);
         }
 
-        if (settings.PerUsername && !string.IsNullOrEmpty(username))
+        if (settings.PerUsername && user is not null)
         {
-            yield return "u:" + username;
+            yield return ("u:" + user, false);
+            if (address is not null)
+            {
+                yield return ("p:" + user + "@" + address, true);
+            }
+        }
+    }
+
+    static string UserKey(string username) =>
+        Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(username)));
+
+    /// <summary>
+    /// Takes a place for one password check of <paramref name="source"/> (at most
+    /// <see cref="LoginThrottleOptions.MaxInFlightPerAddress"/> at once, IPv6 by /64), to be disposed when the check is
+    /// done; null when that many are running already. Failures are only known after hashing, so without this cap a burst
+    /// of concurrent CONNECTs would all pass <see cref="Check"/> before the first failure is counted.
+    /// </summary>
+    public IDisposable? TryEnter(IPAddress? source)
+    {
+        if (!settings.Enabled || source is null)
+        {
+            return NoPlace.Instance;
+        }
+
+        var key = Transport.ConnectionGate.SourceOf(source);
+        while (true)
+        {
+            var current = inFlight.GetOrAdd(key, 0);
+            if (current >= settings.MaxInFlightPerAddress)
+            {
+                return null;
+            }
+
+            if (inFlight.TryUpdate(key, current + 1, current))
+            {
+                return new Place(this, key);
+            }
+        }
+    }
+
+    /// <summary>Password checks running now (all sources).</summary>
+    public int InFlight => inFlight.Values.Sum();
+
+    void Leave(string key)
+    {
+        while (true)
+        {
+            var current = inFlight[key];
+            if (current <= 1 ? inFlight.TryRemove(new KeyValuePair<string, int>(key, current)) : inFlight.TryUpdate(key, current - 1, current))
+            {
+                return;
+            }
+        }
+    }
+
+    sealed class Place(LoginThrottle owner, string key) : IDisposable
+    {
+        int disposed;
+
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref disposed, 1) == 0)
+            {
+                owner.Leave(key);
+            }
+        }
+    }
+
+    sealed class NoPlace : IDisposable
+    {
+        public static NoPlace Instance { get; } = new();
+
+        public void Dispose()
+        {
         }
     }
 
@@ -174,7 +260,7 @@ public sealed class LoginThrottleOptions
     /// <summary>Count failures per source IP address.</summary>
     public bool PerAddress { get; set; } = true;
 
-    /// <summary>Count failures per username (whoever tries it, from wherever).</summary>
+    /// <summary>Count failures per username (delay only, from any address) and per (username, address) pair (locked after the burst).</summary>
     public bool PerUsername { get; set; } = true;
 
     /// <summary>Failures within <see cref="Window"/> that lock the key (the next attempt is refused unhashed).</summary>
@@ -183,13 +269,17 @@ public sealed class LoginThrottleOptions
 
     public TimeSpan Window { get; set; } = TimeSpan.FromMinutes(1);
 
-    /// <summary>How long a locked address or username is refused (<c>login_throttled</c>).</summary>
+    /// <summary>How long a locked address or (username, address) pair is refused (<c>login_throttled</c>).</summary>
     public TimeSpan Lockout { get; set; } = TimeSpan.FromMinutes(5);
 
     /// <summary>Delay before answering the attempt after the first failure; doubled per further failure.</summary>
     public TimeSpan FirstDelay { get; set; } = TimeSpan.FromMilliseconds(100);
 
     public TimeSpan MaxDelay { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Most password checks of one source address (IPv6: its /64) running at once; more are refused (<c>login_throttled</c>).</summary>
+    [System.ComponentModel.DataAnnotations.Range(1, 1000)]
+    public int MaxInFlightPerAddress { get; set; } = 2;
 
     /// <summary>Most addresses and usernames tracked at once (bounded memory under address or username rotation).</summary>
     [System.ComponentModel.DataAnnotations.Range(100, 10_000_000)]

@@ -47,6 +47,13 @@ public sealed class PublishAuthorizer(IOptions<BrokerOptions> options, Credentia
         else
         {
             var entry = store.Find(identity.Name);
+            if (identity.Source == IdentitySource.Password && !IsCurrent(identity, entry))
+            {
+                // Logged in with a password the store no longer holds (rotated or revoked, possibly while the CONNECT
+                // was being checked): nothing, until the connection is ended.
+                entry = null;
+            }
+
             if (entry is not null ? entry.MayPublishFor(sensor)
                 : identity.Source == IdentitySource.Certificate && string.Equals(identity.Name, sensor, StringComparison.Ordinal))
             {
@@ -54,13 +61,17 @@ public sealed class PublishAuthorizer(IOptions<BrokerOptions> options, Credentia
             }
 
             why = entry is null && identity.Source == IdentitySource.Password
-                ? $"identity '{Text.ForLog(identity.Name)}' is no longer in the credential store"
+                ? $"identity '{Text.ForLog(identity.Name)}' is no longer in the credential store with the password it logged in with"
                 : $"identity '{Text.ForLog(identity.Name)}' may not publish for this sensor (its sensors in the credential store: {Allowed(identity, entry)})";
         }
 
         refusal = new Refusal(RefusalReason.SensorNotAllowed, $"{why}, not for '{Text.ForLog(sensor)}'");
         return false;
     }
+
+    /// <summary>For a password identity: the store's entry in force still holds the hash it logged in with.</summary>
+    public static bool IsCurrent(ConnectionIdentity identity, Domain.Identity.CredentialEntry? entry) =>
+        identity is not null && entry is not null && string.Equals(entry.Hash.Text, identity.Credential, StringComparison.Ordinal);
 
     static string Allowed(ConnectionIdentity identity, Domain.Identity.CredentialEntry? entry) =>
         entry is null || entry.Sensors.Count == 0 ? $"its own id '{Text.ForLog(identity.Name)}'"

@@ -68,7 +68,9 @@ public sealed class SubscriptionAuthorizer(
         var demo = identity.IsAnonymous && options.Value.AnonymousAllowed() && System.Net.IPAddress.IsLoopback(options.Value.ListenAddress());
         if (topics.MayMatchAlerts(filter))
         {
-            var hasRole = demo || (!identity.IsAnonymous && store.Find(identity.Name)?.HasRole(CredentialEntry.AlertsRole) == true);
+            var entry = identity.IsAnonymous ? null : store.Find(identity.Name);
+            var current = identity.Source != IdentitySource.Password || PublishAuthorizer.IsCurrent(identity, entry);
+            var hasRole = demo || (current && entry?.HasRole(CredentialEntry.AlertsRole) == true);
             return !hasRole
                 ? ("alerts_role_required", $"alert topics ({topics.AlertTopicRoot}/…) need the '{CredentialEntry.AlertsRole}' role in the credential store")
                 : !topics.IsWithinAlerts(filter)

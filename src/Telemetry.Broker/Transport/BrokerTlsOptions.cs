@@ -15,6 +15,7 @@ namespace Telemetry.Broker.Transport;
 ///   "DeniedCertificatesFile": null,      // the same, one a line, in a file reloaded without restart
 ///   "RevocationListFile": null,          // the CA's CRL (PEM or DER), signature checked, reloaded without restart
 ///   "IdentityFrom": "CommonName",        // CommonName | SanUri: where the device identity is read from
+///   "IdentityPrefix": null,              // SanUri only: stripped from the URI, e.g. "urn:campus:sensor:"; a URI without it names nobody
 ///   "HandshakeTimeout": "00:00:10"
 /// }
 /// </code>
@@ -63,6 +64,13 @@ public sealed class BrokerTlsOptions
 
     /// <summary>Where the device identity is read from in a client certificate.</summary>
     public CertificateIdentitySource IdentityFrom { get; set; } = CertificateIdentitySource.CommonName;
+
+    /// <summary>
+    /// With <see cref="IdentityFrom"/> = SanUri: the prefix stripped from the SAN URI to give the identity (e.g.
+    /// <c>urn:campus:sensor:</c>, so <c>urn:campus:sensor:freezer-1</c> is <c>freezer-1</c>); a URI without it names no
+    /// identity (refused). Unset: the whole URI is the identity.
+    /// </summary>
+    public string? IdentityPrefix { get; set; }
 
     /// <summary>A connection that has not completed its TLS handshake by then is closed.</summary>
     public TimeSpan HandshakeTimeout { get; set; } = TimeSpan.FromSeconds(10);

@@ -15,7 +15,13 @@ public static class CertificateIdentity
     /// first URI among its subject alternative names. Null when the certificate has no such name, when it is empty,
     /// or when the subject holds more than one common name (ambiguous: which one a CA checked is unknowable).
     /// </summary>
-    public static string? Of(X509Certificate2 certificate, CertificateIdentitySource from)
+    /// <remarks>
+    /// With <paramref name="sanUriPrefix"/> (<c>Broker:Tls:IdentityPrefix</c>, e.g. <c>urn:campus:sensor:</c>) and
+    /// <see cref="CertificateIdentitySource.SanUri"/>, the identity is the rest of the URI after that prefix (compared
+    /// ordinally), so that <c>urn:campus:sensor:freezer-1</c> publishes as <c>freezer-1</c>; a URI without the prefix
+    /// names nobody.
+    /// </remarks>
+    public static string? Of(X509Certificate2 certificate, CertificateIdentitySource from, string? sanUriPrefix = null)
     {
         ArgumentNullException.ThrowIfNull(certificate);
         var name = from switch
@@ -24,6 +30,11 @@ public static class CertificateIdentity
             CertificateIdentitySource.SanUri => FirstSanUri(certificate),
             _ => throw new ArgumentOutOfRangeException(nameof(from), from, "unknown identity source"),
         };
+        if (from == CertificateIdentitySource.SanUri && !string.IsNullOrEmpty(sanUriPrefix) && name is not null)
+        {
+            name = name.StartsWith(sanUriPrefix, StringComparison.Ordinal) ? name[sanUriPrefix.Length..] : null;
+        }
+
         return string.IsNullOrEmpty(name) ? null : name;
     }
 

@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using System.Net;
 using System.Net.Sockets;
 using System.Threading.RateLimiting;
@@ -78,19 +77,32 @@ public sealed class ConnectionGate : IDisposable
     /// <summary>A connection closed before CONNECT for what <see cref="FrameLimitingStream"/> found in its first bytes.</summary>
     public void Refused(string reason, EndPoint? remote, string detail) => refusals.Record(reason, remote, detail);
 
-    static int SlotOf(IPAddress address)
+    static int SlotOf(IPAddress address) =>
+        // string.GetHashCode is seeded randomly per process: the slot of an address cannot be aimed at from outside.
+        (int)((uint)StringComparer.Ordinal.GetHashCode(SourceOf(address)) % AddressSlots);
+
+    /// <summary>
+    /// The source a limit per address counts: an IPv4 address itself (IPv4-mapped IPv6 as IPv4), an IPv6 address by
+    /// its /64 prefix (which one host or one customer line usually holds), e.g. <c>2001:db8:1:2::/64</c>. The one rule
+    /// for every per-address limit (connection rate here, failed logins in <c>LoginThrottle</c>).
+    /// </summary>
+    public static string SourceOf(IPAddress address)
     {
+        ArgumentNullException.ThrowIfNull(address);
         if (address.IsIPv4MappedToIPv6)
         {
             address = address.MapToIPv4();
         }
 
+        if (address.AddressFamily != AddressFamily.InterNetworkV6)
+        {
+            return address.ToString();
+        }
+
         Span<byte> bytes = stackalloc byte[16];
-        address.TryWriteBytes(bytes, out var written);
-        var hash = written == 4
-            ? HashCode.Combine(BinaryPrimitives.ReadUInt32BigEndian(bytes))
-            : HashCode.Combine(BinaryPrimitives.ReadUInt64BigEndian(bytes)); // the /64 prefix
-        return (int)((uint)hash % AddressSlots);
+        address.TryWriteBytes(bytes, out _);
+        bytes[8..].Clear();
+        return new IPAddress(bytes).ToString() + "/64";
     }
 
     public void Dispose() => perAddress.Dispose();

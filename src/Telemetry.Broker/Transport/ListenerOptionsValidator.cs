@@ -60,6 +60,11 @@ public sealed class ListenerOptionsValidator : IValidateOptions<BrokerOptions>
             yield return "Broker:Tls:IdentityFrom must be CommonName or SanUri";
         }
 
+        if (tls.IdentityPrefix is not null && (tls.IdentityPrefix.Length == 0 || tls.IdentityFrom != CertificateIdentitySource.SanUri))
+        {
+            yield return $"Broker:Tls:IdentityPrefix ('{tls.IdentityPrefix}') needs Broker:Tls:IdentityFrom=SanUri and must not be empty: it is stripped from the SAN URI to give the device identity";
+        }
+
         var certificateOk = true;
         foreach (var (key, path) in new[] { ("Broker:Tls:CertificateFile", tls.CertificateFile), ("Broker:Tls:KeyFile", tls.KeyFile) })
         {

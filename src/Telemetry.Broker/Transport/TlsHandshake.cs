@@ -122,7 +122,7 @@ public sealed class TlsHandshake(IOptions<BrokerOptions> options, IMeterFactory 
                 refusal = trust!.Refusal(presented, others);
                 if (refusal is null)
                 {
-                    identity = CertificateIdentity.Of(presented, tls.IdentityFrom);
+                    identity = CertificateIdentity.Of(presented, tls.IdentityFrom, tls.IdentityPrefix);
                     refusal = identity is null ? "no_identity" : null;
                 }
 

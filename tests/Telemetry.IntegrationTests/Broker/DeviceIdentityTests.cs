@@ -48,6 +48,29 @@ public sealed class DeviceIdentityTests(ServiceOnInfluxV1Fixture fixture)
     }
 
     [Fact]
+    public async Task A_device_reclaims_its_own_client_id_from_another_identity_that_squats_it()
+    {
+        var store = TestCredentials.WriteStore(TestCredentials.Line("freezer-1", "freezer-secret"), TestCredentials.Line("squatter", "squatter-secret"));
+        await using var service = await StartAsync(store);
+
+        using var squatter = new MqttClientFactory().CreateMqttClient();
+        Assert.Equal(MqttClientConnectResultCode.Success, (await ConnectAsync(squatter, service, "freezer-1", "squatter", "squatter-secret")).ResultCode);
+
+        using var freezer = new MqttClientFactory().CreateMqttClient();
+        Assert.Equal(MqttClientConnectResultCode.Success, (await ConnectAsync(freezer, service, "freezer-1", "freezer-1", "freezer-secret")).ResultCode);
+        await Poll.UntilAsync("the squatter to be disconnected", () => Task.FromResult(squatter.IsConnected), connected => !connected,
+            within: TimeSpan.FromSeconds(30), cancellationToken: Ct);
+        Assert.True(freezer.IsConnected, "the real freezer holds its id");
+        Assert.Equal(MqttClientPublishReasonCode.Success, (await PublishAsync(freezer, "freezer-1")).ReasonCode);
+        Assert.Equal(1, await RefusedConnectionsAsync(service, "client_id_reclaimed"));
+
+        // The squatter cannot take it back.
+        using var back = new MqttClientFactory().CreateMqttClient();
+        Assert.Equal(MqttClientConnectResultCode.ClientIdentifierNotValid, (await ConnectAsync(back, service, "freezer-1", "squatter", "squatter-secret")).ResultCode);
+        Assert.True(freezer.IsConnected);
+    }
+
+    [Fact]
     public async Task Devices_cannot_forge_alerts_nor_subscribe_to_what_is_not_theirs_while_an_alerts_role_may_read_alerts()
     {
         var store = TestCredentials.WriteStore(
@@ -117,6 +140,24 @@ public sealed class DeviceIdentityTests(ServiceOnInfluxV1Fixture fixture)
 
         Assert.Equal(10, await RefusedConnectionsAsync(service, "bad_credentials"));
         Assert.Equal(191, await RefusedConnectionsAsync(service, "login_throttled"));
+    }
+
+    [Fact]
+    public async Task Wrong_passwords_for_a_device_from_many_addresses_do_not_lock_the_device_out()
+    {
+        var store = TestCredentials.WriteStore(TestCredentials.Line("freezer-1", "freezer-secret"));
+        await using var service = await StartAsync(store, "--Broker:LoginThrottle:FirstDelay=00:00:00.001", "--Broker:LoginThrottle:MaxDelay=00:00:00.010");
+
+        for (var i = 2; i <= 11; i++)
+        {
+            using var guess = new MqttClientFactory().CreateMqttClient();
+            var result = await ConnectAsync(guess, service, $"guess-{i}", "freezer-1", "wrong", new IPEndPoint(IPAddress.Parse($"127.0.0.{i}"), 0));
+            Assert.Equal(MqttClientConnectResultCode.BadUserNameOrPassword, result.ResultCode);
+        }
+
+        using var freezer = new MqttClientFactory().CreateMqttClient();
+        Assert.Equal(MqttClientConnectResultCode.Success, (await ConnectAsync(freezer, service, "freezer-1", "freezer-1", "freezer-secret")).ResultCode);
+        Assert.Equal(0, await RefusedConnectionsAsync(service, "login_throttled"));
     }
 
     [Fact]

@@ -87,4 +87,28 @@ public sealed class CertificateIdentityTests
             Assert.Equal(expected, ClientCertificateTrust.NormaliseDenied(entry));
         }
     }
+
+    [Fact]
+    public void The_identity_prefix_is_stripped_from_the_san_uri_and_a_uri_without_it_names_nobody()
+    {
+        using var device = Certificate("CN=ignored", "urn:campus:sensor:freezer-1");
+        Assert.Equal("freezer-1", CertificateIdentity.Of(device, CertificateIdentitySource.SanUri, "urn:campus:sensor:"));
+        Assert.Equal("urn:campus:sensor:freezer-1", CertificateIdentity.Of(device, CertificateIdentitySource.SanUri));
+        using var foreign = Certificate("CN=ignored", "urn:other:freezer-1");
+        Assert.Null(CertificateIdentity.Of(foreign, CertificateIdentitySource.SanUri, "urn:campus:sensor:"));
+        using var bare = Certificate("CN=ignored", "urn:campus:sensor:");
+        Assert.Null(CertificateIdentity.Of(bare, CertificateIdentitySource.SanUri, "urn:campus:sensor:"));
+    }
+
+    [Fact]
+    public void An_identity_prefix_without_san_uri_is_a_configuration_error()
+    {
+        var options = new Telemetry.Broker.BrokerOptions();
+        options.Tls.Enabled = true;
+        options.Tls.IdentityPrefix = "urn:campus:sensor:";
+        var result = new ListenerOptionsValidator().Validate(null, options);
+        Assert.Contains(result.Failures ?? [], f => f.Contains("Broker:Tls:IdentityPrefix", StringComparison.Ordinal));
+        options.Tls.IdentityFrom = CertificateIdentitySource.SanUri;
+        Assert.DoesNotContain(new ListenerOptionsValidator().Validate(null, options).Failures ?? [], f => f.Contains("IdentityPrefix", StringComparison.Ordinal));
+    }
 }
