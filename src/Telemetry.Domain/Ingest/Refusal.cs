@@ -74,6 +74,13 @@ public enum RefusalReason
     TooManyNewSensors,
     /// <summary>The node has admitted <c>Ingest:MaxUnregisteredSensors</c> unregistered sensors since it started.</summary>
     UnregisteredSensorLimit,
+    /// <summary>
+    /// A registered sensor published under a building or room other than the registry's: refused so that a topic
+    /// cannot invent series for it (MQTT 5 0x90 topic name invalid).
+    /// </summary>
+    WrongLocation,
+    /// <summary>An unregistered sensor used more distinct building/room pairs this hour than <c>Ingest:MaxLocationsPerSensorPerHour</c>.</summary>
+    SensorLocationLimit,
     /// <summary>A PUBLISH under the alert topic root (<c>Alerts:MqttTopicRoot</c>): only the service publishes alerts.</summary>
     ForgedAlert,
 }
@@ -119,6 +126,8 @@ public static class RefusalReasons
         RefusalReason.TooManyNewSensors => "too_many_new_sensors",
         RefusalReason.UnregisteredSensorLimit => "unregistered_sensor_limit",
         RefusalReason.ForgedAlert => "forged_alert",
+        RefusalReason.WrongLocation => "wrong_location",
+        RefusalReason.SensorLocationLimit => "sensor_location_limit",
         _ => throw new ArgumentOutOfRangeException(nameof(reason), reason, null),
     };
 }
