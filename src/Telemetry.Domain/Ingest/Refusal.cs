@@ -81,6 +81,10 @@ public enum RefusalReason
     WrongLocation,
     /// <summary>An unregistered sensor used more distinct building/room pairs this hour than <c>Ingest:MaxLocationsPerSensorPerHour</c>.</summary>
     SensorLocationLimit,
+    /// <summary>A PUBLISH topic longer than <c>Broker:MaxTopicLength</c> UTF-8 bytes: the connection is closed (MQTT 5 0x90).</summary>
+    TopicTooLong,
+    /// <summary>A QoS 2 PUBLISH beyond <c>Broker:ReceiveMaximum</c> awaiting PUBREL: the connection is closed (MQTT 5 0x93).</summary>
+    ReceiveMaximumExceeded,
     /// <summary>A PUBLISH under the alert topic root (<c>Alerts:MqttTopicRoot</c>): only the service publishes alerts.</summary>
     ForgedAlert,
 }
@@ -128,6 +132,8 @@ public static class RefusalReasons
         RefusalReason.ForgedAlert => "forged_alert",
         RefusalReason.WrongLocation => "wrong_location",
         RefusalReason.SensorLocationLimit => "sensor_location_limit",
+        RefusalReason.TopicTooLong => "topic_too_long",
+        RefusalReason.ReceiveMaximumExceeded => "receive_maximum_exceeded",
         _ => throw new ArgumentOutOfRangeException(nameof(reason), reason, null),
     };
 }
