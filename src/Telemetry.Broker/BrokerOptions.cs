@@ -20,6 +20,8 @@ namespace Telemetry.Broker;
 ///   "MaxConnections": null,         // default: the open-file limit less 1,000
 ///   "MaxPacketBytes": 4194304,      // larger packets close the connection before they are read
 ///   "TopicAliasMaximum": 10,        // MQTT 5 topic aliases a client may use per connection (0: none)
+///   "MaxTopicLength": 1024,         // UTF-8 bytes of a PUBLISH topic; longer closes the connection
+///   "ReceiveMaximum": 100,          // QoS 2 messages a connection may have awaiting PUBREL; more closes it
 ///   "Plain": { "Enabled": true },   // the unencrypted listener on Host:Port; false: TLS only
 ///   "Tls": { "Enabled": false, … }  // MQTT over TLS (8883) and device certificates: see BrokerTlsOptions
 ///   "ConnectTimeout": "00:00:10",   // a socket without a complete CONNECT by then is closed
@@ -89,6 +91,25 @@ public sealed class BrokerOptions : IValidatableObject
     /// </summary>
     [Range(0, 65535)]
     public int TopicAliasMaximum { get; set; } = 10;
+
+    /// <summary>
+    /// Longest PUBLISH topic accepted, in UTF-8 bytes. A longer one closes the connection (<c>topic_too_long</c>; MQTT 5
+    /// DISCONNECT 0x90) before MQTTnet keeps it for a topic alias, so aliases pin at most
+    /// <see cref="TopicAliasMaximum"/> × this many bytes per connection. The longest valid device topic
+    /// (<c>campus/{b}/{r}/{s}/telemetry</c> with three 64-character levels, up to 3 bytes a character) is under 600
+    /// bytes, so the default 1024 refuses none.
+    /// </summary>
+    [Range(64, 65535)]
+    public int MaxTopicLength { get; set; } = 1024;
+
+    /// <summary>
+    /// The MQTT 5 Receive Maximum the broker advertises in CONNACK: how many QoS 2 messages one connection may have
+    /// received and not yet released (PUBREL), each remembered for exactly-once delivery. One more closes the
+    /// connection (<c>receive_maximum_exceeded</c>; MQTT 5 DISCONNECT 0x93); MQTT 3.1.1 connections get the same bound.
+    /// (QoS 1 messages are acknowledged one after another, so they never pile up.)
+    /// </summary>
+    [Range(1, 65535)]
+    public int ReceiveMaximum { get; set; } = 100;
 
     /// <summary>
     /// How long a TCP connection may take from its accept to a complete CONNECT packet; then it is closed

@@ -28,6 +28,12 @@ public sealed class ConnectionValidator(
             args.AssignedClientIdentifier = ClientIds.NewAssigned();
         }
 
+        if (!IsClientIdValid(args.ClientId, out var invalid))
+        {
+            Refuse(args, invalid);
+            return;
+        }
+
         var (identity, refusal) = await authenticator.AuthenticateAsync(args);
         if (identity is null)
         {
@@ -46,6 +52,21 @@ public sealed class ConnectionValidator(
                     Text.ForLog(args.ClientId), Text.ForLog(identity.ToString()), suppressed);
             }
         }
+    }
+
+    /// <summary>Longest client id accepted, in UTF-8 bytes: ids are kept per connection and written to logs and metrics.</summary>
+    public const int MaxClientIdBytes = 256;
+
+    /// <summary>
+    /// A client id longer than <see cref="MaxClientIdBytes"/> is refused at CONNECT (MQTT 5 CONNACK 0x85 client
+    /// identifier not valid; 3.1.1: identifier rejected), as <c>client_id_invalid</c>.
+    /// </summary>
+    static bool IsClientIdValid(string? clientId, out ConnectRefusal refusal)
+    {
+        var bytes = string.IsNullOrEmpty(clientId) ? 0 : System.Text.Encoding.UTF8.GetByteCount(clientId);
+        refusal = bytes <= MaxClientIdBytes ? default : new ConnectRefusal(MqttConnectReasonCode.ClientIdentifierNotValid, "client_id_invalid",
+            $"the client id has {bytes} bytes; at most {MaxClientIdBytes} are accepted");
+        return bytes <= MaxClientIdBytes;
     }
 
     /// <summary>Counts and logs a connection ended for a reason other than a CONNECT (a revoked credential).</summary>

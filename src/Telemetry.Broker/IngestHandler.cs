@@ -81,7 +81,7 @@ public sealed class IngestHandler(
         if (!(format == PayloadFormat.Senml
                 ? SenmlParser.TryParse(message.Payload, address.Sensor, receivedAtMs, limits.CurrentValue, sensor?.Kind.Metrics, out var readings, out refusal)
                 : PayloadParser.TryParse(message.Payload, receivedAtMs, limits.CurrentValue, out readings, out refusal))
-            || !cardinality.TryAdmit(address.Sensor, sensor, readings, limits.CurrentValue, out refusal))
+            || !cardinality.TryAdmit(address, sensor, readings, limits.CurrentValue, out refusal))
         {
             Refuse(args, refusal);
             return;
@@ -91,6 +91,7 @@ public sealed class IngestHandler(
         {
             await SensorGrainOf(args, address.Sensor).Ingest(new TelemetryMessage(address, readings, receivedAtMs));
             accepted.Add(readings.Count);
+            PublishedOn(args.SessionItems, address.Sensor);
         }
         catch (Exception ex)
         {
@@ -148,13 +149,32 @@ public sealed class IngestHandler(
             return false;
         }
 
-        return true;
+        return IsAtRegisteredLocation(address, sensor, out refusal);
+    }
+
+    /// <summary>
+    /// A registered sensor publishes only under the building and room the registry gives it: its roll-ups use the
+    /// registry's location anyway, and a topic with invented levels would only create a new raw series per message.
+    /// Refusing (rather than silently re-tagging) tells a mis-configured device (docs/contract.md).
+    /// </summary>
+    static bool IsAtRegisteredLocation(SensorAddress address, RegisteredSensor? sensor, out Refusal refusal)
+    {
+        refusal = default;
+        if (sensor is null
+            || (string.Equals(sensor.Building.Id, address.Building, StringComparison.Ordinal)
+                && string.Equals(sensor.Room.Id, address.Room, StringComparison.Ordinal)))
+        {
+            return true;
+        }
+
+        refusal = new Refusal(RefusalReason.WrongLocation,
+            $"sensor '{address.Sensor}' is registered in {sensor.Building.Id}/{sensor.Room.Id}; publish on campus/{sensor.Building.Id}/{sensor.Room.Id}/{address.Sensor}/…");
+        return false;
     }
 
     /// <summary>
     /// The grain reference of the connection's sensor, kept in the MQTT session: a device publishes for one sensor,
-    /// so the reference (whose creation resolves the grain type every time) is made once per connection. The session
-    /// also remembers which sensors published on it, so their grains hear when the connection goes away.
+    /// so the reference (whose creation resolves the grain type every time) is made once per connection.
     /// </summary>
     ISensorGrain SensorGrainOf(InterceptingPublishEventArgs args, string sensor)
     {
@@ -165,36 +185,42 @@ public sealed class IngestHandler(
 
         var grain = grains.GetGrain<ISensorGrain>(sensor);
         args.SessionItems[SessionGrainKey] = new SessionGrain(sensor, grain);
-        if (args.SessionItems[SessionSensorsKey] is not HashSet<string> sensors)
-        {
-            args.SessionItems[SessionSensorsKey] = sensors = new HashSet<string>(StringComparer.Ordinal);
-        }
-
-        if (sensors.Count < MaxSensorsPerSession && sensors.Add(sensor))
-        {
-            clientSensors[args.ClientId] = [.. sensors];
-        }
-
         return grain;
     }
 
     /// <summary>
-    /// A connection has closed: the sensors that published on it start their disconnect grace period (docs/alerts.md).
-    /// A takeover is the same device connecting again, so it is not a disconnect. A connection that published nothing
-    /// counts for the sensors its client id published for before: its connect ended their grace, so its disconnect
-    /// starts it again.
+    /// The session remembers the sensors whose messages it got accepted (only those: a connection cannot make another
+    /// device's sensor look connected or disconnected by a refused message), so their grains hear when it goes away.
+    /// </summary>
+    static void PublishedOn(System.Collections.IDictionary sessionItems, string sensor)
+    {
+        if (sessionItems[SessionSensorsKey] is not HashSet<string> sensors)
+        {
+            sessionItems[SessionSensorsKey] = sensors = new HashSet<string>(StringComparer.Ordinal);
+        }
+
+        if (sensors.Count < MaxSensorsPerSession)
+        {
+            sensors.Add(sensor);
+        }
+    }
+
+    /// <summary>
+    /// A connection has closed: the sensors that published on it start their disconnect grace period (docs/alerts.md),
+    /// and are remembered for the client id and identity so that the device's next connection ends it. A takeover is
+    /// the same device connecting again, so it is not a disconnect. A connection that published nothing but took over
+    /// its identity's sensors at connect counts for those.
     /// </summary>
     public async Task OnDisconnectedAsync(ClientDisconnectedEventArgs args)
     {
         ArgumentNullException.ThrowIfNull(args);
-        if (args.DisconnectType == MqttClientDisconnectType.Takeover)
+        if (args.SessionItems[SessionSensorsKey] is not HashSet<string> { Count: > 0 } sensors)
         {
             return;
         }
 
-        var sensors = args.SessionItems[SessionSensorsKey] as IEnumerable<string>
-            ?? (clientSensors.TryGetValue(args.ClientId, out var known) ? known : null);
-        if (sensors is null)
+        Remember(args.ClientId, ConnectionIdentity.Of(args.SessionItems), [.. sensors]);
+        if (args.DisconnectType == MqttClientDisconnectType.Takeover)
         {
             return;
         }
@@ -204,20 +230,64 @@ public sealed class IngestHandler(
     }
 
     /// <summary>
-    /// A client connected: the sensors it published for on an earlier connection end their disconnect grace (a device
-    /// whose 5G link dropped and came back is not offline because its next reading is not due yet).
+    /// A client connected: the sensors its identity published for on an earlier connection with this client id end
+    /// their disconnect grace (a device whose 5G link dropped and came back is not offline because its next reading is
+    /// not due yet). Another identity using the same client id tells them nothing.
     /// </summary>
     public async Task OnConnectedAsync(ClientConnectedEventArgs args)
     {
         ArgumentNullException.ThrowIfNull(args);
-        if (!clientSensors.TryGetValue(args.ClientId, out var sensors))
+        var identity = ConnectionIdentity.Of(args.SessionItems);
+        if (!recentClients.TryGetValue(args.ClientId, out var known) || !known.Identity.SameAs(identity)
+            || !recentClients.TryRemove(new KeyValuePair<string, RecentClient>(args.ClientId, known)))
         {
             return;
         }
 
+        var sensors = new HashSet<string>(known.Sensors, StringComparer.Ordinal);
+        args.SessionItems[SessionSensorsKey] = sensors;
         await TellAsync(sensors, args.ClientId, "that its client connected again", static (grain, atMs) => grain.Connected(atMs),
             time.GetUtcNow().ToUnixTimeMilliseconds());
     }
+
+    /// <summary>
+    /// Keeps a closed connection's sensors for its next connection, in a map bounded by
+    /// <see cref="MaxRecentClients"/> entries of at most <see cref="RecentClientRetention"/> age: when full, expired
+    /// entries are swept, and if that frees nothing the entry is not kept (only the faster signal is lost for that
+    /// device; offline detection by silence still applies). A live connection holds its sensors in its own session.
+    /// </summary>
+    void Remember(string clientId, ConnectionIdentity identity, string[] sensors)
+    {
+        var now = time.GetTimestamp();
+        if (recentClients.Count >= MaxRecentClients && !recentClients.ContainsKey(clientId))
+        {
+            foreach (var entry in recentClients)
+            {
+                if (time.GetElapsedTime(entry.Value.At, now) >= RecentClientRetention)
+                {
+                    recentClients.TryRemove(entry);
+                }
+            }
+
+            if (recentClients.Count >= MaxRecentClients)
+            {
+                return;
+            }
+        }
+
+        recentClients[clientId] = new RecentClient(identity, sensors, now);
+    }
+
+    /// <summary>The sensors and identity of recently closed connections by client id (see <see cref="Remember"/>).</summary>
+    readonly System.Collections.Concurrent.ConcurrentDictionary<string, RecentClient> recentClients = new(StringComparer.Ordinal);
+
+    /// <summary>Closed connections remembered for their next connection; tests read it to see that the map stays bounded.</summary>
+    public int RememberedClients => recentClients.Count;
+
+    const int MaxRecentClients = 10_000;
+    static readonly TimeSpan RecentClientRetention = TimeSpan.FromHours(1);
+
+    sealed record RecentClient(ConnectionIdentity Identity, string[] Sensors, long At);
 
     /// <summary>
     /// Passes a connection event to each sensor's grain. A grain that cannot be told is logged and skipped: offline
@@ -233,16 +303,10 @@ public sealed class IngestHandler(
             }
             catch (Exception ex) when (ex is not OutOfMemoryException)
             {
-                logger.LogWarning("Could not tell sensor {Sensor} {What} (client {ClientId}): {Error}", sensor, what, Text.ForLog(clientId), ex.Message);
+                logger.LogWarning("Could not tell sensor {Sensor} {What} (client {ClientId}): {Error}", Text.ForLog(sensor), what, Text.ForLog(clientId), ex.Message);
             }
         }
     }
-
-    /// <summary>
-    /// The sensors each client id published for, kept across its connections (a reconnect is a new MQTT session with
-    /// empty session items). One small entry per device that ever published.
-    /// </summary>
-    readonly System.Collections.Concurrent.ConcurrentDictionary<string, string[]> clientSensors = new(StringComparer.Ordinal);
 
     /// <summary>A gateway may publish for many sensors; beyond this many, only silence reveals that they are offline.</summary>
     const int MaxSensorsPerSession = 10_000;
@@ -257,11 +321,13 @@ public sealed class IngestHandler(
         refusals.Record(args.ClientId, args.ApplicationMessage.Topic, refusal);
         args.Response.ReasonCode = refusal.Reason switch
         {
-            RefusalReason.TopicNotAllowed or RefusalReason.InvalidTopicSegment or RefusalReason.InvalidTopicName => MqttPubAckReasonCode.TopicNameInvalid,
+            RefusalReason.TopicNotAllowed or RefusalReason.InvalidTopicSegment or RefusalReason.InvalidTopicName
+                or RefusalReason.WrongLocation => MqttPubAckReasonCode.TopicNameInvalid,
             RefusalReason.InvalidQos => MqttPubAckReasonCode.UnspecifiedError,
             RefusalReason.SensorNotRegistered or RefusalReason.SensorNotAllowed or RefusalReason.ForgedAlert => MqttPubAckReasonCode.NotAuthorized,
             RefusalReason.SensorMetricLimit or RefusalReason.KindMetricLimit
-                or RefusalReason.TooManyNewSensors or RefusalReason.UnregisteredSensorLimit => MqttPubAckReasonCode.QuotaExceeded,
+                or RefusalReason.TooManyNewSensors or RefusalReason.UnregisteredSensorLimit
+                or RefusalReason.SensorLocationLimit => MqttPubAckReasonCode.QuotaExceeded,
             _ => MqttPubAckReasonCode.PayloadFormatInvalid,
         };
         args.Response.ReasonString = refusal.ToString();

@@ -145,6 +145,9 @@ public sealed class ProtocolGuardServerAdapter(IMqttServerAdapter inner, BrokerO
                         await CloseAsync(MqttDisconnectReasonCode.ProtocolError, "packet identifier 0", cancellationToken);
                         throw new MqttCommunicationException("QoS > 0 PUBLISH with packet identifier 0");
 
+                    case MqttPublishPacket publish when IsBeyondBounds(publish, out var refusal, out var disconnect):
+                        await RefuseAndCloseAsync(publish, refusal, disconnect, cancellationToken);
+                        throw new MqttCommunicationException(refusal.Detail);
                     case MqttPublishPacket { QualityOfServiceLevel: MqttQualityOfServiceLevel.ExactlyOnce } publish when IsResend(publish.PacketIdentifier, out var pubRec):
                         owner.refusals.Record(ClientId, publish.Topic ?? "", new Refusal(RefusalReason.Qos2Duplicate,
                             $"QoS 2 packet {publish.PacketIdentifier} was sent again before its PUBREL; it is processed once, its PUBREC sent again"));
@@ -224,6 +227,49 @@ public sealed class ProtocolGuardServerAdapter(IMqttServerAdapter inner, BrokerO
             messages = Bucket(Options.MaxMessagesPerSecondPerConnection, Options.MessageBurstPerConnection);
             bytes = Bucket(Options.MaxBytesPerSecondPerConnection, Options.ByteBurstPerConnection);
             return connectPacket;
+        }
+
+        /// <summary>
+        /// The memory bounds of a PUBLISH, checked before MQTTnet keeps anything of it: its topic's length
+        /// (<c>Broker:MaxTopicLength</c>; an aliased topic is kept for the connection's life) and, for a new QoS 2
+        /// packet identifier, the number awaiting PUBREL (<c>Broker:ReceiveMaximum</c>, advertised in CONNACK).
+        /// </summary>
+        bool IsBeyondBounds(MqttPublishPacket publish, out Refusal refusal, out MqttDisconnectReasonCode disconnect)
+        {
+            var topicBytes = publish.Topic is { } topic ? System.Text.Encoding.UTF8.GetByteCount(topic) : 0;
+            if (topicBytes > Options.MaxTopicLength)
+            {
+                refusal = new Refusal(RefusalReason.TopicTooLong,
+                    $"the topic has {topicBytes} bytes, more than Broker:MaxTopicLength ({Options.MaxTopicLength}); the connection is closed");
+                disconnect = MqttDisconnectReasonCode.TopicNameInvalid;
+                return true;
+            }
+
+            if (publish.QualityOfServiceLevel == MqttQualityOfServiceLevel.ExactlyOnce)
+            {
+                lock (sync)
+                {
+                    if (!awaitingRelease.ContainsKey(publish.PacketIdentifier) && awaitingRelease.Count >= Options.ReceiveMaximum)
+                    {
+                        refusal = new Refusal(RefusalReason.ReceiveMaximumExceeded,
+                            $"more than Broker:ReceiveMaximum ({Options.ReceiveMaximum}) QoS 2 messages awaiting PUBREL; the connection is closed");
+                        disconnect = MqttDisconnectReasonCode.ReceiveMaximumExceeded;
+                        return true;
+                    }
+                }
+            }
+
+            refusal = default;
+            disconnect = default;
+            return false;
+        }
+
+        /// <summary>Counts and logs the refusal (the topic shortened, as the log takes it), and says why on MQTT 5.</summary>
+        async Task RefuseAndCloseAsync(MqttPublishPacket publish, Refusal refusal, MqttDisconnectReasonCode disconnect, CancellationToken cancellationToken)
+        {
+            var topic = publish.Topic ?? "";
+            owner.refusals.Record(ClientId, topic.Length > 200 ? topic[..200] : topic, refusal);
+            await CloseAsync(disconnect, refusal.Code, cancellationToken);
         }
 
         bool IsResend(ushort packetId, out MqttPubRecPacket? pubRec)
@@ -311,8 +357,9 @@ public sealed class ProtocolGuardServerAdapter(IMqttServerAdapter inner, BrokerO
         {
             switch (packet)
             {
-                case MqttConnAckPacket connAck when serverKeepAlive != 0 && IsV5:
-                    connAck.ServerKeepAlive = serverKeepAlive;
+                case MqttConnAckPacket connAck when IsV5:
+                    connAck.ServerKeepAlive = serverKeepAlive != 0 ? serverKeepAlive : connAck.ServerKeepAlive;
+                    connAck.ReceiveMaximum = (ushort)Options.ReceiveMaximum;
                     break;
 
                 case MqttPubRecPacket pubRec:

@@ -131,7 +131,29 @@ public sealed class LimitedTcpServerAdapter(IPEndPoint endpoint, int backlog, in
         }
     }
 
+    /// <summary>
+    /// Serves one accepted socket and always closes it: whatever fails — a socket option on a connection already reset,
+    /// an unexpected exception in the TLS handshake or in MQTTnet — the descriptor is released now, not when the GC
+    /// finds the socket (a flood of such failures would otherwise exhaust the descriptors the connection limit guards).
+    /// </summary>
     async Task HandleAsync(Socket socket, MqttServerOptions options, IMqttNetLogger logger)
+    {
+        try
+        {
+            await ServeAsync(socket, options, logger);
+        }
+        catch (Exception ex)
+        {
+            // Out of memory included: it ends this connection, not the listener (this task is not awaited by anyone).
+            logger.Publish(MqttNetLogLevel.Warning, nameof(LimitedTcpServerAdapter), "Connection ended by an unexpected error: {0}", [ex.Message], null!);
+        }
+        finally
+        {
+            socket.Dispose(); // idempotent: usually already closed with its stream
+        }
+    }
+
+    async Task ServeAsync(Socket socket, MqttServerOptions options, IMqttNetLogger logger)
     {
         var remote = socket.RemoteEndPoint;
         socket.NoDelay = options.DefaultEndpointOptions.NoDelay;

@@ -93,8 +93,41 @@ public sealed class TlsHandshake(IOptions<BrokerOptions> options, IMeterFactory 
         var mode = tls.ClientCertificates;
         var trust = clientTrust?.Current;
         string? refusal = null;
+        string? refusalDetail = null;
         X509Certificate2? verified = null;
         string? identity = null;
+
+        bool Validate(X509Certificate? certificate, X509Chain? chain)
+        {
+            if (mode == ClientCertificateMode.None)
+            {
+                return true; // not asked for, not used
+            }
+
+            if (certificate is null)
+            {
+                refusal = mode == ClientCertificateMode.Required ? "no_client_certificate" : null;
+                return refusal is null;
+            }
+
+            var presented = X509CertificateLoader.LoadCertificate(certificate.GetRawCertData());
+            var others = chain?.ChainElements.Skip(1).Select(e => e.Certificate) ?? [];
+            refusal = trust!.Refusal(presented, others);
+            if (refusal is null)
+            {
+                identity = CertificateIdentity.Of(presented, tls.IdentityFrom, tls.IdentityPrefix);
+                refusal = identity is null ? "no_identity" : null;
+            }
+
+            if (refusal is not null)
+            {
+                presented.Dispose();
+                return false;
+            }
+
+            verified = presented;
+            return true;
+        }
 
         var ssl = new SslStream(network, leaveInnerStreamOpen: false);
         var authentication = new SslServerAuthenticationOptions
@@ -106,34 +139,20 @@ public sealed class TlsHandshake(IOptions<BrokerOptions> options, IMeterFactory 
             CertificateRevocationCheckMode = X509RevocationMode.NoCheck, // the CRL file and deny list, in ClientCertificateTrust
             RemoteCertificateValidationCallback = (_, certificate, chain, _) =>
             {
-                if (mode == ClientCertificateMode.None)
+                try
                 {
-                    return true; // not asked for, not used
+                    return Validate(certificate, chain);
                 }
-
-                if (certificate is null)
+                catch (Exception ex) when (ex is not OutOfMemoryException)
                 {
-                    refusal = mode == ClientCertificateMode.Required ? "no_client_certificate" : null;
-                    return refusal is null;
-                }
-
-                var presented = X509CertificateLoader.LoadCertificate(certificate.GetRawCertData());
-                var others = chain?.ChainElements.Skip(1).Select(e => e.Certificate) ?? [];
-                refusal = trust!.Refusal(presented, others);
-                if (refusal is null)
-                {
-                    identity = CertificateIdentity.Of(presented, tls.IdentityFrom, tls.IdentityPrefix);
-                    refusal = identity is null ? "no_identity" : null;
-                }
-
-                if (refusal is not null)
-                {
-                    presented.Dispose();
+                    // A certificate that breaks a parser is refused with a reason; an exception escaping the callback
+                    // would escape the handshake too (not an AuthenticationException) and leave the socket to the GC.
+                    refusal = "certificate_unreadable";
+                    refusalDetail = ex.Message;
+                    verified?.Dispose();
+                    verified = null;
                     return false;
                 }
-
-                verified = presented;
-                return true;
             },
         };
 
@@ -147,7 +166,7 @@ public sealed class TlsHandshake(IOptions<BrokerOptions> options, IMeterFactory 
         catch (Exception ex) when (ex is AuthenticationException or IOException or ObjectDisposedException or OperationCanceledException or System.ComponentModel.Win32Exception)
         {
             var reason = deadline.IsCancellationRequested ? "handshake_timeout" : refusal ?? "handshake_failed";
-            Refused(reason, remote, ex.Message, identity);
+            Refused(reason, remote, refusalDetail ?? ex.Message, identity);
             verified?.Dispose();
             await ssl.DisposeAsync();
             return null;

@@ -14,7 +14,8 @@ namespace Telemetry.Domain.Ingest;
 /// per registered sensor that sent a metric its kind does not list (the registry bounds those) plus at most
 /// <see cref="IngestLimits.MaxUnregisteredSensors"/> unregistered ones, each holding at most
 /// <see cref="IngestLimits.MaxMetricsPerSensor"/> references to names interned in its kind's set (at most
-/// <see cref="IngestLimits.MaxMetricsPerKind"/> strings per kind). With the defaults that is at most a few MB.
+/// <see cref="IngestLimits.MaxMetricsPerKind"/> strings per kind), and per unregistered sensor at most
+/// <see cref="IngestLimits.MaxLocationsPerSensorPerHour"/> building/room pairs. With the defaults that is at most a few MB.
 /// </para>
 /// <para>
 /// Metrics a registered kind lists in the registry are always accepted and not counted: the registry already bounds
@@ -31,8 +32,10 @@ namespace Telemetry.Domain.Ingest;
 public sealed class CardinalityGuard(TimeProvider time)
 {
     static readonly TimeSpan Window = TimeSpan.FromMinutes(1);
+    static readonly TimeSpan LocationWindow = TimeSpan.FromHours(1);
 
     readonly System.Collections.Concurrent.ConcurrentDictionary<string, string[]> sensors = new(StringComparer.Ordinal);
+    readonly System.Collections.Concurrent.ConcurrentDictionary<string, Places> locations = new(StringComparer.Ordinal);
     readonly Dictionary<string, HashSet<string>> registeredKinds = new(StringComparer.Ordinal);
     readonly HashSet<string> unregisteredKind = new(StringComparer.Ordinal);
     readonly Lock gate = new();
@@ -49,8 +52,26 @@ public sealed class CardinalityGuard(TimeProvider time)
     /// <summary>
     /// Admits the message of <paramref name="sensorId"/> (registered as <paramref name="registered"/>, or null) with
     /// <paramref name="readings"/>, remembering its sensor and metric names, or refuses it with the limit it would break.
+    /// The sensor's location is not looked at (see the overload taking a <see cref="SensorAddress"/>).
     /// </summary>
-    public bool TryAdmit(string sensorId, RegisteredSensor? registered, IReadOnlyList<Reading> readings, IngestLimits limits, out Refusal refusal)
+    public bool TryAdmit(string sensorId, RegisteredSensor? registered, IReadOnlyList<Reading> readings, IngestLimits limits, out Refusal refusal) =>
+        TryAdmit(sensorId, location: null, registered, readings, limits, out refusal);
+
+    /// <summary>
+    /// As the other overload, and for an unregistered sensor also bounds the distinct (building, room) pairs of its
+    /// topics (<see cref="IngestLimits.MaxLocationsPerSensorPerHour"/>): each pair is an InfluxDB series of its own.
+    /// A registered sensor's location is the registry's (the broker refuses any other before asking here).
+    /// </summary>
+    public bool TryAdmit(SensorAddress address, RegisteredSensor? registered, IReadOnlyList<Reading> readings, IngestLimits limits, out Refusal refusal)
+    {
+        ArgumentNullException.ThrowIfNull(address);
+        return TryAdmit(address.Sensor, registered is null ? LocationKey(address) : null, registered, readings, limits, out refusal);
+    }
+
+    // Building and room are topic levels, so they hold no '/': the joined text is unique for the pair.
+    static string LocationKey(SensorAddress address) => $"{address.Building}/{address.Room}";
+
+    bool TryAdmit(string sensorId, string? location, RegisteredSensor? registered, IReadOnlyList<Reading> readings, IngestLimits limits, out Refusal refusal)
     {
         ArgumentNullException.ThrowIfNull(sensorId);
         ArgumentNullException.ThrowIfNull(readings);
@@ -63,7 +84,8 @@ public sealed class CardinalityGuard(TimeProvider time)
             return true;
         }
 
-        if (sensors.TryGetValue(sensorId, out var known) && open.TrueForAll(n => Array.IndexOf(known, n) >= 0))
+        var sameLocation = location is null || (locations.TryGetValue(sensorId, out var places) && places.Last == location);
+        if (sameLocation && sensors.TryGetValue(sensorId, out var known) && open.TrueForAll(n => Array.IndexOf(known, n) >= 0))
         {
             return true;
         }
@@ -74,6 +96,11 @@ public sealed class CardinalityGuard(TimeProvider time)
             known ??= [];
             var countsAsNew = isNew && registered is null;
             if (countsAsNew && !TryTakeNewSensor(sensorId, limits, out refusal))
+            {
+                return false;
+            }
+
+            if (location is not null && !TryPlace(sensorId, location, limits, out refusal))
             {
                 return false;
             }
@@ -106,6 +133,12 @@ public sealed class CardinalityGuard(TimeProvider time)
             }
 
             sensors[sensorId] = names;
+            if (location is not null)
+            {
+                // Only now, so that a refused message leaves no entry behind (this map stays bounded by the sensors admitted).
+                locations.GetOrAdd(sensorId, static _ => new Places()).Admit(location, time.GetTimestamp());
+            }
+
             if (countsAsNew)
             {
                 windowCount++;
@@ -113,6 +146,62 @@ public sealed class CardinalityGuard(TimeProvider time)
             }
 
             return true;
+        }
+    }
+
+    /// <summary>
+    /// Under the lock: whether <paramref name="location"/> is one of the sensor's pairs of this hour's window or one
+    /// more fits (nothing is remembered yet: <see cref="Places.Admit"/> does that once every limit admits the message).
+    /// </summary>
+    bool TryPlace(string sensorId, string location, IngestLimits limits, out Refusal refusal)
+    {
+        refusal = default;
+        if (!locations.TryGetValue(sensorId, out var places))
+        {
+            return true;
+        }
+
+        var now = time.GetTimestamp();
+        if (places.WindowStart == long.MinValue || time.GetElapsedTime(places.WindowStart, now) >= LocationWindow)
+        {
+            places.WindowStart = now;
+            places.Seen.Clear();
+        }
+
+        if (places.Seen.Contains(location) || places.Seen.Count < limits.MaxLocationsPerSensorPerHour)
+        {
+            return true;
+        }
+
+        refusal = new Refusal(RefusalReason.SensorLocationLimit,
+            $"sensor '{sensorId}' published under {limits.MaxLocationsPerSensorPerHour} building/room pairs this hour already (Ingest:MaxLocationsPerSensorPerHour); register it or keep its topic");
+        return false;
+    }
+
+    /// <summary>
+    /// The building/room pairs an unregistered sensor used in the current one-hour window (at most
+    /// <see cref="IngestLimits.MaxLocationsPerSensorPerHour"/>), changed under the guard's lock; <see cref="Last"/> is
+    /// read without it for the common case of a sensor that stays where it is.
+    /// </summary>
+    sealed class Places
+    {
+        volatile string? last;
+
+        public long WindowStart { get; set; } = long.MinValue;
+
+        public HashSet<string> Seen { get; } = new(StringComparer.Ordinal);
+
+        public string? Last => last;
+
+        public void Admit(string location, long now)
+        {
+            if (WindowStart == long.MinValue)
+            {
+                WindowStart = now;
+            }
+
+            Seen.Add(location);
+            last = location;
         }
     }
 

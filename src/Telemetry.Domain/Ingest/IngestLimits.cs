@@ -14,10 +14,11 @@ namespace Telemetry.Domain.Ingest;
 ///   "MaxMetricsPerSensor": 64,
 ///   "MaxMetricsPerKind": 256,
 ///   "MaxNewUnregisteredSensorsPerMinute": 100,
-///   "MaxUnregisteredSensors": 10000
+///   "MaxUnregisteredSensors": 10000,
+///   "MaxLocationsPerSensorPerHour": 4
 /// }
 /// </code>
-/// The last four bound cardinality (InfluxDB series and field keys, sensor grains in memory); they are applied by
+/// The last five bound cardinality (InfluxDB series and field keys, sensor grains in memory); they are applied by
 /// <see cref="CardinalityGuard"/> before a message is made durable, so a refusal never loses an acknowledged reading.
 /// </summary>
 public sealed class IngestLimits
@@ -68,4 +69,13 @@ public sealed class IngestLimits
     /// </summary>
     [Range(1, 10_000_000)]
     public int MaxUnregisteredSensors { get; set; } = 10_000;
+
+    /// <summary>
+    /// Most distinct (building, room) pairs one unregistered sensor may publish under in one hour (fixed one-hour
+    /// windows): each pair becomes its own InfluxDB series. A sensor that moves is fine; one more pair within the hour
+    /// is refused (<c>sensor_location_limit</c>). Registered sensors publish only under their registry location
+    /// (<c>wrong_location</c>), so this limit does not apply to them.
+    /// </summary>
+    [Range(1, 1_000)]
+    public int MaxLocationsPerSensorPerHour { get; set; } = 4;
 }

@@ -74,6 +74,17 @@ public enum RefusalReason
     TooManyNewSensors,
     /// <summary>The node has admitted <c>Ingest:MaxUnregisteredSensors</c> unregistered sensors since it started.</summary>
     UnregisteredSensorLimit,
+    /// <summary>
+    /// A registered sensor published under a building or room other than the registry's: refused so that a topic
+    /// cannot invent series for it (MQTT 5 0x90 topic name invalid).
+    /// </summary>
+    WrongLocation,
+    /// <summary>An unregistered sensor used more distinct building/room pairs this hour than <c>Ingest:MaxLocationsPerSensorPerHour</c>.</summary>
+    SensorLocationLimit,
+    /// <summary>A PUBLISH topic longer than <c>Broker:MaxTopicLength</c> UTF-8 bytes: the connection is closed (MQTT 5 0x90).</summary>
+    TopicTooLong,
+    /// <summary>A QoS 2 PUBLISH beyond <c>Broker:ReceiveMaximum</c> awaiting PUBREL: the connection is closed (MQTT 5 0x93).</summary>
+    ReceiveMaximumExceeded,
     /// <summary>A PUBLISH under the alert topic root (<c>Alerts:MqttTopicRoot</c>): only the service publishes alerts.</summary>
     ForgedAlert,
 }
@@ -119,6 +130,10 @@ public static class RefusalReasons
         RefusalReason.TooManyNewSensors => "too_many_new_sensors",
         RefusalReason.UnregisteredSensorLimit => "unregistered_sensor_limit",
         RefusalReason.ForgedAlert => "forged_alert",
+        RefusalReason.WrongLocation => "wrong_location",
+        RefusalReason.SensorLocationLimit => "sensor_location_limit",
+        RefusalReason.TopicTooLong => "topic_too_long",
+        RefusalReason.ReceiveMaximumExceeded => "receive_maximum_exceeded",
         _ => throw new ArgumentOutOfRangeException(nameof(reason), reason, null),
     };
 }

@@ -6,6 +6,7 @@ using Orleans.Storage;
 using Telemetry.Contracts;
 using Telemetry.Domain.Alerts;
 using Telemetry.Domain.Campus;
+using Telemetry.Domain.Ingest;
 using Telemetry.Domain.Observability;
 using Telemetry.Domain.Sensors;
 using Telemetry.Grains.Alerts;
@@ -120,11 +121,7 @@ public sealed class SensorGrain(
         {
             model.Apply(message, output);
             Follow(output);
-            foreach (var move in output.Moves)
-            {
-                logger.LogInformation("Sensor {Sensor} moved from {OldBuilding}/{OldRoom} to {Building}/{Room}",
-                    move.To.Sensor, move.From.Building, move.From.Room, move.To.Building, move.To.Room);
-            }
+            LogMoves(output.Moves);
 
             await PublishAsync(output.Steps);
             await ClearLostAlertsAsync();
@@ -136,6 +133,27 @@ public sealed class SensorGrain(
                 SensorId, ex.Message);
         }
     }
+
+    /// <summary>
+    /// One "moved" line per <see cref="MovedLogInterval"/> for the whole silo (throttled by the event, not by the sensor
+    /// id a device chooses), with the number of moves held back since: an unregistered sensor alternating between two
+    /// topics moves with every message.
+    /// </summary>
+    void LogMoves(List<SensorMove> moves)
+    {
+        foreach (var move in moves)
+        {
+            if (MovedLog.ShouldLog("sensor_moved", out var suppressed))
+            {
+                logger.LogInformation("Sensor {Sensor} moved from {OldBuilding}/{OldRoom} to {Building}/{Room} ({Suppressed} other moves not logged in the last {Interval})",
+                    Text.ForLog(move.To.Sensor), Text.ForLog(move.From.Building), Text.ForLog(move.From.Room), Text.ForLog(move.To.Building), Text.ForLog(move.To.Room),
+                    suppressed, MovedLogInterval);
+            }
+        }
+    }
+
+    static readonly TimeSpan MovedLogInterval = TimeSpan.FromSeconds(10);
+    static readonly LogThrottle MovedLog = new(MovedLogInterval, TimeProvider.System, maxKeys: 1);
 
     public Task<SensorSnapshot?> GetSnapshot() => Task.FromResult(model.Snapshot);
 

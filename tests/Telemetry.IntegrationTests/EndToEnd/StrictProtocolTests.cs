@@ -386,6 +386,9 @@ internal sealed class RawMqtt5 : IDisposable
 
     public int TopicAliasMaximum { get; private set; }
 
+    /// <summary>The Receive Maximum of the CONNACK (MQTT 5), 0 when it had none (65,535 by the specification).</summary>
+    public int ReceiveMaximum { get; private set; }
+
     /// <summary>The Server Keep Alive of the CONNACK (MQTT 5), 0 when it had none.</summary>
     public int ServerKeepAlive { get; private set; }
 
@@ -427,7 +430,7 @@ internal sealed class RawMqtt5 : IDisposable
             {
                 case 0x22: raw.TopicAliasMaximum = (connAck[at] << 8) | connAck[at + 1]; at += 2; break;
                 case 0x13: raw.ServerKeepAlive = (connAck[at] << 8) | connAck[at + 1]; at += 2; break;
-                case 0x21: at += 2; break; // receive maximum
+                case 0x21: raw.ReceiveMaximum = (connAck[at] << 8) | connAck[at + 1]; at += 2; break;
                 case 0x11 or 0x27: at += 4; break; // session expiry, maximum packet size
                 case 0x24 or 0x25 or 0x28 or 0x29 or 0x2A: at += 1; break;
                 case 0x12 or 0x1A or 0x1C or 0x1F or 0x15: at += 2 + ((connAck[at] << 8) | connAck[at + 1]); break;

@@ -121,6 +121,56 @@ public sealed class CardinalityLimitTests
         Report("invented metric names", before, Memory());
     }
 
+    [Fact]
+    public async Task A_registered_sensor_under_invented_buildings_and_rooms_is_refused_and_creates_no_series()
+    {
+        await using var rig = await StartAsync(Ct);
+        using var device = await ConnectAsync(rig, "card-good");
+        const int Messages = 1_000;
+
+        var results = await PublishManyAsync(device, Messages, i => ($"campus/b-{Guid.NewGuid():N}/r-{i}/card-good/telemetry", $"{{\"temperature\":{i}}}"));
+
+        Assert.All(results, r => Assert.Equal(MqttClientPublishReasonCode.TopicNameInvalid, r.ReasonCode));
+        Assert.All(results, r => Assert.StartsWith("wrong_location", r.ReasonString, StringComparison.Ordinal));
+        Assert.Equal(Messages, (await rig.Service.RefusalTotalsAsync(Ct)).GetValueOrDefault("wrong_location"));
+
+        // The registry's location is accepted; InfluxDB then holds that one series of the sensor and no other.
+        var acked = await PublishGoodReadingsAsync(device);
+        await AssertGoodReadingsStoredAsync(rig, acked);
+        var series = await rig.Influx.QueryAsync("campus", "SELECT count(temperature) FROM telemetry WHERE sensor = 'card-good' GROUP BY building, room", Ct);
+        var location = Assert.Single(series);
+        Assert.Equal("card", location.Tags["building"]);
+        Assert.Equal("r1", location.Tags["room"]);
+    }
+
+    [Fact]
+    public async Task An_unregistered_sensor_under_many_buildings_and_rooms_is_bounded_per_hour()
+    {
+        await using var rig = await StartAsync(Ct);
+        using var device = await ConnectAsync(rig, "card-wanderer");
+        const int Messages = 1_000;
+        var limit = new Telemetry.Domain.Ingest.IngestLimits().MaxLocationsPerSensorPerHour;
+
+        var results = await PublishManyAsync(device, Messages, i => ($"campus/b-{i}/r-{i}/inv-wanderer/telemetry", $"{{\"temperature\":{i}}}"));
+
+        Assert.Equal(limit, results.Count(r => r.ReasonCode == MqttClientPublishReasonCode.Success));
+        var refused = results.Where(r => r.ReasonCode != MqttClientPublishReasonCode.Success).ToList();
+        Assert.All(refused, r => Assert.Equal(MqttClientPublishReasonCode.QuotaExceeded, r.ReasonCode));
+        Assert.All(refused, r => Assert.StartsWith("sensor_location_limit", r.ReasonString, StringComparison.Ordinal));
+        Assert.Equal(Messages - limit, (await rig.Service.RefusalTotalsAsync(Ct)).GetValueOrDefault("sensor_location_limit"));
+
+        // A location it already used this hour stays open.
+        var again = await device.PublishAsync(new MqttApplicationMessageBuilder().WithTopic("campus/b-0/r-0/inv-wanderer/telemetry")
+            .WithPayload("{\"temperature\":1}").WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce).Build(), Ct);
+        Assert.Equal(MqttClientPublishReasonCode.Success, again.ReasonCode);
+
+        var series = await Poll.UntilAsync(
+            $"the {limit} admitted locations of the wandering sensor in InfluxDB",
+            () => rig.Influx.QueryAsync("campus", "SELECT count(temperature) FROM telemetry WHERE sensor = 'inv-wanderer' GROUP BY building, room", Ct),
+            found => found.Count >= limit, within: TimeSpan.FromSeconds(60), cancellationToken: Ct);
+        Assert.Equal(limit, series.Count);
+    }
+
     /// <summary>The registered sensor publishes while the attack runs; returns the timestamps acknowledged.</summary>
     static async Task<List<long>> PublishGoodReadingsAsync(IMqttClient good)
     {

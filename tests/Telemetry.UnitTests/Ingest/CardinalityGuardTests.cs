@@ -136,4 +136,52 @@ public class CardinalityGuardTests
         Assert.False(guard.TryAdmit("reg", Registered("reg"), Readings("temperature", "other"), limits, out var refusal));
         Assert.Equal(RefusalReason.SensorMetricLimit, refusal.Reason);
     }
+
+    [Fact]
+    public void An_unregistered_sensor_gets_at_most_the_configured_locations_per_hour()
+    {
+        var clock = new ManualClock();
+        var guard = new CardinalityGuard(clock);
+        var limits = new IngestLimits { MaxLocationsPerSensorPerHour = 2 };
+        bool At(string building, string room, out Refusal refusal) =>
+            guard.TryAdmit(new SensorAddress(building, room, "wanderer"), null, Readings("temperature"), limits, out refusal);
+
+        Assert.True(At("b1", "r1", out _));
+        Assert.True(At("b2", "r1", out _));
+        Assert.True(At("b1", "r1", out _)); // moving back to a pair of this hour is fine
+        Assert.False(At("b3", "r1", out var refusal));
+        Assert.Equal(RefusalReason.SensorLocationLimit, refusal.Reason);
+        Assert.False(At("b1", "r2", out _));
+
+        clock.Advance(TimeSpan.FromHours(1));
+        Assert.True(At("b3", "r1", out _));
+        Assert.True(At("b1", "r2", out _));
+        Assert.False(At("b9", "r9", out _));
+    }
+
+    [Fact]
+    public void A_registered_sensor_is_not_bounded_by_location_here()
+    {
+        var guard = new CardinalityGuard(new ManualClock());
+        var limits = new IngestLimits { MaxLocationsPerSensorPerHour = 1 };
+        var sensor = Registered("s1");
+
+        for (var i = 0; i < 5; i++)
+        {
+            Assert.True(guard.TryAdmit(new SensorAddress($"b{i}", "r", "s1"), sensor, Readings("temperature"), limits, out _));
+        }
+    }
+
+    [Fact]
+    public void A_location_refusal_leaves_nothing_behind_for_a_new_sensor_refused_by_another_limit()
+    {
+        var guard = new CardinalityGuard(new ManualClock());
+        var limits = new IngestLimits { MaxMetricsPerSensor = 1, MaxLocationsPerSensorPerHour = 1 };
+
+        Assert.False(guard.TryAdmit(new SensorAddress("b1", "r", "fresh"), null, Readings("a", "b"), limits, out var refusal));
+        Assert.Equal(RefusalReason.SensorMetricLimit, refusal.Reason);
+        // The refused message took no location: the sensor's first admitted message may still choose its own.
+        Assert.True(guard.TryAdmit(new SensorAddress("b2", "r", "fresh"), null, Readings("a"), limits, out _));
+        Assert.False(guard.TryAdmit(new SensorAddress("b1", "r", "fresh"), null, Readings("a"), limits, out _));
+    }
 }
