@@ -59,7 +59,8 @@ public sealed partial class HostileInputTests(HostileFixture fixture)
             "invalid_metric_name", "too_many_values", "invalid_timestamp", "timestamp_out_of_range", "unit_mismatch",
             "sensor_not_registered", "sensor_not_allowed", "packet_too_large", "bad_credentials", "invalid_packet_id",
             "metric_name_reserved", "sensor_metric_limit", "forged_alert", "packet_id_not_found",
-            "client_id_in_use", "subscription_not_allowed", "alerts_role_required", .. Expectation.ConnectionReasons,
+            "client_id_in_use", "subscription_not_allowed", "alerts_role_required", "topic_too_long", "wrong_location",
+            .. Expectation.ConnectionReasons,
         ];
         Assert.All(cases.SelectMany(c => c.Counted), counted => Assert.Contains(counted.Key, known));
         Assert.All(cases.Where(c => c.Expected.Outcome is Outcome.Refused or Outcome.ConnectRefused), c => Assert.NotNull(c.Expected.Reason));

@@ -131,6 +131,12 @@ public sealed class HostileRunner(int port)
                 .WithQualityOfServiceLevel(action.Qos)
                 .Build(), timeout.Token);
         }
+        catch (Exception ex) when (c.Expected.Outcome == Outcome.Closed
+            && ex is MQTTnet.Exceptions.MqttClientUnexpectedDisconnectReceivedException or MQTTnet.Exceptions.MqttCommunicationException or MQTTnet.Exceptions.MqttClientNotConnectedException)
+        {
+            // The broker closed the connection (MQTT 5: after a DISCONNECT with its reason), as the case expects.
+            return new(c, !client.IsConnected, $"closed: {ex.GetType().Name}: {ex.Message}");
+        }
         catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
         {
             return new(c, false, $"the client failed: {ex.GetType().Name}: {ex.Message}");
