@@ -5,6 +5,7 @@ using System.Net.Http.Json;
 using System.Security.Cryptography;
 using System.Text.Json;
 using Telemetry.IntegrationTests.Fixtures;
+using Telemetry.Tests.Polling;
 using Telemetry.Service.Hosting;
 using Telemetry.Service.Security;
 
@@ -76,8 +77,10 @@ public sealed class ApiAuthenticationTests(ApiAuthFixture fixture)
         Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
         Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
         Assert.Contains("API key", (await response.Content.ReadFromJsonAsync<JsonElement>(Ct)).GetProperty("detail").GetString(), StringComparison.Ordinal);
-        var text = await Http.GetStringAsync(new Uri("metrics", UriKind.Relative), Ct);
-        Assert.True(PrometheusText.Sum(text, "telemetry_api_requests_refused_total", "reason=\"invalid_api_key\"") >= 1, text);
+        // The Prometheus page is cached for a moment by the exporter: poll until it shows the refusal.
+        await Poll.UntilAsync("the unknown key to be counted as invalid_api_key on /metrics",
+            async () => PrometheusText.Sum(await Http.GetStringAsync(new Uri("metrics", UriKind.Relative), Ct), "telemetry_api_requests_refused_total", "reason=\"invalid_api_key\""),
+            n => n >= 1, cancellationToken: Ct);
     }
 
     [Fact]
