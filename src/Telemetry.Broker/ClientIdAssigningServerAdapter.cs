@@ -40,33 +40,21 @@ public sealed class ClientIdAssigningServerAdapter(IMqttServerAdapter inner, ush
 
     public void Dispose() => inner.Dispose();
 
-    sealed class ChannelAdapter(IMqttChannelAdapter inner, ushort topicAliasMaximum, Action<string, string> onAliasRefused) : IMqttChannelAdapter
+    sealed class ChannelAdapter(IMqttChannelAdapter inner, ushort topicAliasMaximum, Action<string, string> onAliasRefused) : Transport.DelegatingChannelAdapter(inner)
     {
         readonly HashSet<ushort> aliasesSet = [];
         bool connectSeen;
         string clientId = "";
 
-        public long BytesReceived => inner.BytesReceived;
-        public long BytesSent => inner.BytesSent;
-        public X509Certificate2 ClientCertificate => inner.ClientCertificate;
-        public EndPoint RemoteEndPoint => inner.RemoteEndPoint;
-        public EndPoint LocalEndPoint => inner.LocalEndPoint;
-        public bool IsSecureConnection => inner.IsSecureConnection;
-        public MqttPacketFormatterAdapter PacketFormatterAdapter => inner.PacketFormatterAdapter;
-
-        public Task ConnectAsync(CancellationToken cancellationToken) => inner.ConnectAsync(cancellationToken);
-
-        public Task DisconnectAsync(CancellationToken cancellationToken) => inner.DisconnectAsync(cancellationToken);
-
-        public async Task<MqttPacket> ReceivePacketAsync(CancellationToken cancellationToken)
+        public override async Task<MqttPacket> ReceivePacketAsync(CancellationToken cancellationToken)
         {
-            var packet = await inner.ReceivePacketAsync(cancellationToken);
+            var packet = await Inner.ReceivePacketAsync(cancellationToken);
             if (!connectSeen && packet is MqttConnectPacket connect)
             {
                 connectSeen = true;
                 if (string.IsNullOrEmpty(connect.ClientId)
                     && connect.CleanSession
-                    && inner.PacketFormatterAdapter.ProtocolVersion is MqttProtocolVersion.V311 or MqttProtocolVersion.V310)
+                    && Inner.PacketFormatterAdapter.ProtocolVersion is MqttProtocolVersion.V311 or MqttProtocolVersion.V310)
                 {
                     connect.ClientId = ClientIds.NewAssigned();
                 }
@@ -103,7 +91,7 @@ public sealed class ClientIdAssigningServerAdapter(IMqttServerAdapter inner, ush
                 return null;
             }
 
-            if (inner.PacketFormatterAdapter.ProtocolVersion != MqttProtocolVersion.V500)
+            if (Inner.PacketFormatterAdapter.ProtocolVersion != MqttProtocolVersion.V500)
             {
                 return null; // an empty topic on MQTT 3.1.1 is refused where messages enter (topic_not_allowed)
             }
@@ -113,18 +101,14 @@ public sealed class ClientIdAssigningServerAdapter(IMqttServerAdapter inner, ush
                 : null;
         }
 
-        public void ResetStatistics() => inner.ResetStatistics();
-
-        public Task SendPacketAsync(MqttPacket packet, CancellationToken cancellationToken)
+        public override Task SendPacketAsync(MqttPacket packet, CancellationToken cancellationToken)
         {
             if (packet is MqttConnAckPacket connAck)
             {
                 connAck.TopicAliasMaximum = topicAliasMaximum;
             }
 
-            return inner.SendPacketAsync(packet, cancellationToken);
+            return Inner.SendPacketAsync(packet, cancellationToken);
         }
-
-        public void Dispose() => inner.Dispose();
     }
 }

@@ -78,7 +78,7 @@ public sealed class ProtocolGuardServerAdapter(IMqttServerAdapter inner, BrokerO
         });
     }
 
-    sealed class Guard : IMqttChannelAdapter
+    sealed class Guard : Transport.DelegatingChannelAdapter
     {
         readonly IMqttChannelAdapter inner;
         readonly ProtocolGuardServerAdapter owner;
@@ -100,6 +100,7 @@ public sealed class ProtocolGuardServerAdapter(IMqttServerAdapter inner, BrokerO
         long? throttledSince;
 
         public Guard(IMqttChannelAdapter inner, ProtocolGuardServerAdapter owner)
+            : base(inner)
         {
             this.inner = inner;
             this.owner = owner;
@@ -112,21 +113,7 @@ public sealed class ProtocolGuardServerAdapter(IMqttServerAdapter inner, BrokerO
 
         bool IsV5 => inner.PacketFormatterAdapter.ProtocolVersion == MqttProtocolVersion.V500;
 
-        public long BytesReceived => inner.BytesReceived;
-        public long BytesSent => inner.BytesSent;
-        public X509Certificate2 ClientCertificate => inner.ClientCertificate;
-        public EndPoint RemoteEndPoint => inner.RemoteEndPoint;
-        public EndPoint LocalEndPoint => inner.LocalEndPoint;
-        public bool IsSecureConnection => inner.IsSecureConnection;
-        public MqttPacketFormatterAdapter PacketFormatterAdapter => inner.PacketFormatterAdapter;
-
-        public Task ConnectAsync(CancellationToken cancellationToken) => inner.ConnectAsync(cancellationToken);
-
-        public Task DisconnectAsync(CancellationToken cancellationToken) => inner.DisconnectAsync(cancellationToken);
-
-        public void ResetStatistics() => inner.ResetStatistics();
-
-        public async Task<MqttPacket> ReceivePacketAsync(CancellationToken cancellationToken)
+        public override async Task<MqttPacket> ReceivePacketAsync(CancellationToken cancellationToken)
         {
             if (connect is null)
             {
@@ -353,7 +340,7 @@ public sealed class ProtocolGuardServerAdapter(IMqttServerAdapter inner, BrokerO
             }
         }
 
-        public Task SendPacketAsync(MqttPacket packet, CancellationToken cancellationToken)
+        public override Task SendPacketAsync(MqttPacket packet, CancellationToken cancellationToken)
         {
             switch (packet)
             {
@@ -395,12 +382,16 @@ public sealed class ProtocolGuardServerAdapter(IMqttServerAdapter inner, BrokerO
             return inner.SendPacketAsync(packet, cancellationToken);
         }
 
-        public void Dispose()
+        protected override void Dispose(bool disposing)
         {
-            connectDeadline.Dispose();
-            messages?.Dispose();
-            bytes?.Dispose();
-            inner.Dispose();
+            if (disposing)
+            {
+                connectDeadline.Dispose();
+                messages?.Dispose();
+                bytes?.Dispose();
+            }
+
+            base.Dispose(disposing);
         }
     }
 }

@@ -105,7 +105,7 @@ public sealed class GoodDevice : IAsyncDisposable
             seq++;
             try
             {
-                await Task.Delay(Interval, stop.Token);
+                await Task.Delay(Interval, stop.Token); // the device's cadence (a reading every Interval), not a wait for anything
             }
             catch (OperationCanceledException)
             {
