@@ -33,7 +33,19 @@ total=$(sed -n 's/^ *total: \([0-9]*\).*/\1/p' "$LOG" | tail -1)
 failed=$(sed -n 's/^ *failed: \([0-9]*\).*/\1/p' "$LOG" | tail -1)
 passed=$(sed -n 's/^ *succeeded: \([0-9]*\).*/\1/p' "$LOG" | tail -1)
 skipped=$(sed -n 's/^ *skipped: \([0-9]*\).*/\1/p' "$LOG" | tail -1)
+# The failures again, without their captured output, so they stay visible at the end of a long log.
+failures=$(awk '
+  /^ *failed [^:]/ && !/failed with/ { on = 1; n = 0 }
+  on && /^ *(Standard output|Error output)/ { on = 0 }
+  on && /^ *(passed|skipped) / { on = 0 }
+  on { if (n++ < 40) print }
+' "$LOG")
 rm -f "$LOG"
+if [ -n "$failures" ]; then
+  echo ""
+  echo "== failed tests"
+  echo "$failures"
+fi
 
 if [ -z "$total" ]; then
   say "no test summary found (the test run did not complete)"
