@@ -11,6 +11,19 @@ public interface ISensorGrain : IGrainWithStringKey
     [Alias("Ingest")]
     Task Ingest(TelemetryMessage message);
 
+    /// <summary>
+    /// Takes messages that are already durable in one node's spool, in spool order (the grain feeder's batch of the
+    /// moment for this sensor). A message at or before the position this grain has recorded for that spool is skipped:
+    /// it is a replay after a crash of something already applied. Completes when the messages are applied and their
+    /// derived lines (closed roll-up windows, alert steps) are durable.
+    /// </summary>
+    [Alias("IngestBatch")]
+    Task IngestBatch(FeedBatch batch);
+
+    /// <summary>Saves the grain's state if it took messages since its last save; completes when it is saved.</summary>
+    [Alias("Checkpoint")]
+    Task Checkpoint();
+
     /// <summary>The last reading and counters, or null when this sensor has not reported since activation.</summary>
     [Alias("GetSnapshot")]
     Task<SensorSnapshot?> GetSnapshot();

@@ -29,6 +29,19 @@ public sealed record TelemetryMessage(
     [property: Id(1)] IReadOnlyList<Reading> Readings,
     [property: Id(2)] long ReceivedAtMs);
 
+/// <summary>A message durable in a spool, with the position of its record's end there.</summary>
+[GenerateSerializer, Immutable, Alias("Telemetry.FedMessage")]
+public sealed record FedMessage(
+    [property: Id(0)] long Segment,
+    [property: Id(1)] long Offset,
+    [property: Id(2)] TelemetryMessage Message);
+
+/// <summary>A sensor's messages read from the spool <paramref name="SpoolId"/> by its node's grain feeder, in spool order.</summary>
+[GenerateSerializer, Immutable, Alias("Telemetry.FeedBatch")]
+public sealed record FeedBatch(
+    [property: Id(0)] string SpoolId,
+    [property: Id(1)] IReadOnlyList<FedMessage> Messages);
+
 /// <summary>What a sensor grain knows about its sensor.</summary>
 [GenerateSerializer, Immutable, Alias("Telemetry.SensorSnapshot")]
 public sealed record SensorSnapshot(

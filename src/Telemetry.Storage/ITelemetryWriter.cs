@@ -10,6 +10,13 @@ public interface ITelemetryWriter
     /// </summary>
     ValueTask WriteAsync(IReadOnlyList<string> lines, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Takes the lines of one message in call order: completes once they are queued (waiting while the spool is full,
+    /// <see cref="TimeoutException"/> if it stays full), with a task that completes when they are durable or faults when
+    /// the disk refused them. Lets a caller start the next message before the previous one's fsync.
+    /// </summary>
+    ValueTask<Task> EnqueueAsync(IReadOnlyList<string> lines, CancellationToken cancellationToken);
+
     /// <summary>Lines handed over and not yet acknowledged by InfluxDB.</summary>
     long PendingLines { get; }
 }

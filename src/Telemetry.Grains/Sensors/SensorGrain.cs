@@ -134,6 +134,18 @@ public sealed class SensorGrain(
         }
     }
 
+    /// <summary>Placeholder until the feeder: each message as <see cref="Ingest"/>, no replay check.</summary>
+    public async Task IngestBatch(FeedBatch batch)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        foreach (var fed in batch.Messages)
+        {
+            await Ingest(fed.Message);
+        }
+    }
+
+    public Task Checkpoint() => PersistAsync();
+
     /// <summary>
     /// One "moved" line per <see cref="MovedLogInterval"/> for the whole silo (throttled by the event, not by the sensor
     /// id a device chooses), with the number of moves held back since: an unregistered sensor alternating between two

@@ -56,6 +56,16 @@ internal sealed class SpoolAppender(
     /// <summary>Appends the lines of one message as one record; completes when they are on disk (fsync).</summary>
     public async ValueTask AppendAsync(IReadOnlyList<string> lines, CancellationToken cancellationToken)
     {
+        var durable = await EnqueueAsync(lines, cancellationToken);
+        await durable.WaitAsync(cancellationToken);
+    }
+
+    /// <summary>
+    /// Takes the lines of one message as one record, in call order: completes once the record is queued (waiting while
+    /// the spool is full), with a task that completes when it is on disk (fsync) or fails when it could not be written.
+    /// </summary>
+    public async ValueTask<Task> EnqueueAsync(IReadOnlyList<string> lines, CancellationToken cancellationToken)
+    {
         var payload = SpoolRecord.EncodePayload(lines);
         var size = SpoolRecord.HeaderSize + payload.Length;
         await ReserveSpaceAsync(size, cancellationToken);
@@ -66,7 +76,7 @@ internal sealed class SpoolAppender(
             throw new OperationCanceledException("the spool is closed: the service is stopping");
         }
 
-        await request.Done.Task.WaitAsync(cancellationToken);
+        return request.Done.Task;
     }
 
     /// <summary>An acknowledgement freed room: wake the appends waiting for it, and end the full state below 90 %.</summary>

@@ -114,6 +114,16 @@ public sealed class WriteAheadSpool : ITelemetryWriter, IHostedService, IDisposa
         return lines.Count == 0 ? ValueTask.CompletedTask : appender.AppendAsync(lines, cancellationToken);
     }
 
+    /// <summary>
+    /// Takes the lines of one message in call order; completes once they are queued (waiting while the spool is full),
+    /// with a task that completes when they are durable. The broker acknowledges when that task completes.
+    /// </summary>
+    public ValueTask<Task> EnqueueAsync(IReadOnlyList<string> lines, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(lines);
+        return lines.Count == 0 ? ValueTask.FromResult(Task.CompletedTask) : appender.EnqueueAsync(lines, cancellationToken);
+    }
+
     /// <summary>Waits for records after the read position and returns up to <paramref name="maxLines"/> lines of them.</summary>
     public ValueTask<SpoolBatch> ReadAsync(int maxLines, CancellationToken cancellationToken) => reader.ReadAsync(maxLines, cancellationToken);
 

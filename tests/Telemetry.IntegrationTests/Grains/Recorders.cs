@@ -33,6 +33,12 @@ public sealed class RecordingTelemetryWriter : ITelemetryWriter
         return ValueTask.CompletedTask;
     }
 
+    public async ValueTask<Task> EnqueueAsync(IReadOnlyList<string> lines, CancellationToken cancellationToken)
+    {
+        await WriteAsync(lines, cancellationToken);
+        return Task.CompletedTask;
+    }
+
     public IReadOnlyList<string> RawLines => [.. lines];
 
     /// <summary>The recorded points of one measurement, oldest first, optionally only those with the given tag values.</summary>
