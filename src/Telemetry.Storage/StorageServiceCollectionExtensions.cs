@@ -29,9 +29,21 @@ public static class StorageServiceCollectionExtensions
         });
         services.AddSingleton<WriteAheadSpool>();
         services.AddSingleton<ITelemetryWriter>(sp => sp.GetRequiredService<WriteAheadSpool>());
+        services.AddSingleton<IGrainFeed>(sp => sp.GetRequiredService<WriteAheadSpool>());
         services.AddHostedService(sp => sp.GetRequiredService<WriteAheadSpool>());
         services.AddSingleton<InfluxDrainer>();
         services.AddHostedService(sp => sp.GetRequiredService<InfluxDrainer>());
+        return services;
+    }
+
+    /// <summary>
+    /// Feeds the grains from the spool: the spool keeps a second cursor (<see cref="IGrainFeed"/>) whose consumed position
+    /// is saved with its checkpoint and holds back segment deletion. Called by the host that runs the grain feeder; a
+    /// spool without it has InfluxDB as its only consumer (<see cref="GrainFeedOptions"/>).
+    /// </summary>
+    public static IServiceCollection AddSpoolGrainFeed(this IServiceCollection services)
+    {
+        services.Configure<GrainFeedOptions>(o => o.Enabled = true);
         return services;
     }
 

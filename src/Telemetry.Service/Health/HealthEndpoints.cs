@@ -15,7 +15,8 @@ namespace Telemetry.Service.Health;
 /// <summary>
 /// <c>/health/live</c>: the process answers. <c>/health/ready</c>: the broker listens, the silo is active, the spool
 /// has room and InfluxDB answers its ping (503 otherwise); Degraded (still 200) while a backlog waits in the spool
-/// for longer than <c>Spool:DegradedAfter</c>, while a write-path stage fails with a resource error (EMFILE, ENOSPC…), while a sensor's alerts do not fully run, or while the last edit of the
+/// for longer than <c>Spool:DegradedAfter</c>, while the grains lag behind the spool by more than
+/// <c>Spool:FeedDegradedAfter</c>, while a write-path stage fails with a resource error (EMFILE, ENOSPC…), while a sensor's alerts do not fully run, or while the last edit of the
 /// registry file was refused. The body names each check, its state, why, and the spool's numbers.
 /// </summary>
 public static class HealthEndpoints
@@ -28,6 +29,7 @@ public static class HealthEndpoints
             .AddCheck<BrokerHealthCheck>("broker", tags: [Ready])
             .AddCheck<SiloHealthCheck>("silo", tags: [Ready])
             .AddCheck<SpoolHealthCheck>("spool", tags: [Ready])
+            .AddCheck<GrainFeedHealthCheck>("grain_feed", tags: [Ready])
             .AddCheck<WritePathHealthCheck>("write_path", tags: [Ready])
             .AddCheck<InfluxHealthCheck>("influxdb", tags: [Ready])
             .AddCheck<AlertEngineHealthCheck>("alerts", tags: [Ready])
@@ -94,12 +96,42 @@ sealed class SpoolHealthCheck(WriteAheadSpool spool, InfluxDrainer drainer, IOpt
         };
         if (spool.IsFull)
         {
-            return Task.FromResult(HealthCheckResult.Unhealthy("the spool is full: devices are not acknowledged until InfluxDB catches up", data: data));
+            var waitingFor = spool.FeedsGrains && spool.FeedLagBytes > spool.PendingBytes ? "the grains catch up" : "InfluxDB catches up";
+            return Task.FromResult(HealthCheckResult.Unhealthy($"the spool is full: devices are not acknowledged until {waitingFor}", data: data));
         }
 
         return Task.FromResult(age > options.Value.DegradedAfter
             ? HealthCheckResult.Degraded($"a backlog waits for InfluxDB: the oldest reading has waited {age.TotalSeconds:0} s", data: data)
             : HealthCheckResult.Healthy("durable; backlog within bounds", data));
+    }
+}
+
+/// <summary>
+/// The grain feed's lag: how much of the spool the grains have not yet consumed (applied and saved). Degraded (still 200)
+/// while the oldest record they have not consumed is older than <c>Spool:FeedDegradedAfter</c>: roll-ups, alerts and
+/// room figures are that late, and the spool keeps what they have not consumed (when it fills up, the spool check says
+/// Unhealthy and devices are not acknowledged). Healthy and says so when the spool has no grain feed.
+/// </summary>
+sealed class GrainFeedHealthCheck(WriteAheadSpool spool, IOptions<SpoolOptions> options) : IHealthCheck
+{
+    public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        if (!spool.FeedsGrains)
+        {
+            return Task.FromResult(HealthCheckResult.Healthy("the grains are not fed from the spool"));
+        }
+
+        var age = spool.FeedOldestAge;
+        var data = new Dictionary<string, object>
+        {
+            ["lagLines"] = spool.FeedLagLines,
+            ["lagBytes"] = spool.FeedLagBytes,
+            ["oldestUnconsumedSeconds"] = Math.Round(age.TotalSeconds, 1),
+            ["consumed"] = spool.FeedConsumed.ToString(),
+        };
+        return Task.FromResult(age > options.Value.FeedDegradedAfter
+            ? HealthCheckResult.Degraded($"the grains lag behind the spool: the oldest record they have not consumed has waited {age.TotalSeconds:0} s", data: data)
+            : HealthCheckResult.Healthy("the grains keep up with the spool", data));
     }
 }
 

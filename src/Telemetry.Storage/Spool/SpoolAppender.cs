@@ -99,7 +99,7 @@ internal sealed class SpoolAppender(
         metrics.SpoolFullWaits.Add(1);
         if (Interlocked.Exchange(ref full, 1) == 0)
         {
-            logger.LogWarning("The spool is full ({Bytes} of {Capacity} bytes waiting for InfluxDB): devices are not acknowledged until there is room",
+            logger.LogWarning("The spool is full ({Bytes} of {Capacity} bytes waiting for InfluxDB or the grain feed): devices are not acknowledged until there is room",
                 ledger.UsedBytes, options.MaxBytes);
         }
 

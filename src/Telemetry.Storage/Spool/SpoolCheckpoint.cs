@@ -5,12 +5,20 @@ namespace Telemetry.Storage.Spool;
 
 /// <summary>
 /// The file <c>{directory}/checkpoint</c>: the position up to which InfluxDB has acknowledged, as
-/// <c>"{segment} {offset}\n"</c>, replaced by a rename so that it is never half written. It is not fsynced: losing its
-/// last update only means some lines are written again, which overwrites the same points.
+/// <c>"{segment} {offset}\n"</c>, and — when the grains are fed from the spool — a second line
+/// <c>"feed {segment} {offset}\n"</c> with the position up to which the grains have consumed. Replaced by a rename so
+/// that it is never half written. It is not fsynced: losing its last update only means some lines are written again
+/// (which overwrites the same points) and some records are fed again (which the grains skip by their recorded position).
+/// <para>
+/// A one-line checkpoint (written before the grain feed existed, or by a spool without one) still loads: its feed
+/// position is absent and the feed starts at the InfluxDB position (<see cref="WriteAheadSpool"/> says why).
+/// </para>
 /// </summary>
 internal sealed class SpoolCheckpoint(string directory, TimeProvider time, ILogger logger)
 {
     public const string FileName = "checkpoint";
+
+    const string FeedKeyword = "feed";
 
     /// <summary>Where a spool without a checkpoint starts: the first segment.</summary>
     public static readonly SpoolPosition Start = new(1, 0);
@@ -23,34 +31,38 @@ internal sealed class SpoolCheckpoint(string directory, TimeProvider time, ILogg
     readonly string path = Path.Combine(directory, FileName);
     long lastWrite;
 
-    public SpoolPosition Load()
+    /// <summary>
+    /// The saved positions. No file: both consumers at <see cref="Start"/>. An unreadable file: both at
+    /// <see cref="Oldest"/> (everything still on disk is sent and fed again, which is safe, never lost).
+    /// </summary>
+    public SavedPositions Load()
     {
         if (!File.Exists(path))
         {
-            return Start;
+            return new SavedPositions(Start, Start);
         }
 
-        if (TryParse(File.ReadAllText(path), out var position))
+        if (TryParse(File.ReadAllText(path), out var saved))
         {
-            return position;
+            return saved;
         }
 
-        logger.LogWarning("The spool checkpoint {Path} is unreadable; draining from the oldest segment (some lines may be written twice, which overwrites the same points)", path);
-        return Oldest;
+        logger.LogWarning("The spool checkpoint {Path} is unreadable; draining and feeding from the oldest segment (some lines may be written twice, which overwrites the same points)", path);
+        return new SavedPositions(Oldest, Oldest);
     }
 
     /// <summary>
-    /// Records <paramref name="position"/> when <paramref name="mustPersist"/> (segments are about to be deleted) or at
-    /// most every 250 ms otherwise: a checkpoint that lags only means some lines are written again after a crash, while
-    /// every rewrite costs a rename that the appender's next fsync has to wait for.
+    /// Records <paramref name="positions"/> when <paramref name="mustPersist"/> (segments are about to be deleted) or at
+    /// most every 250 ms otherwise: a checkpoint that lags only means some lines are written (or fed) again after a
+    /// crash, while every rewrite costs a rename that the appender's next fsync has to wait for.
     /// </summary>
-    /// <returns>True when <paramref name="position"/> was saved; false when it was left for a later call.</returns>
-    public bool Advance(SpoolPosition position, bool mustPersist)
+    /// <returns>True when <paramref name="positions"/> were saved; false when they were left for a later call.</returns>
+    public bool Advance(SavedPositions positions, bool mustPersist)
     {
         var now = time.GetTimestamp();
         if (mustPersist || lastWrite == 0 || time.GetElapsedTime(lastWrite, now) >= Interval)
         {
-            Save(position);
+            Save(positions);
             lastWrite = now;
             return true;
         }
@@ -58,20 +70,51 @@ internal sealed class SpoolCheckpoint(string directory, TimeProvider time, ILogg
         return false;
     }
 
-    public void Save(SpoolPosition position)
+    public void Save(SavedPositions positions)
     {
         var temporary = path + ".tmp";
-        File.WriteAllText(temporary, Format(position));
+        File.WriteAllText(temporary, Format(positions));
         File.Move(temporary, path, overwrite: true);
     }
 
-    public static string Format(SpoolPosition position) =>
-        string.Create(CultureInfo.InvariantCulture, $"{position.Segment} {position.Offset}\n");
+    public static string Format(SavedPositions positions)
+    {
+        ArgumentNullException.ThrowIfNull(positions);
+        var acknowledged = string.Create(CultureInfo.InvariantCulture, $"{positions.Acknowledged.Segment} {positions.Acknowledged.Offset}\n");
+        return positions.Feed is { } feed
+            ? acknowledged + string.Create(CultureInfo.InvariantCulture, $"{FeedKeyword} {feed.Segment} {feed.Offset}\n")
+            : acknowledged;
+    }
 
-    public static bool TryParse(string text, out SpoolPosition position)
+    /// <summary>Reads a checkpoint: one line (InfluxDB's position), optionally followed by the feed's line.</summary>
+    public static bool TryParse(string text, out SavedPositions saved)
     {
         ArgumentNullException.ThrowIfNull(text);
-        var parts = text.Split(' ', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        saved = new SavedPositions(default, null);
+        var lines = text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        if (lines.Length is < 1 or > 2 || !TryParsePosition(lines[0].Split(' ', StringSplitOptions.RemoveEmptyEntries), out var acknowledged))
+        {
+            return false;
+        }
+
+        SpoolPosition? feed = null;
+        if (lines.Length == 2)
+        {
+            var parts = lines[1].Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            if (parts.Length != 3 || parts[0] != FeedKeyword || !TryParsePosition(parts[1..], out var fed))
+            {
+                return false;
+            }
+
+            feed = fed;
+        }
+
+        saved = new SavedPositions(acknowledged, feed);
+        return true;
+    }
+
+    static bool TryParsePosition(string[] parts, out SpoolPosition position)
+    {
         if (parts.Length == 2
             && long.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out var segment)
             && long.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out var offset))
@@ -84,3 +127,9 @@ internal sealed class SpoolCheckpoint(string directory, TimeProvider time, ILogg
         return false;
     }
 }
+
+/// <summary>
+/// What the checkpoint file holds: InfluxDB's acknowledged position, and the grain feed's consumed position (null in a
+/// one-line checkpoint, and for a spool without a grain feed).
+/// </summary>
+internal sealed record SavedPositions(SpoolPosition Acknowledged, SpoolPosition? Feed);

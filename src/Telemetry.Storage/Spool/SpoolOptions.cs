@@ -11,6 +11,7 @@ namespace Telemetry.Storage.Spool;
 ///   "SegmentBytes": 67108864,
 ///   "FullWaitTimeout": "00:00:25",    // how long a message waits for space before its device is disconnected unacknowledged
 ///   "DegradedAfter": "00:01:00",      // /health/ready says Degraded when the oldest pending reading is older
+///   "FeedDegradedAfter": "00:01:00",  // /health/ready says Degraded when the grains lag further behind than this
 ///   "ShutdownDrainTimeout": "00:00:05"
 /// }
 /// </code>
@@ -35,6 +36,14 @@ public sealed class SpoolOptions
     public TimeSpan FullWaitTimeout { get; set; } = TimeSpan.FromSeconds(25);
 
     public TimeSpan DegradedAfter { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>
+    /// With a grain feed: <c>/health/ready</c> says Degraded (the <c>grain_feed</c> check) while the oldest record the
+    /// grains have not consumed is older than this. The consumed position moves at the grain feeder's checkpoint rounds,
+    /// so keep it well above their interval. At least one second (checked here, at start).
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:01", "10675199.02:48:05.4775807", ErrorMessage = "Spool:FeedDegradedAfter must be at least one second")]
+    public TimeSpan FeedDegradedAfter { get; set; } = TimeSpan.FromMinutes(1);
 
     public TimeSpan ShutdownDrainTimeout { get; set; } = TimeSpan.FromSeconds(5);
 }

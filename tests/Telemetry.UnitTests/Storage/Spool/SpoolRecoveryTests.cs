@@ -140,5 +140,57 @@ public sealed class SpoolRecoveryTests : IDisposable
         Assert.Equal(9, SpoolRecovery.Recover(segments, new SpoolPosition(9, 0), NullLogger.Instance).NextSegment);
     }
 
+    [Fact]
+    public void Recovery_with_a_feed_keeps_the_segments_after_the_older_position_and_counts_for_each_consumer()
+    {
+        var (a, b) = (Record(2), Record(5));
+        WriteSegment(3, a);
+        WriteSegment(4, a, b);
+        WriteSegment(5, b);
+
+        // InfluxDB has everything up to segment 5; the grains have consumed up to the end of segment 4's first record.
+        var recovered = SpoolRecovery.Recover(segments, new SpoolPosition(5, b.Length), new SpoolPosition(4, a.Length), NullLogger.Instance);
+
+        Assert.Equal([4L, 5L], segments.List());
+        Assert.Equal((new SpoolPosition(5, b.Length), 0L, 0L), (recovered.Acknowledged, recovered.Lines, recovered.Bytes));
+        Assert.Equal((new SpoolPosition(4, a.Length), 10L, 2L * b.Length), (recovered.FeedConsumed, recovered.FeedLines, recovered.FeedBytes));
+        Assert.Equal(6, recovered.NextSegment);
+    }
+
+    [Fact]
+    public void Recovery_counts_for_InfluxDB_when_it_is_the_older_consumer()
+    {
+        var (a, b) = (Record(2), Record(5));
+        WriteSegment(1, a, b);
+        WriteSegment(2, b);
+
+        var recovered = SpoolRecovery.Recover(segments, new SpoolPosition(1, a.Length), new SpoolPosition(2, b.Length), NullLogger.Instance);
+
+        Assert.Equal((10L, 2L * b.Length), (recovered.Lines, recovered.Bytes));
+        Assert.Equal((new SpoolPosition(2, b.Length), 0L, 0L), (recovered.FeedConsumed, recovered.FeedLines, recovered.FeedBytes));
+    }
+
+    [Fact]
+    public void A_feed_position_in_a_deleted_segment_resumes_at_the_next_one()
+    {
+        var a = Record(2);
+        WriteSegment(7, a);
+
+        var recovered = SpoolRecovery.Recover(segments, new SpoolPosition(7, a.Length), new SpoolPosition(6, 99), NullLogger.Instance);
+
+        Assert.Equal((new SpoolPosition(7, 0), 2L), (recovered.FeedConsumed, recovered.FeedLines));
+    }
+
+    [Fact]
+    public void The_age_marks_start_after_the_older_consumer()
+    {
+        var (a, b) = (Record(1, atMs: 0), Record(1, atMs: 500));
+        WriteSegment(1, a, b);
+
+        var recovered = SpoolRecovery.Recover(segments, new SpoolPosition(1, a.Length + b.Length), new SpoolPosition(1, 0), NullLogger.Instance);
+
+        Assert.Equal(new AgeMark(new SpoolPosition(1, a.Length), T0), recovered.AgeMarks[0]);
+    }
+
     public void Dispose() => Directory.Delete(directory, recursive: true);
 }
