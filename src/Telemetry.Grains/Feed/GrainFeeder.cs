@@ -45,6 +45,9 @@ public sealed class GrainFeeder : BackgroundService
 
     static readonly TimeSpan LogInterval = TimeSpan.FromSeconds(10);
 
+    /// <summary>Pause after a failed read of the spool before the next.</summary>
+    static readonly TimeSpan ReadRetryDelay = TimeSpan.FromSeconds(1);
+
     readonly IGrainFeed feed;
     readonly IGrainFactory grains;
     readonly GrainFeedOptions options;
@@ -110,7 +113,24 @@ public sealed class GrainFeeder : BackgroundService
         {
             while (!stoppingToken.IsCancellationRequested)
             {
-                var entries = await ReadAsync(stoppingToken);
+                IReadOnlyList<SpoolEntry> entries;
+                try
+                {
+                    entries = await ReadAsync(stoppingToken);
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException and not OutOfMemoryException)
+                {
+                    // The spool counts and logs its own resource errors; the feed waits and reads again.
+                    if (logThrottle.ShouldLog("read", out var suppressed))
+                    {
+                        logger.LogError("The grain feed could not read the spool ({Error}); retrying in {Delay} ({Suppressed} others not logged in the last {Interval})",
+                            ex.Message, ReadRetryDelay, suppressed, LogInterval);
+                    }
+
+                    await Task.Delay(ReadRetryDelay, time, stoppingToken);
+                    continue;
+                }
+
                 if (entries.Count > 0)
                 {
                     complete = false;
@@ -304,8 +324,17 @@ public sealed class GrainFeeder : BackgroundService
         var done = unsaved.Count == 0;
         if (done)
         {
-            feed.ConsumeFeed(target);
-            consumed = target;
+            try
+            {
+                feed.ConsumeFeed(target);
+                consumed = target;
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                // Not moved: the next round moves it (the sensors' states already cover the position).
+                done = false;
+                logger.LogError("Grain feed checkpoint: the consumed position could not move to {Position}: {Error}", target, ex.Message);
+            }
         }
         else if (logThrottle.ShouldLog("checkpoint", out var suppressed))
         {
