@@ -1,3 +1,5 @@
+using Orleans.Concurrency;
+
 namespace Telemetry.Contracts;
 
 /// <summary>One grain per sensor, keyed by the sensor id (unique across the campus).</summary>
@@ -5,8 +7,9 @@ namespace Telemetry.Contracts;
 public interface ISensorGrain : IGrainWithStringKey
 {
     /// <summary>
-    /// Takes the readings of one message. Completes only when the write pipeline has accepted them
-    /// (see docs/contract.md for what "accepted" guarantees); faults when it could not.
+    /// Takes the readings of one message the broker has not written: the grain writes them raw with the roll-ups they
+    /// close. The path before the grain feed (<see cref="IngestBatch"/>), kept while the broker still calls it.
+    /// Completes only when the write pipeline has accepted them; faults when it could not.
     /// </summary>
     [Alias("Ingest")]
     Task Ingest(TelemetryMessage message);
@@ -25,7 +28,8 @@ public interface ISensorGrain : IGrainWithStringKey
     Task Checkpoint();
 
     /// <summary>The last reading and counters, or null when this sensor has not reported since activation.</summary>
-    [Alias("GetSnapshot")]
+    /// <remarks>A pure read: it may run while a batch waits for the spool.</remarks>
+    [Alias("GetSnapshot"), AlwaysInterleave]
     Task<SensorSnapshot?> GetSnapshot();
 
     /// <summary>Wakes the grain so its offline clock runs (registered sensors are started with the campus).</summary>
@@ -40,7 +44,8 @@ public interface ISensorGrain : IGrainWithStringKey
     [Alias("Connected")]
     Task Connected(long atMs);
 
-    [Alias("GetAlerts")]
+    /// <summary>The sensor's open alerts. A pure read: it may run while a batch waits for the spool.</summary>
+    [Alias("GetAlerts"), AlwaysInterleave]
     Task<IReadOnlyList<AlertInfo>> GetAlerts();
 
     [Alias("Acknowledge")]

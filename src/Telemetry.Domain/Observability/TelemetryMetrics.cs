@@ -48,6 +48,26 @@ public sealed class TelemetryMetrics : IDisposable
             "Alert lifecycle steps (raised, acknowledged, cleared), by event and severity");
         AlertEngineFailures = meter.CreateCounter<long>("telemetry.alerts.engine.failures", "{failure}",
             "Sensor alert engines that could not be built or updated as configured, by fault (saved-state, engine); the sensor's readings are stored regardless");
+        FeedBatches = meter.CreateCounter<long>("telemetry.grains.feed.batches", "{batch}",
+            "Batches of spool records the grain feeder handed to the sensor grains");
+        FeedMessages = meter.CreateCounter<long>("telemetry.grains.feed.messages", "{message}",
+            "Messages (raw spool records) the grain feeder handed to the sensor grains");
+        FeedCalls = meter.CreateCounter<long>("telemetry.grains.feed.calls", "{call}",
+            "Sensor grain calls (one per sensor of a batch) made by the grain feeder, retries included");
+        FeedCallRetries = meter.CreateCounter<long>("telemetry.grains.feed.call.retries", "{call}",
+            "Sensor grain calls of the grain feeder that failed and were retried, by reason");
+        FeedBatchSize = meter.CreateHistogram<long>("telemetry.grains.feed.batch.size", "{message}",
+            "Messages per batch the grain feeder handed to the sensor grains");
+        FeedRecordsSkipped = meter.CreateCounter<long>("telemetry.grains.feed.records.skipped", "{record}",
+            "Raw spool records the grain feeder could not read back into a message (their lines still go to InfluxDB), by reason");
+        FeedMessagesGivenUp = meter.CreateCounter<long>("telemetry.grains.feed.messages.given_up", "{message}",
+            "Messages a sensor grain still refused after Grains:FeedMaxAttempts attempts (their raw lines still go to InfluxDB; the roll-ups and alerts miss them), by reason");
+        FeedMessagesReplayed = meter.CreateCounter<long>("telemetry.grains.feed.messages.replayed", "{message}",
+            "Messages a sensor grain skipped because its saved position already covered them (a replay after a restart or a retried call)");
+        FeedCheckpoints = meter.CreateCounter<long>("telemetry.grains.feed.checkpoints", "{round}",
+            "Checkpoint rounds of the grain feeder (sensor grains save their state, then the feed's consumed position moves), by result (done, failed)");
+        FeedCheckpointDuration = meter.CreateHistogram<double>("telemetry.grains.feed.checkpoint.duration", "s",
+            "Time of one checkpoint round of the grain feeder");
         WebhookDeliveries = meter.CreateCounter<long>("telemetry.alerts.webhook.deliveries", "{request}",
             "Alert steps posted to webhooks, by outcome (delivered, given_up)");
         ApiRequestsRefused = meter.CreateCounter<long>("telemetry.api.requests.refused", "{request}",
@@ -75,6 +95,16 @@ public sealed class TelemetryMetrics : IDisposable
     public Counter<long> RollupDuplicates { get; }
     public Counter<long> AlertSteps { get; }
     public Counter<long> AlertEngineFailures { get; }
+    public Counter<long> FeedBatches { get; }
+    public Counter<long> FeedMessages { get; }
+    public Counter<long> FeedCalls { get; }
+    public Counter<long> FeedCallRetries { get; }
+    public Histogram<long> FeedBatchSize { get; }
+    public Counter<long> FeedRecordsSkipped { get; }
+    public Counter<long> FeedMessagesGivenUp { get; }
+    public Counter<long> FeedMessagesReplayed { get; }
+    public Counter<long> FeedCheckpoints { get; }
+    public Histogram<double> FeedCheckpointDuration { get; }
     public Counter<long> WebhookDeliveries { get; }
     public Counter<long> ApiRequestsRefused { get; }
     public Counter<long> WritePathErrors { get; }

@@ -1,7 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using Orleans.Concurrency;
 using Orleans.Storage;
 using Telemetry.Contracts;
 using Telemetry.Domain.Alerts;
@@ -13,25 +12,31 @@ using Telemetry.Grains.Alerts;
 using Telemetry.Grains.Persistence;
 using Telemetry.Storage;
 using Telemetry.Storage.Schema;
+using Telemetry.Storage.Spool;
 
 namespace Telemetry.Grains.Sensors;
 
 /// <summary>
-/// One activation per sensor, carrying out what its <see cref="SensorModel"/> decides: for every message it writes
-/// the raw readings and the roll-up windows they closed, then applies them (alerts, room report). A timer runs the
-/// offline check, writes <c>device_status</c> and flushes the roll-ups of a sensor that went quiet.
+/// One activation per sensor, carrying out what its <see cref="SensorModel"/> decides. The grain feeder hands it the
+/// messages the broker made durable in a node's spool (<see cref="IngestBatch"/>, raw lines already written): it
+/// accepts them into the roll-ups, writes the windows they closed, records how far into that spool it got, then
+/// applies them (alerts, room report). A timer runs the offline check, writes <c>device_status</c> and flushes the
+/// roll-ups of a sensor that went quiet.
 /// <para>
-/// Reentrant: while one message waits for the spool, the next message of the same sensor is already taken, so a
-/// device with several messages in flight is not serialised behind fsyncs. All state changes happen between awaits
-/// on the activation's single thread; state writes are chained so two never overlap.
+/// Not reentrant: the feeder sends one batch per sensor at a time, and a tick, a checkpoint or an alert command must
+/// never see a batch half applied. Only the pure reads (<see cref="GetSnapshot"/>, <see cref="GetAlerts"/>) interleave.
 /// </para>
 /// <para>
-/// Persisted (registered sensors only): alert engine state and roll-up windows, on every alert step and every
-/// <c>Campus:DeviceStatusInterval</c> when changed, and at deactivation. After a crash the roll-up window in progress
-/// restarts from the last persisted state (docs/schema.md#roll-ups); alerts never lose a step already published.
+/// Persisted, for every sensor that has state (registered, or fed from a spool): alert engine state, roll-up windows,
+/// counters and the position reached in each spool (<see cref="SensorGrainState.FeedPositions"/>). Written before an
+/// alert step is published, every <c>Campus:DeviceStatusInterval</c> when changed, at the feeder's
+/// <see cref="Checkpoint"/> when messages were taken since the last write, and at deactivation. So the saved state is
+/// always the model after every message up to its recorded positions: after a crash the feed replays from its
+/// consumed position (never past a grain's saved one) and <see cref="IngestBatch"/> skips what the state already
+/// holds — each message counts once, and an alert step is never published twice. Activation therefore reads the state
+/// of unregistered sensors too.
 /// </para>
 /// </summary>
-[Reentrant]
 public sealed class SensorGrain(
     ITelemetryWriter writer,
     ICampusRegistrySource registry,
@@ -44,15 +49,21 @@ public sealed class SensorGrain(
 {
     const string StateName = "sensor";
 
-    /// <summary>
-    /// Read by hand rather than through <c>[PersistentState]</c>: only registered sensors have state, and an
-    /// unregistered sensor (most of a load test's) should not pay a file lookup on every activation (measured with the
-    /// <c>grains</c> benchmark).
-    /// </summary>
+    /// <summary>Read and written by hand rather than through <c>[PersistentState]</c>: whether there is state to write is the grain's decision.</summary>
     readonly GrainState<SensorGrainState> persisted = new(new SensorGrainState());
+
+    /// <summary>Per spool id, the position of the last message applied (persisted with the model's state).</summary>
+    readonly Dictionary<string, SpoolPosition> feedPositions = new(StringComparer.Ordinal);
+
     SensorModel model = null!;
     IGrainTimer? timer;
     Task persistTail = Task.CompletedTask;
+
+    /// <summary>Messages were applied since the state was last captured for a write.</summary>
+    bool unsaved;
+
+    /// <summary>Derived lines whose write failed: written first at the next batch (the call is retried) or at deactivation.</summary>
+    List<string>? unwritten;
 
     /// <summary>Set when the model reports an engine problem: the index may hold alerts of this sensor it no longer knows.</summary>
     bool lostAlertsPending;
@@ -63,11 +74,12 @@ public sealed class SensorGrain(
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        SensorGrainState? saved = null;
-        if (registry.Current.FindSensor(SensorId) is not null)
+        // Every sensor: an unregistered one fed from a spool has state too (its roll-ups and spool positions).
+        await Storage.ReadStateAsync(StateName, this.GetGrainId(), persisted);
+        var saved = persisted.RecordExists ? persisted.State : null;
+        foreach (var (spoolId, position) in saved?.FeedPositions ?? [])
         {
-            await Storage.ReadStateAsync(StateName, this.GetGrainId(), persisted);
-            saved = persisted.State;
+            feedPositions[spoolId] = position;
         }
 
         var campus = options.Value;
@@ -93,9 +105,10 @@ public sealed class SensorGrain(
         model.Flush(output);
         try
         {
-            if (output.Rollups.Count > 0)
+            var lines = TakeUnwritten(DerivedLines(output));
+            if (lines.Count > 0)
             {
-                await writer.WriteAsync(Lines(output), cancellationToken);
+                await writer.WriteAsync(lines, cancellationToken);
             }
 
             await PersistAsync();
@@ -134,17 +147,98 @@ public sealed class SensorGrain(
         }
     }
 
-    /// <summary>Placeholder until the feeder: each message as <see cref="Ingest"/>, no replay check.</summary>
+    /// <summary>
+    /// Messages durable in the spool <see cref="FeedBatch.SpoolId"/>, in spool order: those at or before the position
+    /// recorded for that spool are a replay and skipped; the rest are accepted into one output, the windows they closed
+    /// written (not the raw lines: the broker wrote those), the position set to the batch's last message, then applied.
+    /// Faults only when the derived lines could not be written (the feeder retries the batch).
+    /// </summary>
     public async Task IngestBatch(FeedBatch batch)
     {
         ArgumentNullException.ThrowIfNull(batch);
-        foreach (var fed in batch.Messages)
+        var recorded = feedPositions.TryGetValue(batch.SpoolId, out var known) ? known : (SpoolPosition?)null;
+        IReadOnlyList<FedMessage> fresh = recorded is { } after
+            ? [.. batch.Messages.Where(m => new SpoolPosition(m.Segment, m.Offset) > after)]
+            : batch.Messages;
+        if (fresh.Count < batch.Messages.Count)
         {
-            await Ingest(fed.Message);
+            metrics.FeedMessagesReplayed.Add(batch.Messages.Count - fresh.Count);
+        }
+
+        if (fresh.Count == 0)
+        {
+            return;
+        }
+
+        var output = new SensorOutput();
+        foreach (var fed in fresh)
+        {
+            model.Accept(fed.Message, registry.Current, output);
+        }
+
+        Follow(output);
+        await WriteDerivedAsync(DerivedLines(output));
+
+        // The closed windows are durable: from here on nothing may fail the call, or the feeder would send the batch
+        // again (it would be skipped, but the alerts and room report below would be lost).
+        var last = fresh[^1];
+        feedPositions[batch.SpoolId] = new SpoolPosition(last.Segment, last.Offset);
+        unsaved = true;
+        try
+        {
+            foreach (var fed in fresh)
+            {
+                model.Apply(fed.Message, output);
+            }
+
+            Follow(output);
+            LogMoves(output.Moves);
+
+            await PublishAsync(output.Steps);
+            await ClearLostAlertsAsync();
+            await ReportAsync(force: false);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            logger.LogError("Sensor {Sensor}: its readings are applied, but delivering their alert steps or room report failed: {Error}",
+                Text.ForLog(SensorId), ex.Message);
         }
     }
 
-    public Task Checkpoint() => PersistAsync();
+    /// <summary>Saves the state if messages were applied since it was last saved (the grain feeder's checkpoint round).</summary>
+    public Task Checkpoint() => unsaved ? PersistAsync() : Task.CompletedTask;
+
+    /// <summary>Writes derived lines, after any whose earlier write failed; on failure keeps them all for the next try.</summary>
+    async Task WriteDerivedAsync(List<string> lines)
+    {
+        lines = TakeUnwritten(lines);
+        if (lines.Count == 0)
+        {
+            return;
+        }
+
+        try
+        {
+            await writer.WriteAsync(lines, CancellationToken.None);
+        }
+        catch
+        {
+            unwritten = lines;
+            throw;
+        }
+    }
+
+    List<string> TakeUnwritten(List<string> lines)
+    {
+        if (unwritten is not { } earlier)
+        {
+            return lines;
+        }
+
+        unwritten = null;
+        earlier.AddRange(lines);
+        return earlier;
+    }
 
     /// <summary>
     /// One "moved" line per <see cref="MovedLogInterval"/> for the whole silo (throttled by the event, not by the sensor
@@ -367,7 +461,7 @@ public sealed class SensorGrain(
             return;
         }
 
-        // Taken before the await, so an overlapping call (the grain is reentrant) does not clear the same alerts again;
+        // Taken before the await, so an interleaving call does not clear the same alerts again;
         // the engine's open alerts are read after it, so one raised meanwhile is not taken for lost.
         lostAlertsPending = false;
         try
@@ -388,6 +482,19 @@ public sealed class SensorGrain(
         }
     }
 
+    /// <summary>The roll-up windows of <paramref name="output"/> (its raw readings are already in the spool).</summary>
+    static List<string> DerivedLines(SensorOutput output)
+    {
+        var lines = new List<string>(output.Rollups.Count);
+        foreach (var (where, kind, p) in output.Rollups)
+        {
+            lines.Add(SeriesLines.RollupWindow(where, kind, p.Metric, p.WindowStartMs, p.Min, p.Max, p.Mean, p.Count, p.Last));
+        }
+
+        return lines;
+    }
+
+    /// <summary>Raw readings and roll-up windows (<see cref="Ingest"/>: the broker did not write the raw lines).</summary>
     static List<string> Lines(SensorOutput output)
     {
         var lines = new List<string>(output.Raw.Sum(r => r.Readings.Count) + output.Rollups.Count);
@@ -404,10 +511,13 @@ public sealed class SensorGrain(
         return lines;
     }
 
-    /// <summary>Writes the state after any write still in flight (the grain is reentrant; writes must not overlap).</summary>
+    /// <summary>
+    /// Writes the state after any write still in flight (pure reads interleave; writes must not overlap). A sensor has
+    /// state to write when it is registered or has been fed from a spool.
+    /// </summary>
     Task PersistAsync()
     {
-        if (model.Registered is null)
+        if (model.Registered is null && feedPositions.Count == 0)
         {
             return Task.CompletedTask;
         }
@@ -427,7 +537,19 @@ public sealed class SensorGrain(
             // The previous write's caller saw its failure; this write carries the newer state anyway.
         }
 
-        persisted.State = SensorGrainState.From(model.Save());
-        await Storage.WriteStateAsync(StateName, this.GetGrainId(), persisted);
+        // Captured in one turn: the model and the positions describe the same messages.
+        var state = SensorGrainState.From(model.Save());
+        state.FeedPositions = feedPositions.Count == 0 ? null : new Dictionary<string, SpoolPosition>(feedPositions, StringComparer.Ordinal);
+        unsaved = false;
+        persisted.State = state;
+        try
+        {
+            await Storage.WriteStateAsync(StateName, this.GetGrainId(), persisted);
+        }
+        catch
+        {
+            unsaved = true;
+            throw;
+        }
     }
 }

@@ -8,8 +8,9 @@ namespace Telemetry.Service.Hosting;
 
 /// <summary>
 /// The service, assembled. Hosted services start in the order they are added and stop in reverse: the write
-/// pipeline starts first and stops last (draining), the silo next, the MQTT broker last (and stops first, so no
-/// message is taken that could not be written).
+/// pipeline starts first and stops last (draining), the silo next, then the grain feed, the MQTT broker last (and
+/// stops first, so no message is taken that could not be written; the grain feed then feeds what is left and saves
+/// its checkpoint while the silo and the spool still run).
 /// </summary>
 public static class TelemetryApp
 {
@@ -27,6 +28,7 @@ public static class TelemetryApp
         builder.Services.AddTelemetryStorage(); // write pipeline → InfluxDB ("Influx", "Writer")
         builder.AddTelemetryCampus();           // campus registry and grain state ("Campus")
         builder.AddTelemetrySilo();             // Orleans silo with the sensor, room, building, campus and alert grains ("Orleans")
+        builder.AddTelemetryGrainFeed();        // the spool's readings fed to the sensor grains in batches ("Grains")
         builder.Services.AddTelemetryBroker();  // embedded MQTT broker ("Broker", "Ingest")
         builder.AddTelemetryAlerts();           // alert delivery over MQTT and webhooks, campus start, statistics ("Alerts")
         builder.AddTelemetryHealth();           // /health/live, /health/ready

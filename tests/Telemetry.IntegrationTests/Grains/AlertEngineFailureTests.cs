@@ -4,7 +4,6 @@ using Telemetry.Domain.Alerts;
 using Telemetry.Grains.Alerts;
 using Telemetry.Grains.Persistence;
 using Telemetry.Grains.Sensors;
-using Telemetry.Storage;
 using Telemetry.Storage.Schema;
 using static Telemetry.IntegrationTests.Grains.GrainTestCampus;
 
@@ -39,7 +38,7 @@ public sealed class AlertEngineFailureTests(GrainClusterFixture fixture)
         await fixture.Grains.IngestAsync(address, window + 10_000, ("temperature", -20));
         await fixture.Grains.IngestAsync(address, window + 70_000, ("temperature", -21), ("fault", 4));
 
-        Assert.Equal(2, fixture.Writer.Points(LineProtocol.Measurement, ("sensor", FreezerForeignState)).Count);
+        Assert.Equal(2, (await sensor.GetSnapshot())?.MessagesTotal);
         Assert.Single(fixture.Writer.Points(SeriesLines.Rollup, ("sensor", FreezerForeignState), ("metric", "temperature")));
         var problem = Assert.Single(fixture.AlertEngineProblems.Current, p => p.SensorId == FreezerForeignState);
         Assert.Equal("saved state", problem.Culprit);

@@ -111,6 +111,7 @@ public sealed class GrainClusterFixture : IAsyncLifetime
             });
             services.AddGrainStorage(GrainStorage.Name, (sp, _) => new DurableFileGrainStorage(
                 SharedStateDirectory, sp.GetRequiredService<ILogger<DurableFileGrainStorage>>()));
+            siloBuilder.AddIncomingGrainCallFilter(SensorCalls.RecordAsync);
         }
     }
 }
@@ -118,9 +119,17 @@ public sealed class GrainClusterFixture : IAsyncLifetime
 [CollectionDefinition(GrainClusterFixture.CollectionName)]
 public sealed class GrainClusterCollection : ICollectionFixture<GrainClusterFixture>;
 
-/// <summary>Messages as the broker hands them to sensor grains.</summary>
+/// <summary>Messages as the grain feeder hands them to sensor grains.</summary>
 public static class Messages
 {
+    /// <summary>The spool the tests' messages come from, unless a test names its own.</summary>
+    public static readonly string TestSpool = "test-spool-" + Guid.NewGuid().ToString("N");
+
+    static long nextOffset;
+
+    /// <summary>A position in <see cref="TestSpool"/> after every one handed out before (in segment 1).</summary>
+    public static long NextOffset() => Interlocked.Add(ref nextOffset, 100);
+
     public static long NowMs => DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
 
     /// <summary>A minute boundary half an hour ago: reading-time rules and roll-up windows then start on a known grid.</summary>
@@ -132,10 +141,20 @@ public static class Messages
     public static TelemetryMessage One(SensorAddress address, long timestampMs, params (string Name, double Value)[] metrics) =>
         new(address, [new Reading(timestampMs, [.. metrics.Select(m => new Metric(m.Name, m.Value))])], NowMs);
 
+    /// <summary>One message fed as the grain feeder does: a batch of one, at the next position of <see cref="TestSpool"/>.</summary>
     public static Task IngestAsync(this IGrainFactory grains, SensorAddress address, long timestampMs, params (string Name, double Value)[] metrics)
     {
         ArgumentNullException.ThrowIfNull(grains);
         ArgumentNullException.ThrowIfNull(address);
-        return grains.GetGrain<ISensorGrain>(address.Sensor).Ingest(One(address, timestampMs, metrics));
+        return grains.FeedAsync(One(address, timestampMs, metrics));
+    }
+
+    /// <summary>Messages of one sensor as one batch, at the next positions of <see cref="TestSpool"/>.</summary>
+    public static Task FeedAsync(this IGrainFactory grains, params TelemetryMessage[] messages)
+    {
+        ArgumentNullException.ThrowIfNull(grains);
+        ArgumentNullException.ThrowIfNull(messages);
+        return grains.GetGrain<ISensorGrain>(messages[0].Address.Sensor)
+            .IngestBatch(new FeedBatch(TestSpool, [.. messages.Select(m => new FedMessage(1, NextOffset(), m))]));
     }
 }

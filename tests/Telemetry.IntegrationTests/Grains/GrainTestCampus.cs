@@ -40,6 +40,10 @@ public static class GrainTestCampus
     public const string FreezerCrash = "frz-crash";
     public const string FreezerSpoolFull = "frz-spool-full";
     public const string FreezerForeignState = "frz-foreign-state";
+    public const string FreezerOneByOne = "frz-one-by-one";
+    public const string FreezerBatched = "frz-batched";
+    public const string FreezerReplay = "frz-replay";
+    public const string FreezerReactivate = "frz-reactivate";
 
     // Lab beacons: interval 1 s with an offline rule.
     public const string BeaconSilent = "bcn-silent";
@@ -57,6 +61,7 @@ public static class GrainTestCampus
     [
         FreezerRaw, FreezerRollup, FreezerThreshold, FreezerAcknowledge, FreezerManualClear, FreezerFault,
         FreezerCampus, FreezerDeactivate, FreezerRestart, FreezerCrash, FreezerSpoolFull, FreezerForeignState,
+        FreezerOneByOne, FreezerBatched, FreezerReplay, FreezerReactivate,
     ];
 
     static readonly string[] Beacons = [BeaconSilent, BeaconDisconnect];

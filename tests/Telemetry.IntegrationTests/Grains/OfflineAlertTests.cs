@@ -25,7 +25,7 @@ public sealed class OfflineAlertTests(GrainClusterFixture fixture)
         // The beacon may have gone offline already (the campus starts every sensor); data ends that first.
         var message = Messages.One(address, Messages.NowMs, ("battery", 90));
         var seenAt = message.ReceivedAtMs;
-        await fixture.Grains.GetGrain<ISensorGrain>(BeaconSilent).Ingest(message);
+        await fixture.Grains.FeedAsync(message);
         var before = fixture.Notifier.For(BeaconSilent).Count;
 
         var raised = await Poll.UntilAsync(

@@ -153,3 +153,31 @@ public sealed record LinePoint(
         return result.ToString();
     }
 }
+
+/// <summary>
+/// The sensor grain calls the test silo served (a grain call filter): which sensor, which method, the batch of an
+/// <c>IngestBatch</c>, and a sequence number shared with <see cref="InMemoryGrainFeed"/> to tell what came first.
+/// </summary>
+public static class SensorCalls
+{
+    static long sequence;
+    static readonly ConcurrentQueue<SensorCall> calls = new();
+
+    public static long Next() => Interlocked.Increment(ref sequence);
+
+    /// <summary>Calls of <paramref name="sensor"/>, oldest first (a call is recorded when it completed successfully).</summary>
+    public static IReadOnlyList<SensorCall> Of(string sensor) => [.. calls.Where(c => c.Sensor == sensor).OrderBy(c => c.Sequence)];
+
+    public static async Task RecordAsync(IIncomingGrainCallContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        await context.Invoke();
+        if (context.InterfaceMethod?.DeclaringType == typeof(ISensorGrain))
+        {
+            var batch = context.MethodName == nameof(ISensorGrain.IngestBatch) ? context.Request.GetArgument(0) as FeedBatch : null;
+            calls.Enqueue(new SensorCall(Next(), context.TargetId.Key.ToString()!, context.MethodName, batch));
+        }
+    }
+}
+
+public sealed record SensorCall(long Sequence, string Sensor, string Method, FeedBatch? Batch);

@@ -201,6 +201,7 @@ public sealed class SensorAlertTests(GrainClusterFixture fixture)
         Assert.Equal(AlertEvent.Raised, raised.Event);
         Assert.Contains(await Index.GetActive(), a => a.Id == raised.Alert.Id);
         Assert.Empty(AlertLines(FreezerSpoolFull, "raised"));
-        Assert.NotEmpty(fixture.Writer.Points("telemetry", ("sensor", FreezerSpoolFull)));
+        var snapshot = await fixture.Grains.GetGrain<ISensorGrain>(FreezerSpoolFull).GetSnapshot();
+        Assert.Equal(4, snapshot?.LastValues["fault"]);
     }
 }

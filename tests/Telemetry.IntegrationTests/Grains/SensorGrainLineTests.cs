@@ -5,29 +5,26 @@ using static Telemetry.IntegrationTests.Grains.GrainTestCampus;
 
 namespace Telemetry.IntegrationTests.Grains;
 
-/// <summary>What a sensor grain writes: raw readings and the 1-minute roll-ups.</summary>
+/// <summary>What a sensor grain writes: the 1-minute roll-ups (the raw readings are the broker's).</summary>
 [Collection(GrainClusterFixture.CollectionName)]
 public sealed class SensorGrainLineTests(GrainClusterFixture fixture)
 {
     [Fact]
-    public async Task Raw_lines_carry_unregistered_only_for_sensors_not_in_the_registry()
+    public async Task A_fed_message_is_not_written_raw_again_only_the_windows_it_closes()
     {
+        // The broker wrote the raw lines (with the unregistered tag where it applies) before the grain was fed.
         var unregistered = "unreg-" + Guid.NewGuid().ToString("N")[..12];
-        var now = Messages.NowMs;
+        var window = Messages.MinuteBase();
 
-        await fixture.Grains.IngestAsync(Messages.Address(unregistered), now, ("temperature", 21.5));
-        await fixture.Grains.IngestAsync(Messages.Address(FreezerRaw), now, ("temperature", -20.5));
+        await fixture.Grains.IngestAsync(Messages.Address(unregistered), window + 1_000, ("temperature", 21.5));
+        await fixture.Grains.IngestAsync(Messages.Address(unregistered), window + 61_000, ("temperature", 22.5));
 
-        var stranger = Assert.Single(fixture.Writer.Points(LineProtocol.Measurement, ("sensor", unregistered)));
-        Assert.Equal("true", stranger.Tag("unregistered"));
-        Assert.Equal(21.5, stranger.Number("temperature"));
-        Assert.Equal(now, stranger.TimestampMs);
-
-        var known = Assert.Single(fixture.Writer.Points(LineProtocol.Measurement, ("sensor", FreezerRaw)), p => p.TimestampMs == now);
-        Assert.False(known.Tags.ContainsKey("unregistered"));
-        Assert.Equal(BuildingId, known.Tag("building"));
-        Assert.Equal(LabId, known.Tag("room"));
-        Assert.Equal(-20.5, known.Number("temperature"));
+        Assert.Empty(fixture.Writer.Points(LineProtocol.Measurement, ("sensor", unregistered)));
+        var closed = Assert.Single(fixture.Writer.Points(SeriesLines.Rollup, ("sensor", unregistered)));
+        Assert.Equal(window, closed.TimestampMs);
+        Assert.Equal("unregistered", closed.Tag("kind"));
+        Assert.Equal(1, closed.Number("count"));
+        Assert.Equal(2, (await fixture.Grains.GetGrain<ISensorGrain>(unregistered).GetSnapshot())?.MessagesTotal);
     }
 
     [Fact]
