@@ -60,7 +60,8 @@ public sealed class UndurableAcknowledgementTests
             Assert.Equal([0xE0], types); // MQTT 5: DISCONNECT (unspecified error), nothing else
         }
 
-        Assert.True(await Stored.MetricAsync(rig.Service.Http, "telemetry_mqtt_messages_failed_total", Ct, "reason=\"disk_error\"") > failedBefore);
+        await Poll.UntilAsync("the failed messages to be counted",
+            () => Stored.MetricAsync(rig.Service.Http, "telemetry_mqtt_messages_failed_total", Ct, "reason=\"disk_error\""), n => n > failedBefore, Within, cancellationToken: Ct);
 
         blocked.ForEach(p => Directory.Delete(p));
         await ResendAndAssertStoredOnceAsync(rig, sensor, ts);
@@ -99,7 +100,8 @@ public sealed class UndurableAcknowledgementTests
             Assert.DoesNotContain(0x40, PacketTypes(received));
         }
 
-        Assert.True(await Stored.MetricAsync(rig.Service.Http, "telemetry_mqtt_messages_failed_total", Ct, "reason=\"spool_full\"") > failedBefore);
+        await Poll.UntilAsync("the failed messages to be counted",
+            () => Stored.MetricAsync(rig.Service.Http, "telemetry_mqtt_messages_failed_total", Ct, "reason=\"spool_full\""), n => n > failedBefore, Within, cancellationToken: Ct);
 
         await rig.Influx.Process.StartAsync(Ct);
         await Poll.UntilAsync("the spool to have room again", () => rig.SpoolHealthAsync(Ct), h => !h.Full, Within, cancellationToken: Ct);
