@@ -226,4 +226,44 @@ public sealed class HeldAcknowledgementTests(HeldAcknowledgementRig rig) : IClas
         var stored = await Poll.UntilAsync("both readings in InfluxDB", () => rig.StoredAsync(sensor, Ct), s => s.Count >= 2, Within, cancellationToken: Ct);
         Assert.Equal([ts + 1, ts + 2], stored.Order());
     }
+
+    [Fact]
+    public async Task After_a_session_takeover_the_new_connection_holds_its_own_acknowledgements_and_reads_ahead()
+    {
+        var sensor = NewSensor("takeover");
+        var ts = FirstTs();
+        rig.Writer.Hold(sensor);
+        using var first = await ConnectWithoutCleanStartAsync(sensor);
+        await first.SendAsync(RawMqtt5.Publish(0x32, Topic(sensor), 1, [], Reading(ts + 1)), Ct);
+        await Poll.UntilAsync("the first connection's message to be appended", () => Task.FromResult(rig.Writer.Enqueued(sensor)), n => n == 1, Within, cancellationToken: Ct);
+
+        // The same client id again without clean start: MQTTnet takes the live session over, session items included.
+        using var second = await ConnectWithoutCleanStartAsync(sensor);
+        Assert.True(await first.ReadUntilClosedAsync(Within, Ct), "the taken-over connection stayed open");
+        await second.SendAsync([.. RawMqtt5.Publish(0x32, Topic(sensor), 1, [], Reading(ts + 1)), .. RawMqtt5.Publish(0x32, Topic(sensor), 2, [], Reading(ts + 2))], Ct);
+        await Poll.UntilAsync("both messages of the new connection to be appended while none is durable", () => Task.FromResult(rig.Writer.Enqueued(sensor)), n => n == 3, Within, cancellationToken: Ct);
+        Assert.Equal(0, second.Available);
+
+        rig.Writer.Release(sensor);
+        for (var i = 1; i <= 2; i++)
+        {
+            var (type, body) = await second.ReadPacketAsync(Ct);
+            Assert.Equal(0x40, type);
+            Assert.Equal(i, (body[0] << 8) | body[1]);
+        }
+
+        // The first connection's message and its resend are the same point.
+        var stored = await Poll.UntilAsync("both readings in InfluxDB", () => rig.StoredAsync(sensor, Ct), s => s.Count >= 2, Within, cancellationToken: Ct);
+        Assert.Equal([ts + 1, ts + 2], stored.Order());
+    }
+
+    async Task<RawMqtt5> ConnectWithoutCleanStartAsync(string clientId)
+    {
+        var raw = await RawMqtt5.OpenAsync(rig.Service.MqttPort, Ct);
+        await raw.SendAsync(RawMqtt5.Connect(5, 0x00, 60, clientId), Ct);
+        var (type, connAck) = await raw.ReadPacketAsync(Ct);
+        Assert.Equal(0x20, type);
+        Assert.Equal(0, connAck[1]);
+        return raw;
+    }
 }
