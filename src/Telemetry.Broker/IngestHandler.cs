@@ -158,9 +158,16 @@ public sealed class IngestHandler(
             _ => "internal_error",
         };
         metrics.MessagesFailed.Add(1, new KeyValuePair<string, object?>("reason", reason));
-        logger.LogWarning("Could not accept a message of {ClientId} for sensor {Sensor} ({Reason}); closing the connection without acknowledgement so the device sends it again: {Error}",
-            Text.ForLog(clientId), sensor, reason, ex.Message);
+
+        // At most one line per reason every 10 s: a failing disk fails every message in flight of every connection.
+        if (notStoredLog.ShouldLog(reason, out var suppressed))
+        {
+            logger.LogWarning("Could not accept a message of {ClientId} for sensor {Sensor} ({Reason}); closing the connection without acknowledgement so the device sends it again: {Error}; {Suppressed} more for this reason since the last line",
+                Text.ForLog(clientId), sensor, reason, ex.Message, suppressed);
+        }
     }
+
+    readonly LogThrottle notStoredLog = new(TimeSpan.FromSeconds(10), TimeProvider.System);
 
     /// <summary>No PUBACK: the connection is closed (MQTT 5: DISCONNECT 0x80), so the device sends the message again.</summary>
     static void NotAcknowledged(InterceptingPublishEventArgs args)
