@@ -42,6 +42,13 @@ public sealed class ConnectionValidator(
         }
 
         identity.StoreIn(args.SessionItems);
+        var held = HeldAcknowledgements.Of(args.ChannelAdapter);
+        HeldAcknowledgements.StoreIn(args.SessionItems, held);
+        if (ClientIdOwners.ClaimIn(args.SessionItems) is { } claim)
+        {
+            claim.Acknowledgements = held;
+        }
+
         if (refusal.Reason == "client_id_reclaimed")
         {
             // The squatter's connection is pushed out by MQTTnet's takeover of the id; counted as its refusal.

@@ -7,24 +7,31 @@ using Telemetry.Contracts;
 using Telemetry.Domain.Campus;
 using Telemetry.Domain.Ingest;
 using Telemetry.Domain.Observability;
+using Telemetry.Storage;
 
 namespace Telemetry.Broker;
 
 /// <summary>
-/// Where a device message enters: runs inside MQTTnet's receive loop of the sending client, so the QoS 1 PUBACK
-/// (QoS 2 PUBREC) goes out only after this returns. A message is either
+/// Where a device message enters: runs inside MQTTnet's receive loop of the sending client, which reads the client's
+/// next packet only after this returns. A message is either
 /// <list type="bullet">
 /// <item>refused — wrong topic or bad payload: counted and logged with its reason, nothing of it is written;
 ///   MQTT 5 clients get the reason code and string in their PUBACK, 3.1.1 clients a plain PUBACK (3.1.1 has no way
 ///   to say no, and without one the device would resend the same bad message forever);</item>
-/// <item>accepted — handed to its sensor's grain, which returns once the readings are durable in the spool;</item>
+/// <item>accepted — its raw lines are appended to the local spool (<see cref="ITelemetryWriter.EnqueueAsync"/>), with
+///   no grain call on the way (the grains are fed from the spool afterwards). QoS 1/2: this returns once the record is
+///   queued, and the PUBACK/PUBREC is held by the connection's channel adapter (<see cref="IHeldAcknowledgements"/>)
+///   until the record is fsynced, so a connection's messages share group fsyncs and are acknowledged in order. QoS 0:
+///   this waits for the fsync (there is no acknowledgement to hold). Counted as accepted once durable;</item>
 /// <item>failed — they could not be made durable (spool full for too long, disk error, stopping): the connection is
-///   closed without an acknowledgement, so the device still holds the message and sends it again.</item>
+///   closed without an acknowledgement of it or of any later message, so the device still holds them and sends them
+///   again.</item>
 /// </list>
 /// Device messages are never forwarded to MQTT subscribers (<c>ProcessPublish = false</c>).
 /// </summary>
 public sealed class IngestHandler(
     IGrainFactory grains,
+    ITelemetryWriter writer,
     ICampusRegistrySource registry,
     IOptionsMonitor<IngestLimits> limits,
     PublishAuthorizer authorizer,
@@ -87,30 +94,87 @@ public sealed class IngestHandler(
             return;
         }
 
+        Task appended;
         try
         {
-            await SensorGrainOf(args, address.Sensor).Ingest(new TelemetryMessage(address, readings, receivedAtMs));
-            accepted.Add(readings.Count);
-            PublishedOn(args.SessionItems, address.Sensor);
+            // Waits while the spool is full (TimeoutException when it stays full); the connection's next packet is not
+            // read meanwhile, so a device is slowed down, not dropped.
+            appended = await writer.EnqueueAsync(LineProtocol.ToLines(address, readings, unregistered: sensor is null), args.CancellationToken);
         }
         catch (Exception ex)
         {
-            // Out of memory included: one message that could not be made durable is not acknowledged; the host goes on.
-            var reason = ex switch
-            {
-                OutOfMemoryException => "out_of_memory",
-                OperationCanceledException => "stopping",
-                TimeoutException => "spool_full",
-                IOException or UnauthorizedAccessException => "disk_error",
-                _ => "grain_call_failed",
-            };
-            metrics.MessagesFailed.Add(1, new KeyValuePair<string, object?>("reason", reason));
-            logger.LogWarning("Could not accept a message of {ClientId} for sensor {Sensor} ({Reason}); closing the connection without acknowledgement so the device sends it again: {Error}",
-                Text.ForLog(args.ClientId), address.Sensor, reason, ex.Message);
-            args.CloseConnection = true;
-            args.Response.ReasonCode = MqttPubAckReasonCode.UnspecifiedError;
-            args.Response.ReasonString = "not stored; send again";
+            NotStored(args.ClientId, address.Sensor, ex, args.CancellationToken);
+            NotAcknowledged(args);
+            return;
         }
+
+        PublishedOn(args.SessionItems, address.Sensor);
+        var durable = DurableAsync(appended, readings.Count, args.ClientId, address.Sensor, args.CancellationToken);
+        if (message.QualityOfServiceLevel != MqttQualityOfServiceLevel.AtMostOnce
+            && HeldAcknowledgements.In(args.SessionItems, args.CancellationToken) is { } held
+            && held.TryHold(durable))
+        {
+            await held.WaitForRoomAsync(args.CancellationToken);
+            return;
+        }
+
+        // QoS 0 (nothing to hold; waiting keeps the memory of a fast QoS 0 sender bounded), or no channel adapter of
+        // this connection to hold the acknowledgement in (a connection whose session was taken over meanwhile).
+        if (!await durable)
+        {
+            NotAcknowledged(args);
+        }
+    }
+
+    /// <summary>Completes with true once the appended message is durable (and counts it accepted), false when it cannot be.</summary>
+    async Task<bool> DurableAsync(Task appended, int readingCount, string clientId, string sensor, CancellationToken connection)
+    {
+        try
+        {
+            await appended;
+            accepted.Add(readingCount);
+            return true;
+        }
+        catch (Exception ex)
+        {
+            NotStored(clientId, sensor, ex, connection);
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// A message that could not be made durable: counted by reason and logged. Out of memory included: one message is
+    /// not acknowledged; the host goes on.
+    /// </summary>
+    void NotStored(string clientId, string sensor, Exception ex, CancellationToken connection)
+    {
+        var reason = ex switch
+        {
+            OutOfMemoryException => "out_of_memory",
+            OperationCanceledException when connection.IsCancellationRequested => "connection_closed",
+            OperationCanceledException => "stopping",
+            TimeoutException => "spool_full",
+            IOException or UnauthorizedAccessException => "disk_error",
+            _ => "internal_error",
+        };
+        metrics.MessagesFailed.Add(1, new KeyValuePair<string, object?>("reason", reason));
+
+        // At most one line per reason every 10 s: a failing disk fails every message in flight of every connection.
+        if (notStoredLog.ShouldLog(reason, out var suppressed))
+        {
+            logger.LogWarning("Could not accept a message of {ClientId} for sensor {Sensor} ({Reason}); closing the connection without acknowledgement so the device sends it again: {Error}; {Suppressed} more for this reason since the last line",
+                Text.ForLog(clientId), sensor, reason, ex.Message, suppressed);
+        }
+    }
+
+    readonly LogThrottle notStoredLog = new(TimeSpan.FromSeconds(10), TimeProvider.System);
+
+    /// <summary>No PUBACK: the connection is closed (MQTT 5: DISCONNECT 0x80), so the device sends the message again.</summary>
+    static void NotAcknowledged(InterceptingPublishEventArgs args)
+    {
+        args.CloseConnection = true;
+        args.Response.ReasonCode = MqttPubAckReasonCode.UnspecifiedError;
+        args.Response.ReasonString = "not stored; send again";
     }
 
     /// <summary>
@@ -170,22 +234,6 @@ public sealed class IngestHandler(
         refusal = new Refusal(RefusalReason.WrongLocation,
             $"sensor '{address.Sensor}' is registered in {sensor.Building.Id}/{sensor.Room.Id}; publish on campus/{sensor.Building.Id}/{sensor.Room.Id}/{address.Sensor}/…");
         return false;
-    }
-
-    /// <summary>
-    /// The grain reference of the connection's sensor, kept in the MQTT session: a device publishes for one sensor,
-    /// so the reference (whose creation resolves the grain type every time) is made once per connection.
-    /// </summary>
-    ISensorGrain SensorGrainOf(InterceptingPublishEventArgs args, string sensor)
-    {
-        if (args.SessionItems[SessionGrainKey] is SessionGrain cached && cached.Sensor == sensor)
-        {
-            return cached.Grain;
-        }
-
-        var grain = grains.GetGrain<ISensorGrain>(sensor);
-        args.SessionItems[SessionGrainKey] = new SessionGrain(sensor, grain);
-        return grain;
     }
 
     /// <summary>
@@ -311,10 +359,7 @@ public sealed class IngestHandler(
     /// <summary>A gateway may publish for many sensors; beyond this many, only silence reveals that they are offline.</summary>
     const int MaxSensorsPerSession = 10_000;
 
-    static readonly object SessionGrainKey = new();
     static readonly object SessionSensorsKey = new();
-
-    sealed record SessionGrain(string Sensor, ISensorGrain Grain);
 
     void Refuse(InterceptingPublishEventArgs args, Refusal refusal)
     {

@@ -96,11 +96,13 @@ public sealed class MqttBroker(
             // MQTTnet 5 reuses a live session (and its SessionItems) when a CONNECT with CleanSession=false takes over
             // its client id, so the items may still hold the previous connection's identity. The claim made during
             // validation (ClientIdOwners.TryClaim) is the validated identity of the newest connection of this id:
-            // store it again, so that a connection never runs with another identity's session items.
+            // store it again, so that a connection never runs with another identity's session items (nor holds its
+            // acknowledgements in another connection's channel adapter).
             if (owners.ClaimOf(args.ClientId) is { } claim)
             {
                 claim.Identity.StoreIn(args.SessionItems);
                 ClientIdOwners.StoreIn(args.SessionItems, claim);
+                HeldAcknowledgements.StoreIn(args.SessionItems, claim.Acknowledgements);
                 if (!CredentialsInForce(credentials, claim.Identity) && server is { IsStarted: true } running)
                 {
                     // Validated against a password the store replaced meanwhile (a reload between the hash check and now).

@@ -35,6 +35,11 @@ namespace Telemetry.Broker;
 ///   messages they would acknowledge have not been read. Nothing is acknowledged and then dropped. A connection kept
 ///   above its rate for <c>Broker:RateLimitDisconnectAfter</c> without its allowance recovering is closed
 ///   (<c>rate_limited</c>; MQTT 5 DISCONNECT 0x96 Message Rate Too High).</item>
+/// <item>held acknowledgements (<see cref="IHeldAcknowledgements"/>): the PUBACK/PUBREC of an accepted message waits
+///   here until the message is durable in the spool, while MQTTnet reads the connection's next messages; at most
+///   <c>Broker:ReceiveMaximum</c> appends of a connection are in flight. A message that cannot be made durable gets no
+///   acknowledgement, nor does any later message of its connection, and the connection is closed (MQTT 5: DISCONNECT
+///   0x80 first).</item>
 /// </list>
 /// </summary>
 public sealed class ProtocolGuardServerAdapter(IMqttServerAdapter inner, BrokerOptions settings, ConnectionRefusals connectionRefusals, RefusalLog refusals, TimeProvider time) : IMqttServerAdapter
@@ -78,7 +83,7 @@ public sealed class ProtocolGuardServerAdapter(IMqttServerAdapter inner, BrokerO
         });
     }
 
-    sealed class Guard : Transport.DelegatingChannelAdapter
+    sealed class Guard : Transport.DelegatingChannelAdapter, IHeldAcknowledgements
     {
         readonly IMqttChannelAdapter inner;
         readonly ProtocolGuardServerAdapter owner;
@@ -90,6 +95,25 @@ public sealed class ProtocolGuardServerAdapter(IMqttServerAdapter inner, BrokerO
 
         /// <summary>PUBRELs for identifiers that were not awaiting release, whose PUBCOMP has not gone out yet.</summary>
         readonly HashSet<ushort> unknownReleases = [];
+
+        /// <summary>
+        /// QoS 1/2 PUBLISH packets handed on whose PUBACK/PUBREC has not gone out, oldest first, each with the
+        /// durability its acknowledgement waits for (none for a refused message). Guarded by <see cref="sync"/>.
+        /// </summary>
+        readonly LinkedList<Unacknowledged> unacknowledged = [];
+
+        /// <summary>The durability of held messages, oldest first; touched by the receive loop only (the interceptor runs in it).</summary>
+        readonly Queue<Task<bool>> appending = new();
+
+        /// <summary>Cancelled when a held message could not be made durable: the receive loop stops and the connection closes.</summary>
+        readonly CancellationTokenSource aborted = new();
+
+        /// <summary>The PUBLISH handed on last, while its interceptor may still hold its acknowledgement.</summary>
+        Unacknowledged? lastHandedOn;
+
+        CancellationTokenSource? receiving;
+        CancellationToken receivingFor;
+        bool failed;
 
         MqttConnectPacket? connect;
         ushort serverKeepAlive;
@@ -120,10 +144,21 @@ public sealed class ProtocolGuardServerAdapter(IMqttServerAdapter inner, BrokerO
                 return await ReceiveFirstAsync(cancellationToken);
             }
 
+            cancellationToken = Receiving(cancellationToken);
+            if (cancellationToken.IsCancellationRequested)
+            {
+                return null!; // a held message failed: MQTTnet ends a connection whose next packet is missing
+            }
+
             await PayForLastPublishAsync(cancellationToken);
             while (true)
             {
                 var packet = await inner.ReceivePacketAsync(cancellationToken);
+                lock (sync)
+                {
+                    lastHandedOn = null;
+                }
+
                 switch (packet)
                 {
                     case MqttPublishPacket publish when publish.QualityOfServiceLevel != MqttQualityOfServiceLevel.AtMostOnce && publish.PacketIdentifier == 0:
@@ -148,6 +183,14 @@ public sealed class ProtocolGuardServerAdapter(IMqttServerAdapter inner, BrokerO
                     case MqttPublishPacket publish:
                         owesMessage = true;
                         owedBytes = (int)Math.Min(int.MaxValue, publish.Payload.Length + (publish.Topic?.Length ?? 0));
+                        if (publish.QualityOfServiceLevel != MqttQualityOfServiceLevel.AtMostOnce)
+                        {
+                            lock (sync)
+                            {
+                                lastHandedOn = unacknowledged.AddLast(new Unacknowledged(publish.PacketIdentifier)).Value;
+                            }
+                        }
+
                         return publish;
 
                     case MqttPubRelPacket release:
@@ -340,8 +383,14 @@ public sealed class ProtocolGuardServerAdapter(IMqttServerAdapter inner, BrokerO
             }
         }
 
-        public override Task SendPacketAsync(MqttPacket packet, CancellationToken cancellationToken)
+        public override async Task SendPacketAsync(MqttPacket packet, CancellationToken cancellationToken)
         {
+            if (packet is MqttPubAckPacket or MqttPubRecPacket
+                && !await MayAcknowledgeAsync(((MqttPacketWithIdentifier)packet).PacketIdentifier, cancellationToken))
+            {
+                return; // not durable: neither this acknowledgement nor a later one goes out
+            }
+
             switch (packet)
             {
                 case MqttConnAckPacket connAck when IsV5:
@@ -379,13 +428,120 @@ public sealed class ProtocolGuardServerAdapter(IMqttServerAdapter inner, BrokerO
                     break;
             }
 
-            return inner.SendPacketAsync(packet, cancellationToken);
+            await inner.SendPacketAsync(packet, cancellationToken);
+        }
+
+        /// <summary>
+        /// The link of the receive loop's token with <see cref="aborted"/>, made once per connection (MQTTnet's receive
+        /// loop passes the same token every time) instead of once per packet.
+        /// </summary>
+        CancellationToken Receiving(CancellationToken connection)
+        {
+            if (receiving is null || connection != receivingFor)
+            {
+                var previous = receiving;
+                receiving = CancellationTokenSource.CreateLinkedTokenSource(connection, aborted.Token);
+                receivingFor = connection;
+                previous?.Dispose();
+            }
+
+            return receiving.Token;
+        }
+
+        public bool Serves(CancellationToken connection) => receiving is not null && connection == receivingFor;
+
+        public bool TryHold(Task<bool> durable)
+        {
+            ArgumentNullException.ThrowIfNull(durable);
+            lock (sync)
+            {
+                if (lastHandedOn is not { Durable: null } last)
+                {
+                    return false;
+                }
+
+                last.Durable = durable;
+                lastHandedOn = null;
+            }
+
+            appending.Enqueue(durable);
+            return true;
+        }
+
+        public async ValueTask WaitForRoomAsync(CancellationToken cancellationToken)
+        {
+            while (appending.TryPeek(out var oldest) && (oldest.IsCompleted || appending.Count >= Options.ReceiveMaximum))
+            {
+                _ = appending.Dequeue();
+                if (!oldest.IsCompleted)
+                {
+                    // Its outcome is acted on where its acknowledgement is sent; here only the room counts.
+                    await oldest.WaitAsync(cancellationToken);
+                }
+            }
+        }
+
+        /// <summary>
+        /// Before a PUBACK/PUBREC goes out: waits until the message it acknowledges is durable. If it is not, the
+        /// connection is closed (MQTT 5: DISCONNECT 0x80 first) and no acknowledgement of it goes out any more, so the
+        /// device sends this message and every later one again. (Counted and logged where the append was made.)
+        /// </summary>
+        async ValueTask<bool> MayAcknowledgeAsync(ushort packetId, CancellationToken cancellationToken)
+        {
+            Task<bool>? durable = null;
+            lock (sync)
+            {
+                // Normally the oldest one: MQTTnet sends acknowledgements in the order of the publishes. One not found
+                // here was not held (e.g. a taken-over connection's, whose interceptor awaited durability itself).
+                for (var node = unacknowledged.First; node is not null; node = node.Next)
+                {
+                    if (node.Value.PacketId == packetId)
+                    {
+                        durable = node.Value.Durable;
+                        unacknowledged.Remove(node);
+                        break;
+                    }
+                }
+            }
+
+            if (failed)
+            {
+                return false;
+            }
+
+            if (durable is null || await durable.WaitAsync(cancellationToken))
+            {
+                return true;
+            }
+
+            failed = true;
+            await CloseAsync(MqttDisconnectReasonCode.UnspecifiedError, "not stored; send again", cancellationToken);
+            try
+            {
+                await aborted.CancelAsync();
+            }
+            catch (ObjectDisposedException)
+            {
+                // the connection has ended meanwhile
+            }
+
+            return false;
+        }
+
+        /// <summary>A QoS 1/2 PUBLISH handed on, and what its acknowledgement waits for.</summary>
+        sealed class Unacknowledged(ushort packetId)
+        {
+            public ushort PacketId { get; } = packetId;
+
+            public Task<bool>? Durable { get; set; }
         }
 
         protected override void Dispose(bool disposing)
         {
             if (disposing)
             {
+                receiving?.Dispose();
+                aborted.Dispose();
                 connectDeadline.Dispose();
                 messages?.Dispose();
                 bytes?.Dispose();

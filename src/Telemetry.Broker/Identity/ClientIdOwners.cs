@@ -37,6 +37,12 @@ public sealed class ClientIdOwners
     public sealed class Owner(ConnectionIdentity identity)
     {
         public ConnectionIdentity Identity { get; } = identity;
+
+        /// <summary>
+        /// The connection's held acknowledgements (its channel adapter), set at validation: a session takeover reuses the
+        /// previous connection's session items, where they are stored again from the claim.
+        /// </summary>
+        public IHeldAcknowledgements? Acknowledgements { get; set; }
     }
 
     public int Count => owners.Count;

@@ -15,6 +15,25 @@ public abstract class DelegatingChannelAdapter(IMqttChannelAdapter inner) : IMqt
 {
     protected IMqttChannelAdapter Inner { get; } = inner;
 
+    /// <summary>
+    /// The first adapter that is a <typeparamref name="T"/> in the chain starting at <paramref name="adapter"/> and going
+    /// down through delegating adapters (e.g. the <see cref="ProtocolGuardServerAdapter"/> under the
+    /// <see cref="ClientIdAssigningServerAdapter"/> that MQTTnet sees), or null.
+    /// </summary>
+    public static T? Find<T>(IMqttChannelAdapter? adapter)
+        where T : class
+    {
+        for (var at = adapter; at is not null; at = (at as DelegatingChannelAdapter)?.Inner)
+        {
+            if (at is T found)
+            {
+                return found;
+            }
+        }
+
+        return null;
+    }
+
     public long BytesReceived => Inner.BytesReceived;
     public long BytesSent => Inner.BytesSent;
     public X509Certificate2 ClientCertificate => Inner.ClientCertificate;

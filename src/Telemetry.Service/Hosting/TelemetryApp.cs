@@ -14,7 +14,9 @@ namespace Telemetry.Service.Hosting;
 /// </summary>
 public static class TelemetryApp
 {
-    public static WebApplication Build(string[] args)
+    /// <param name="args">The command line (configuration keys as <c>--Section:Key=value</c>).</param>
+    /// <param name="overrides">Registrations applied after the service's own (the last registration of a service wins), for tests.</param>
+    public static WebApplication Build(string[] args, Action<IServiceCollection>? overrides = null)
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions
         {
@@ -33,6 +35,7 @@ public static class TelemetryApp
         builder.AddTelemetryAlerts();           // alert delivery over MQTT and webhooks, campus start, statistics ("Alerts")
         builder.AddTelemetryHealth();           // /health/live, /health/ready
 
+        overrides?.Invoke(builder.Services);
         var app = builder.Build();
         app.UseTelemetryApiSecurity();          // API keys and bearer tokens; each endpoint names its role's policy
         app.MapTelemetryHealth();               // anonymous: probes

@@ -392,6 +392,9 @@ internal sealed class RawMqtt5 : IDisposable
     /// <summary>The Server Keep Alive of the CONNACK (MQTT 5), 0 when it had none.</summary>
     public int ServerKeepAlive { get; private set; }
 
+    /// <summary>Bytes the server sent that were not read yet.</summary>
+    public int Available => tcp.Available;
+
     /// <summary>A TCP connection that has sent nothing yet.</summary>
     public static async Task<RawMqtt5> OpenAsync(int port, CancellationToken ct)
     {

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
 using MQTTnet;
 using MQTTnet.Formatter;
 using Telemetry.IntegrationTests.Fixtures;
@@ -36,13 +37,16 @@ public sealed class TelemetryServiceHost : IAsyncDisposable
 
     public IServiceProvider Services => app.Services;
 
-    public static Task<TelemetryServiceHost> StartAsync(IEnumerable<string> settings, CancellationToken cancellationToken, string? spoolPath = null) =>
-        StartAsync(_ => settings, cancellationToken, spoolPath);
+    public static Task<TelemetryServiceHost> StartAsync(IEnumerable<string> settings, CancellationToken cancellationToken, string? spoolPath = null,
+        Action<IServiceCollection>? overrides = null) =>
+        StartAsync(_ => settings, cancellationToken, spoolPath, overrides);
 
     /// <param name="settings">The settings, given the HTTP URL the host chose (e.g. to name it again as a Kestrel endpoint, which overrides <c>Urls</c>).</param>
     /// <param name="cancellationToken">Cancels the start.</param>
     /// <param name="spoolPath">The spool directory; a fresh temp folder when null.</param>
-    public static async Task<TelemetryServiceHost> StartAsync(Func<Uri, IEnumerable<string>> settings, CancellationToken cancellationToken, string? spoolPath = null)
+    /// <param name="overrides">Service registrations applied after the service's own (e.g. a writer that observes the spool's appends).</param>
+    public static async Task<TelemetryServiceHost> StartAsync(Func<Uri, IEnumerable<string>> settings, CancellationToken cancellationToken, string? spoolPath = null,
+        Action<IServiceCollection>? overrides = null)
     {
         ArgumentNullException.ThrowIfNull(settings);
         var ports = FreePort.GetMany(4);
@@ -62,7 +66,7 @@ public sealed class TelemetryServiceHost : IAsyncDisposable
             $"--Campus:StatePath={Path.Combine(spoolPath, "state")}",
             .. settings(httpUrl),
         ];
-        var app = TelemetryApp.Build(args);
+        var app = TelemetryApp.Build(args, overrides);
         await app.StartAsync(cancellationToken);
         var host = new TelemetryServiceHost(app, ports[0], httpUrl, spoolPath);
         try
