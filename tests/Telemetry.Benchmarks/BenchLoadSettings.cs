@@ -11,6 +11,9 @@ namespace Telemetry.Benchmarks;
 /// </summary>
 static class BenchLoadSettings
 {
+    public const string Description = "Broker:MaxNewConnectionsPerSecondPerAddress=1000000 Broker:NewConnectionBurstPerAddress=1000000; " +
+                                      "Ingest:MaxNewUnregisteredSensorsPerMinute and Ingest:MaxUnregisteredSensors = 2 × the sensors (at least 100 / 10000)";
+
     public static string[] For(long sensors) =>
     [
         "Broker:MaxNewConnectionsPerSecondPerAddress=1000000",
