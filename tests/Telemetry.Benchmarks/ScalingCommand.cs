@@ -29,6 +29,7 @@ static class ScalingCommand
     static readonly Option<int> MaxInFlight = new("--max-in-flight") { Description = "Unacknowledged publishes of all connections together at most: per connection min(--inflight, this / connections), at least 1.", DefaultValueFactory = _ => 2000 };
     static readonly Option<string> Duration = new("--duration") { Description = "Measured window of each step, e.g. 15s.", DefaultValueFactory = _ => "15s" };
     static readonly Option<string> Warmup = new("--warmup") { Description = "Warm-up of each step (it must also reach every sensor of a sensor step).", DefaultValueFactory = _ => "10s" };
+    static readonly Option<string?> SensorWarmup = new("--sensor-warmup") { Description = "Warm-up of the sensor steps, when it must be longer to reach every sensor. [default: --warmup]" };
     static readonly Option<bool> Quick = new("--quick") { Description = "A smoke run: steps 10,50 connections and 100,500 sensors (over 10 connections), 2 s, 1 s warm-up (options given explicitly win)." };
     static readonly Option<string[]> ServiceSetting = new("--service-setting") { Description = "Extra service configuration for every step, e.g. --service-setting Writer:MaxBatchLines=10000.", AllowMultipleArgumentsPerToken = true };
 
@@ -36,7 +37,7 @@ static class ScalingCommand
     {
         var command = new Command("scaling", "msg/s and service CPU per 1,000 msg/s against the number of connections; service peak RSS against the number of active sensors.")
         {
-            ConnectionSteps, SensorSteps, SensorConnections, Inflight, MaxInFlight, Duration, Warmup, Quick, ServiceSetting,
+            ConnectionSteps, SensorSteps, SensorConnections, Inflight, MaxInFlight, Duration, Warmup, SensorWarmup, Quick, ServiceSetting,
         };
         command.SetAction(RunAsync);
         return command;
@@ -112,14 +113,16 @@ static class ScalingCommand
 
             if (sensorSteps.Length > 0)
             {
-                report.Section($"Active sensors (spread over {sensorConnections} connections)");
-                report.Note($"{"sensors",9} {"conns",6} {"reached",8} {"msg/s",9} {"idle RSS",9} {"peak RSS",9} {"RSS at end",10} {"peak − idle per sensor",23} {"µs/msg",8} {"refused",8}  load average at start");
+                var sensorSettings = parse.GetValue(SensorWarmup) is { } longer ? settings with { Warmup = longer } : settings;
+                report.Section($"Active sensors (spread over {sensorConnections} connections, warm-up {sensorSettings.Warmup})");
+                report.Note($"{"sensors",9} {"conns",6} {"reached",8} {"msg/s",9} {"idle RSS",9} {"peak RSS",9} {"RSS at end",10} {"Δpeak per added sensor",23} {"µs/msg",8} {"refused",8}  load average at start");
                 report.Flush();
+                Step? previous = null;
                 foreach (var sensors in sensorSteps)
                 {
                     var connections = Math.Min(sensorConnections, sensors);
                     var perConnection = (sensors + connections - 1) / connections;
-                    var step = await RunStepAsync(influx, work, connections, perConnection, settings, ct);
+                    var step = await RunStepAsync(influx, work, connections, perConnection, sensorSettings, ct);
                     allAdmitted &= step.Refused == 0 && step.Load.Result is not null;
                     var r = step.Load.Result;
                     // Sensors of a connection take turns message by message: a connection reached all of its sensors once it sent that many messages.
@@ -127,9 +130,10 @@ static class ScalingCommand
                     report.Note(r is null
                         ? $"{step.Sensors,9} the load generator exited {step.Load.ExitCode} without a result"
                         : $"{Report.Count(step.Sensors),9} {connections,6} {Report.Count(reached),8} {Report.Count(r.AckedPerSecond),9} {Mib(step.IdleRss) + " MiB",9} " +
-                          $"{Mib(step.PeakRss) + " MiB",9} {Mib(step.EndRss) + " MiB",10} {Report.Count((step.PeakRss - step.IdleRss) / (double)step.Sensors) + " B",23} " +
+                          $"{Mib(step.PeakRss) + " MiB",9} {Mib(step.EndRss) + " MiB",10} {PerAddedSensor(previous, step),23} " +
                           $"{Report.Number(step.Load.MicrosecondsPerMessage(Service)),8} {step.Refused,8}  {step.LoadAverage}" + Problems(r, connections));
                     report.Flush();
+                    previous = step;
                 }
             }
         }
@@ -141,11 +145,21 @@ static class ScalingCommand
         report.Section("notes");
         report.Note("service CPU: utime+stime of the service process over the load generator's measured window (/proc), as a share of one core;");
         report.Note("per 1,000 msg/s: that share divided by the acknowledged rate in thousands. µs/msg: service CPU per acknowledged message.");
-        report.Note("peak RSS: VmHWM of the step's service process (start-up, connecting, warm-up and window); idle RSS: settled before the load.");
+        report.Note("peak RSS: VmHWM of the step's service process (start-up, connecting, warm-up and window); idle RSS: settled before the load;");
+        report.Note("Δpeak per added sensor: peak RSS minus the previous step's, divided by the sensors added. reached: sensors that got a message.");
         report.Row("load average after", MachineInfo.LoadAverage());
         report.Flush();
         return allAdmitted ? 0 : 2;
     }
+
+    /// <summary>
+    /// Peak RSS growth from the previous step per sensor added: what one more active sensor costs, without the fixed
+    /// cost of the load itself (connections, buffers, the spool) that the first step carries. "-" for the first step.
+    /// </summary>
+    static string PerAddedSensor(Step? previous, Step step) =>
+        previous is null || step.Sensors <= previous.Sensors
+            ? "-"
+            : Report.Count((step.PeakRss - previous.PeakRss) / (double)(step.Sensors - previous.Sensors)) + " B";
 
     static string Problems(DeviceSim.Load.LoadResult r, int connections) =>
         r.ConnectionsEstablished < connections || r.MessagesUnacknowledged > 0 || r.Failures.Count > 0

@@ -32,7 +32,7 @@ public sealed class HarnessSmokeTests
         var (exit, output) = await BenchAsync(["scaling", "--quick"]);
         Assert.True(exit == 0, output);
         Assert.Contains("per 1,000 msg/s", output, StringComparison.Ordinal);
-        Assert.Contains("peak − idle per sensor", output, StringComparison.Ordinal);
+        Assert.Contains("Δpeak per added sensor", output, StringComparison.Ordinal);
         Assert.DoesNotContain("without a result", output, StringComparison.Ordinal);
     }
 
