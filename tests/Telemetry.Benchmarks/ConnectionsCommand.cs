@@ -53,7 +53,7 @@ static class ConnectionsCommand
                 ],
                 "health/live", work, ct);
             var http = service.HttpUrl;
-            var rssBefore = await SettledRssAsync(service.Process.Pid, ct);
+            var rssBefore = await ProcessStats.SettledRssAsync(service.Process.Pid, ct);
 
             var sources = string.Join(',', Enumerable.Range(2, Math.Max(1, (connections + 19_999) / 20_000)).Select(i => $"127.0.0.{i}"));
             long peakConnections = 0, rssAtPeak = rssBefore;
@@ -113,24 +113,6 @@ static class ConnectionsCommand
 
     static async Task<double> GaugeAsync(HttpClient http, Uri baseUri, string name, CancellationToken ct) =>
         PrometheusText.Sum(await http.GetStringAsync(new Uri(baseUri, "metrics"), ct), name);
-
-    /// <summary>The service's RSS once start-up allocations have settled: two samples 250 ms apart within 1 % (at most 10 s).</summary>
-    static async Task<long> SettledRssAsync(int pid, CancellationToken ct)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
-        var previous = ProcessStats.RssBytes(pid);
-        while (true)
-        {
-            await Task.Delay(250, ct);
-            var current = ProcessStats.RssBytes(pid);
-            if (Math.Abs(current - previous) <= previous / 100 || DateTime.UtcNow > deadline)
-            {
-                return current;
-            }
-
-            previous = current;
-        }
-    }
 
     static string Mib(long bytes) => (bytes / 1024.0 / 1024.0).ToString("N0", CultureInfo.InvariantCulture);
 }

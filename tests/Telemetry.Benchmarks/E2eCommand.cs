@@ -22,6 +22,7 @@ static class E2eCommand
     static readonly Option<int> Connections = new("--connections") { Description = "Device connections.", DefaultValueFactory = _ => 100 };
     static readonly Option<string> Duration = new("--duration") { Description = "Measured window (after warm-up), e.g. 30s.", DefaultValueFactory = _ => "30s" };
     static readonly Option<string> Warmup = new("--warmup") { Description = "Warm-up before the measured window.", DefaultValueFactory = _ => "3s" };
+    static readonly Option<int> SensorsPerConnection = new("--sensors-per-connection") { Description = "Sensors each connection publishes for, in turn (a gateway's devices).", DefaultValueFactory = _ => 1 };
     static readonly Option<int> Inflight = new("--inflight") { Description = "Unacknowledged publishes per connection at most.", DefaultValueFactory = _ => 8 };
     static readonly Option<int> Qos = new("--qos") { Description = "0 or 1.", DefaultValueFactory = _ => 1 };
     static readonly Option<int> PayloadBytes = new("--payload-bytes") { Description = "Size of one reading's JSON.", DefaultValueFactory = _ => 100 };
@@ -34,7 +35,7 @@ static class E2eCommand
     {
         var command = new Command("e2e", "End-to-end throughput and latency of the service against mosquitto, with a stored-equals-acknowledged check.")
         {
-            Connections, Duration, Warmup, Inflight, Qos, PayloadBytes, ReadingsPerMessage, NoBaseline, Quick, ServiceSetting,
+            Connections, SensorsPerConnection, Duration, Warmup, Inflight, Qos, PayloadBytes, ReadingsPerMessage, NoBaseline, Quick, ServiceSetting,
         };
         command.SetAction(RunAsync);
         return command;
@@ -49,9 +50,12 @@ static class E2eCommand
     static async Task<int> RunAsync(ParseResult parse, CancellationToken ct)
     {
         var quick = parse.GetValue(Quick);
+        var connections = Get(parse, Connections, quick, 10);
+        var sensorsPerConnection = parse.GetValue(SensorsPerConnection);
         var load = new List<string>
         {
-            "--connections", Get(parse, Connections, quick, 10).ToString(CultureInfo.InvariantCulture),
+            "--connections", connections.ToString(CultureInfo.InvariantCulture),
+            "--sensors-per-connection", sensorsPerConnection.ToString(CultureInfo.InvariantCulture),
             "--duration", Get(parse, Duration, quick, "2s"),
             "--warmup", Get(parse, Warmup, quick, "1s"),
             "--inflight", parse.GetValue(Inflight).ToString(CultureInfo.InvariantCulture),
@@ -70,9 +74,24 @@ static class E2eCommand
         report.Row("spool disk", machine.Filesystem);
         report.Row("load", string.Join(' ', load.Where(a => a != "--json")));
         report.Row("load average before", MachineInfo.LoadAverage());
+        var fileLimit = FileLimits.Raise((ulong)Math.Max(65_536, (connections * 2) + 10_000));
+        if (fileLimit < (ulong)connections + 2_000)
+        {
+            report.Note($"the open-file limit is {fileLimit}: too low for {connections} connections");
+        }
+
+        // Sensors of the run, and the visibility probe's.
+        var admission = BenchLoadSettings.For(((long)connections * sensorsPerConnection) + 1);
+        report.Row("service settings (benchmark)", string.Join(' ', admission));
+        var settings = parse.GetValue(ServiceSetting) ?? [];
+        if (settings.Length > 0)
+        {
+            report.Row("service settings (given)", string.Join(' ', settings));
+        }
+
         try
         {
-            var ours = await RunServiceAsync(work, load, parse.GetValue(ServiceSetting) ?? [], report, ct);
+            var ours = await RunServiceAsync(work, load, [.. admission, .. settings], report, ct);
             if (ours is null)
             {
                 return 1;
@@ -88,6 +107,7 @@ static class E2eCommand
             report.Row("acknowledged msg/s", Ratio(ours.Value.Result.AckedPerSecond, mosquitto.Result.AckedPerSecond));
             report.Row("vs mosquitto's relay rate", Ratio(ours.Value.Result.AckedPerSecond, mosquitto.RelayPerSecond));
             report.Row("PUBACK p99", Ratio(ours.Value.Result.LatencyMs.P99, mosquitto.Result.LatencyMs.P99) + " (lower is better)");
+            CpuTable(report, ours.Value.Load, mosquitto.Load);
             report.Row("load average after", MachineInfo.LoadAverage());
             report.Flush();
             return ours.Value.Verified ? 0 : 2;
@@ -98,9 +118,35 @@ static class E2eCommand
         }
     }
 
-    static string Ratio(double a, double b) => b > 0 ? (a / b).ToString("0.00", CultureInfo.InvariantCulture) + " ×" : "n/a";
+    static string Ratio(double a, double b) => b > 0 && !double.IsNaN(a) ? (a / b).ToString("0.00", CultureInfo.InvariantCulture) + " ×" : "n/a";
 
-    static async Task<(LoadResult Result, bool Verified)?> RunServiceAsync(string work, List<string> load, string[] settings, Report report, CancellationToken ct)
+    const string Service = "service";
+    const string Influx = "InfluxDB";
+    const string Mosquitto = "mosquitto";
+    const string Bench = "telemetry-bench (probe / subscriber)";
+
+    /// <summary>CPU per acknowledged message over each run's measured window, side by side, with the ratios.</summary>
+    static void CpuTable(Report report, LoadOutcome ours, LoadOutcome theirs)
+    {
+        report.Section("CPU per acknowledged message, measured window (µs; share of one core)");
+        report.Note($"{"",-34}{"Campus Telemetry run",22}{"mosquitto run",22}{"ratio",10}");
+        Line("broker (service / mosquitto)", Cell(ours, Service), Cell(theirs, Mosquitto), Ratio(ours.MicrosecondsPerMessage(Service), theirs.MicrosecondsPerMessage(Mosquitto)));
+        Line("InfluxDB", Cell(ours, Influx), "-", "");
+        Line("load generator", Cell(ours, LoadOutcome.Generator), Cell(theirs, LoadOutcome.Generator),
+            Ratio(ours.MicrosecondsPerMessage(LoadOutcome.Generator), theirs.MicrosecondsPerMessage(LoadOutcome.Generator)));
+        Line("telemetry-bench (probe / counter)", Cell(ours, Bench), Cell(theirs, Bench), "");
+        report.Note("utime+stime from /proc at the load generator's window edges, divided by the messages acknowledged in the window");
+
+        void Line(string label, string a, string b, string ratio) => report.Note($"{label,-34}{a,22}{b,22}{ratio,10}");
+
+        static string Cell(LoadOutcome run, string name)
+        {
+            var us = run.MicrosecondsPerMessage(name);
+            return double.IsNaN(us) ? "n/a" : $"{Report.Number(us)} ({Report.Percent(run.Cpu.Cores(name))})";
+        }
+    }
+
+    static async Task<(LoadResult Result, bool Verified, LoadOutcome Load)?> RunServiceAsync(string work, List<string> load, string[] settings, Report report, CancellationToken ct)
     {
         await using var influx = await InfluxDbServer.StartAsync(ct);
         await influx.CreateDatabaseAsync("campus", ct);
@@ -118,18 +164,18 @@ static class E2eCommand
         var probe = new VisibilityProbe(influx, "campus", service.MqttPort, $"probe-{runId}");
         using var stopProbe = new CancellationTokenSource();
         var probing = probe.RunAsync(stopProbe.Token);
-        var (exit, stdout) = await ChildProcess.RunAsync("device-sim.dll",
-            ["load", "--host", "127.0.0.1", "--port", service.MqttPort.ToString(CultureInfo.InvariantCulture), "--run-id", runId, .. load], ct);
+        var outcome = await LoadRunner.RunAsync("127.0.0.1", service.MqttPort, ["--run-id", runId, .. load],
+            [(Service, service.Process.Pid), (Influx, influx.Pid), (Bench, Environment.ProcessId)], ct);
         var elapsed = clock.Elapsed;
         var cpu = CpuTime.OfProcess(service.Process.Pid) - cpuBefore;
         var peakRss = ProcessStats.PeakRssBytes(service.Process.Pid);
         await stopProbe.CancelAsync();
         await probing;
 
-        var result = Parse(stdout);
+        var result = outcome.Result;
         if (result is null)
         {
-            report.Note($"the load generator exited {exit} without a result");
+            report.Note($"the load generator exited {outcome.ExitCode} without a result");
             return null;
         }
 
@@ -138,6 +184,7 @@ static class E2eCommand
         await probe.FinishAsync(TimeSpan.FromSeconds(120), ct);
         var stored = await WaitForCountAsync(influx, runId, result.ReadingsAcked, TimeSpan.FromSeconds(120), ct);
         var drainedAfter = drainClock.Elapsed;
+        var refused = await ServiceMetrics.RefusedMessagesAsync(service, ct);
         service.Process.Stop();
 
         var verified = stored == result.ReadingsAcked || (stored > result.ReadingsAcked && stored <= result.ReadingsSent);
@@ -147,15 +194,19 @@ static class E2eCommand
         report.Row("publish → visible in InfluxDB", visible.Count > 0
             ? $"p50 {visible.Percentile(50):0} ms, p99 {visible.Percentile(99):0} ms, max {visible.Max:0} ms ({visible.Count} markers, {probe.NeverSeen} never seen)"
             : "no markers");
-        report.Row("service CPU", $"{cpu.TotalSeconds / elapsed.TotalSeconds * 100:0} % of one core (of {Environment.ProcessorCount}) over {Report.Seconds(elapsed)}");
+        report.Row("service CPU", $"{cpu.TotalSeconds / elapsed.TotalSeconds * 100:0} % of one core (of {Environment.ProcessorCount}) over {Report.Seconds(elapsed)} (connecting, warm-up, window, drain)");
+        report.Row("CPU in the measured window", $"service {outcome.Cpu.Describe(Service, result.MeasuredMessagesAcked)}");
+        report.Row("", $"InfluxDB {outcome.Cpu.Describe(Influx, result.MeasuredMessagesAcked)}");
+        report.Row("", $"load generator {outcome.Cpu.Describe(LoadOutcome.Generator, result.MeasuredMessagesAcked)}");
+        report.Row("refused by the service", $"{Report.Count(refused)} messages (telemetry_mqtt_messages_refused_total)");
         report.Row("service peak RSS", $"{peakRss / 1024.0 / 1024.0:0} MiB");
         report.Row("InfluxDB holds", $"{Report.Count(stored)} readings; acknowledged {Report.Count(result.ReadingsAcked)} → {(verified ? "OK" : "MISMATCH")}" +
             $" (all in InfluxDB {Report.Seconds(drainedAfter)} after the load ended)");
         report.Flush();
-        return (result, verified);
+        return (result, verified, outcome);
     }
 
-    static async Task<(LoadResult Result, double RelayPerSecond)> RunMosquittoAsync(List<string> load, Report report, CancellationToken ct)
+    static async Task<(LoadResult Result, double RelayPerSecond, LoadOutcome Load)> RunMosquittoAsync(List<string> load, Report report, CancellationToken ct)
     {
         await using var mosquitto = await MosquittoServer.StartAsync(
             "max_queued_messages 0\nmax_inflight_messages 0\nmax_queued_bytes 0\nconnection_messages false", ct);
@@ -177,9 +228,9 @@ static class E2eCommand
         await subscriber.SubscribeAsync(new MqttClientSubscribeOptionsBuilder()
             .WithTopicFilter("campus/#", MqttQualityOfServiceLevel.AtLeastOnce).Build(), ct);
 
-        var (_, stdout) = await ChildProcess.RunAsync("device-sim.dll",
-            ["load", "--host", mosquitto.Host, "--port", mosquitto.Port.ToString(CultureInfo.InvariantCulture), .. load], ct);
-        var result = Parse(stdout) ?? throw new InvalidOperationException("the load generator gave no result for mosquitto");
+        var outcome = await LoadRunner.RunAsync(mosquitto.Host, mosquitto.Port, load,
+            [(Mosquitto, mosquitto.Pid), (Bench, Environment.ProcessId)], ct);
+        var result = outcome.Result ?? throw new InvalidOperationException("the load generator gave no result for mosquitto");
 
         // Let the subscriber catch up on what mosquitto still relays.
         await Poll.UntilAsync($"the subscriber to receive the {result.MessagesAcked} acknowledged messages", () => Task.FromResult(Interlocked.Read(ref received)),
@@ -190,8 +241,10 @@ static class E2eCommand
         report.Section("mosquitto 2.0 (one subscriber counting, QoS 1)");
         Describe(report, result);
         report.Row("relayed to the subscriber", $"{Report.Count(received)} of {Report.Count(result.MessagesAcked)} acknowledged, {Report.Count(relay)} msg/s");
+        report.Row("CPU in the measured window", $"mosquitto {outcome.Cpu.Describe(Mosquitto, result.MeasuredMessagesAcked)}");
+        report.Row("", $"load generator {outcome.Cpu.Describe(LoadOutcome.Generator, result.MeasuredMessagesAcked)}");
         report.Flush();
-        return (result, relay);
+        return (result, relay, outcome);
     }
 
     static void Describe(Report report, LoadResult r)
@@ -206,13 +259,7 @@ static class E2eCommand
         }
     }
 
-    internal static readonly JsonSerializerOptions JsonOptions = new(JsonSerializerDefaults.Web) { Converters = { new System.Text.Json.Serialization.JsonStringEnumConverter() } };
-
-    static LoadResult? Parse(string stdout)
-    {
-        var json = stdout.Split('\n').LastOrDefault(l => l.TrimStart().StartsWith('{'));
-        return json is null ? null : JsonSerializer.Deserialize<LoadResult>(json, JsonOptions);
-    }
+    internal static JsonSerializerOptions JsonOptions => LoadRunner.JsonOptions;
 
     static Task<long> WaitForCountAsync(InfluxDbServer influx, string runId, long expected, TimeSpan within, CancellationToken ct) =>
         Poll.UntilAsync($"the {expected} acknowledged readings of run {runId} in InfluxDB", async () =>

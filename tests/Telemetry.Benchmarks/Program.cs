@@ -7,6 +7,7 @@ using Telemetry.Benchmarks;
 //   grains  activation time and memory of sensor grains in the real service.
 //   e2e     the whole pipeline under load from the device simulator, against mosquitto in the same run.
 //   connections  idle device connections one node holds, and memory per connection.
+//   scaling  msg/s and service CPU per 1,000 msg/s against connections; service peak RSS against active sensors.
 // See docs/benchmarks.md.
 
 var root = new RootCommand("Benchmarks of Campus Telemetry's write pipeline.")
@@ -15,6 +16,7 @@ var root = new RootCommand("Benchmarks of Campus Telemetry's write pipeline.")
     GrainsCommand.Create(),
     E2eCommand.Create(),
     ConnectionsCommand.Create(),
+    ScalingCommand.Create(),
 };
 
 // Ctrl-C cancels the run; give it time to stop influxd and delete its folders before the process ends anyway.

@@ -15,6 +15,7 @@ static class LoadCommand
     static readonly Option<string> Host = new("--host") { Description = "Broker host name or address.", DefaultValueFactory = _ => Defaults.Host };
     static readonly Option<int> Port = new("--port") { Description = "Broker TCP port.", DefaultValueFactory = _ => Defaults.Port };
     static readonly Option<int> Connections = new("--connections") { Description = "MQTT connections; each is its own client and sensor {run-id}-c{i}.", DefaultValueFactory = _ => Defaults.Connections };
+    static readonly Option<int> SensorsPerConnection = new("--sensors-per-connection") { Description = "Sensors each connection publishes for, in turn: {run-id}-c{i}, then {run-id}-c{i}-s{k} (a gateway's devices).", DefaultValueFactory = _ => Defaults.SensorsPerConnection };
     static readonly Option<TimeSpan?> Duration = DurationOption.Create("--duration", "Length of the measured window, after the warm-up (with --idle: how long to hold the connections). [default: 30s]");
     static readonly Option<TimeSpan?> Warmup = DurationOption.Create("--warmup", "Publishing before the measured window; counted in the totals, not in rates and latencies. [default: 3s]", allowZero: true);
     static readonly Option<int> Inflight = new("--inflight") { Description = "Publishes awaiting their PUBACK at once, per connection.", DefaultValueFactory = _ => Defaults.Inflight };
@@ -43,7 +44,7 @@ static class LoadCommand
                                           "Progress goes to stderr once a second, the result to stdout. Exit code 0: every connection held " +
                                           "and every message acknowledged; 2: otherwise; 1: usage error.")
         {
-            Host, Port, Connections, Duration, Warmup, Inflight, Qos, PayloadBytes, ReadingsPerMessage, TopicPrefix, RunId,
+            Host, Port, Connections, SensorsPerConnection, Duration, Warmup, Inflight, Qos, PayloadBytes, ReadingsPerMessage, TopicPrefix, RunId,
             SourceAddresses, ConnectRate, MaxConnects, Json, Idle, Mqtt, DrainTimeout, KeepAlive, TsBackdate, Username, PasswordFile, RefusedPassword,
         };
         command.SetAction(RunAsync);
@@ -78,7 +79,9 @@ static class LoadCommand
                                        ? $"idle for {DurationText.Format(options.Duration)}"
                                        : $"QoS {(int)options.Qos}, inflight {options.Inflight}, {DurationText.Format(options.Warmup)} warm-up + " +
                                          $"{DurationText.Format(options.Duration)} measured, topics {generator.Topic(0)} …") + "; Ctrl-C stops");
-        var result = await generator.RunAsync(new ConsoleLoadProgress(error, options.Connections), cancellationToken);
+        // The window's edges as lines of their own, when they happen: telemetry-bench samples other processes' CPU at them.
+        var result = await generator.RunAsync(new ConsoleLoadProgress(error, options.Connections),
+            edge => error.WriteLine(LoadWindowLines.For(edge)), cancellationToken);
         if (parse.GetValue(Json))
         {
             await output.WriteLineAsync(LoadReportWriter.ToJson(result));
@@ -96,6 +99,7 @@ static class LoadCommand
         Host = parse.GetRequiredValue(Host),
         Port = parse.GetValue(Port),
         Connections = parse.GetValue(Connections),
+        SensorsPerConnection = parse.GetValue(SensorsPerConnection),
         Duration = parse.GetValue(Duration) ?? Defaults.Duration,
         Warmup = parse.GetValue(Warmup) ?? Defaults.Warmup,
         Inflight = parse.GetValue(Inflight),

@@ -21,19 +21,19 @@ sealed class LoadConnection : IDisposable
     readonly LoadRun _run;
     readonly IMqttClient _client;
     readonly MqttClientOptions _clientOptions;
-    readonly string _topic;
+    readonly string[] _topics;
     readonly LatencySlot[] _slots;
     long _readingsReserved, _messagesSent, _messagesAcked, _readingsAcked, _measuredMessages, _measuredReadings;
     long _inFlight, _failed, _refused;
     int _state; // 0 never connected, 1 connected, 2 lost, 3 closed
 
-    public LoadConnection(LoadRun run, IMqttClient client, MqttClientOptions clientOptions, string sensorId)
+    public LoadConnection(LoadRun run, IMqttClient client, MqttClientOptions clientOptions, string sensorId, string[] topics)
     {
         _run = run;
         _client = client;
         _clientOptions = clientOptions;
         SensorId = sensorId;
-        _topic = $"{run.Options.TopicPrefix}/{sensorId}/telemetry";
+        _topics = topics;
         _slots = new LatencySlot[run.Options.Idle ? 0 : run.Options.Inflight];
         for (var i = 0; i < _slots.Length; i++)
         {
@@ -161,7 +161,8 @@ sealed class LoadConnection : IDisposable
         var readings = payload.ReadingsPerMessage;
         var atLeastOnce = run.Options.Qos == MqttQualityOfServiceLevel.AtLeastOnce;
         var buffer = new byte[payload.Capacity];
-        var message = new MqttApplicationMessage { Topic = _topic, QualityOfServiceLevel = run.Options.Qos };
+        var topics = _topics;
+        var message = new MqttApplicationMessage { Topic = topics[0], QualityOfServiceLevel = run.Options.Qos };
         var consecutiveFailures = 0;
 
         // Yield first so that starting thousands of loops does not publish them all on the caller's thread.
@@ -171,6 +172,12 @@ sealed class LoadConnection : IDisposable
             var first = Interlocked.Add(ref _readingsReserved, readings) - readings;
             var length = payload.Write(buffer, run.TsBase + first, first + 1);
             message.Payload = new ReadOnlySequence<byte>(buffer, 0, length);
+            if (topics.Length > 1)
+            {
+                // The connection's sensors take turns, message by message (first / readings numbers the message).
+                message.Topic = topics[first / readings % topics.Length];
+            }
+
             if (first == 0)
             {
                 run.MessageWritten(length);

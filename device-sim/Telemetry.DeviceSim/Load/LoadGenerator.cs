@@ -30,8 +30,11 @@ public sealed class LoadGenerator
     /// <summary>The run id in use: <see cref="LoadOptions.RunId"/> or 8 random hex digits.</summary>
     public string RunId { get; }
 
-    /// <summary>The sensor id of connection <paramref name="index"/> (0-based).</summary>
+    /// <summary>The (first) sensor id of connection <paramref name="index"/> (0-based).</summary>
     public string SensorId(int index) => $"{RunId}-c{index}";
+
+    /// <summary>Sensor <paramref name="k"/> (0-based) of connection <paramref name="index"/>: <c>{RunId}-c{index}</c>, then <c>…-s{k}</c>.</summary>
+    public string SensorId(int index, int k) => k == 0 ? SensorId(index) : $"{RunId}-c{index}-s{k}";
 
     /// <summary>The topic connection <paramref name="index"/> publishes to.</summary>
     public string Topic(int index) => $"{Options.TopicPrefix}/{SensorId(index)}/telemetry";
@@ -40,7 +43,16 @@ public sealed class LoadGenerator
     /// Runs the load. Cancelling <paramref name="cancellationToken"/> stops it early but gracefully (drain, disconnect):
     /// a result is still returned, not an <see cref="OperationCanceledException"/>.
     /// </summary>
-    public async Task<LoadResult> RunAsync(IProgress<LoadSample>? progress = null, CancellationToken cancellationToken = default)
+    public Task<LoadResult> RunAsync(IProgress<LoadSample>? progress = null, CancellationToken cancellationToken = default) =>
+        RunAsync(progress, windowEdge: null, cancellationToken);
+
+    /// <summary>
+    /// As <see cref="RunAsync(IProgress{LoadSample}?, CancellationToken)"/>; <paramref name="windowEdge"/> is told
+    /// <see cref="LoadPhase.Measuring"/> when the measured window opens and <see cref="LoadPhase.Draining"/> when
+    /// publishing stops (its end), on a timer thread, so that a caller can sample other processes' CPU over exactly the
+    /// window whose acknowledgements are counted.
+    /// </summary>
+    public async Task<LoadResult> RunAsync(IProgress<LoadSample>? progress, Action<LoadPhase>? windowEdge, CancellationToken cancellationToken)
     {
         var started = Stopwatch.GetTimestamp();
         var run = new LoadRun(Options, RunId);
@@ -56,7 +68,7 @@ public sealed class LoadGenerator
             connectSeconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
             if (!cancellationToken.IsCancellationRequested && run.Established > 0)
             {
-                await (Options.Idle ? HoldAsync(run, cancellationToken) : PublishAsync(run, connections, cancellationToken));
+                await (Options.Idle ? HoldAsync(run, cancellationToken) : PublishAsync(run, connections, windowEdge, cancellationToken));
             }
 
             run.Phase = LoadPhase.Disconnecting;
@@ -85,7 +97,13 @@ public sealed class LoadGenerator
         {
             var source = Options.SourceAddresses.Count == 0 ? null : Options.SourceAddresses[i % Options.SourceAddresses.Count];
             var sensorId = SensorId(i);
-            connections[i] = new LoadConnection(run, factory.CreateMqttClient(), ClientOptions(sensorId, source, run.Payload.Capacity), sensorId);
+            var topics = new string[Options.SensorsPerConnection];
+            for (var k = 0; k < topics.Length; k++)
+            {
+                topics[k] = $"{Options.TopicPrefix}/{SensorId(i, k)}/telemetry";
+            }
+
+            connections[i] = new LoadConnection(run, factory.CreateMqttClient(), ClientOptions(sensorId, source, run.Payload.Capacity), sensorId, topics);
         }
 
         return connections;
@@ -169,7 +187,7 @@ public sealed class LoadGenerator
         }
     }
 
-    async Task PublishAsync(LoadRun run, LoadConnection[] connections, CancellationToken cancellationToken)
+    async Task PublishAsync(LoadRun run, LoadConnection[] connections, Action<LoadPhase>? windowEdge, CancellationToken cancellationToken)
     {
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         using var drain = new CancellationTokenSource();
@@ -181,7 +199,9 @@ public sealed class LoadGenerator
             run.Stopped();
             run.Phase = LoadPhase.Draining;
             drain.CancelAfter(Options.DrainTimeout);
+            windowEdge?.Invoke(LoadPhase.Draining);
         });
+        using var windowOpens = windowEdge is null ? null : new Timer(_ => windowEdge(LoadPhase.Measuring), null, Options.Warmup, Timeout.InfiniteTimeSpan);
         stop.CancelAfter(Options.Warmup + Options.Duration);
 
         var loops = new Task[connections.Length];

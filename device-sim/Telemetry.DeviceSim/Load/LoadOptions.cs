@@ -19,6 +19,13 @@ public sealed class LoadOptions
     /// <summary>MQTT connections, each its own client and sensor (<c>{RunId}-c{i}</c>).</summary>
     public int Connections { get; init; } = 100;
 
+    /// <summary>
+    /// Sensors each connection publishes for, round robin, message by message: <c>{RunId}-c{i}</c> and then
+    /// <c>{RunId}-c{i}-s{k}</c> for k = 1…n−1 (a gateway's devices), so that a run can keep many sensors active with
+    /// few connections. Their timestamps stay unique and increasing per sensor (the connection's reading counter).
+    /// </summary>
+    public int SensorsPerConnection { get; init; } = 1;
+
     /// <summary>The measured window (after <see cref="Warmup"/>); in <see cref="Idle"/> mode how long to hold the connections.</summary>
     public TimeSpan Duration { get; init; } = TimeSpan.FromSeconds(30);
 
@@ -94,6 +101,8 @@ public sealed class LoadOptions
         Require(Duration > TimeSpan.Zero, nameof(Duration), "must be positive");
         Require(Warmup >= TimeSpan.Zero, nameof(Warmup), "must not be negative");
         Require(Inflight is > 0 and <= 10_000, nameof(Inflight), "must be 1..10000");
+        Require(SensorsPerConnection is > 0 and <= 1_000_000, nameof(SensorsPerConnection), "must be 1..1000000");
+        Require((long)Connections * SensorsPerConnection <= 10_000_000, nameof(SensorsPerConnection), "times Connections must not exceed 10000000");
         Require(Qos is MqttQualityOfServiceLevel.AtMostOnce or MqttQualityOfServiceLevel.AtLeastOnce, nameof(Qos), "must be 0 or 1");
         Require(PayloadBytes is > 0 and <= 65536, nameof(PayloadBytes), "must be 1..65536");
         Require(ReadingsPerMessage is > 0 and <= 1000, nameof(ReadingsPerMessage), "must be 1..1000");

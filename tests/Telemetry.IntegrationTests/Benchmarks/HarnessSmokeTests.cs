@@ -21,6 +21,19 @@ public sealed class HarnessSmokeTests
         Assert.Contains("mosquitto 2.0", output, StringComparison.Ordinal);
         Assert.Contains("acknowledged msg/s", output, StringComparison.Ordinal);
         Assert.Contains("publish → visible in InfluxDB", output, StringComparison.Ordinal);
+        Assert.Contains("CPU per acknowledged message, measured window", output, StringComparison.Ordinal);
+        Assert.Matches(@"refused by the service\s+0 messages", output);
+        Assert.DoesNotContain("the measured window's edges were not seen", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task The_scaling_benchmark_runs_its_connection_and_sensor_steps()
+    {
+        var (exit, output) = await BenchAsync(["scaling", "--quick"]);
+        Assert.True(exit == 0, output);
+        Assert.Contains("per 1,000 msg/s", output, StringComparison.Ordinal);
+        Assert.Contains("Δpeak per added sensor", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("without a result", output, StringComparison.Ordinal);
     }
 
     [Fact]
