@@ -1,10 +1,6 @@
 using System.Collections.Concurrent;
 using System.Net.Http.Json;
 using System.Text.Json;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.Logging;
 using MQTTnet;
 using MQTTnet.Formatter;
 using Telemetry.DeviceSim;
@@ -40,7 +36,7 @@ public sealed class CampusDayFixture : IAsyncLifetime
 
     InfluxDbServer? influx;
     TelemetryServiceHost? service;
-    WebApplication? webhooks;
+    WebhookReceiver? webhooks;
     IMqttClient? subscriber;
     string? registryDirectory;
 
@@ -56,7 +52,7 @@ public sealed class CampusDayFixture : IAsyncLifetime
     public DateTimeOffset RunEnded { get; private set; }
 
     /// <summary>Bodies of the webhook POSTs, in arrival order, with their signature header.</summary>
-    public ConcurrentQueue<(JsonElement Body, byte[] Raw, string? Signature)> WebhookCalls { get; } = new();
+    public ConcurrentQueue<(JsonElement Body, byte[] Raw, string? Signature)> WebhookCalls => webhooks?.Calls ?? throw new InvalidOperationException("not started");
 
     /// <summary>Messages on <c>campus/alerts/#</c>: topic, payload (empty for a retained-message removal), retain flag.</summary>
     public ConcurrentQueue<(string Topic, string Payload, bool Retain)> AlertMessages { get; } = new();
@@ -93,8 +89,7 @@ public sealed class CampusDayFixture : IAsyncLifetime
         {
             influx = await InfluxDbServer.StartAsync(ct);
             await influx.CreateDatabaseAsync(Database, ct);
-            webhooks = await StartWebhookReceiverAsync(ct);
-            var webhookUrl = webhooks.Urls.Single();
+            webhooks = await WebhookReceiver.StartAsync(ct);
 
             var demo = RepoFile("deploy", "campus.yaml");
             registryDirectory = Directory.CreateTempSubdirectory("telemetry-it-registry-").FullName;
@@ -109,7 +104,7 @@ public sealed class CampusDayFixture : IAsyncLifetime
                 "--Campus:DeviceStatusInterval=00:00:02",
                 "--Campus:RollupIdleFlush=00:00:02",
                 "--Alerts:Webhooks:0:Name=technicians",
-                $"--Alerts:Webhooks:0:Url={webhookUrl}/hook",
+                $"--Alerts:Webhooks:0:Url={webhooks.Url}",
                 "--Alerts:Webhooks:0:MinSeverity=Warning",
                 $"--Alerts:Webhooks:0:Secret={WebhookSecret}",
             ], ct);
@@ -186,24 +181,6 @@ public sealed class CampusDayFixture : IAsyncLifetime
         catch (OperationCanceledException)
         {
         }
-    }
-
-    async Task<WebApplication> StartWebhookReceiverAsync(CancellationToken ct)
-    {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders(); // its request log would bury a failing test's message in the runner's output
-        builder.WebHost.UseUrls($"http://127.0.0.1:{FreePort.Get()}");
-        var app = builder.Build();
-        app.MapPost("/hook", async (HttpRequest request) =>
-        {
-            using var buffer = new MemoryStream();
-            await request.Body.CopyToAsync(buffer);
-            var raw = buffer.ToArray();
-            WebhookCalls.Enqueue((JsonSerializer.Deserialize<JsonElement>(raw), raw, request.Headers["X-Campus-Signature"].FirstOrDefault()));
-            return Results.Ok();
-        });
-        await app.StartAsync(ct);
-        return app;
     }
 
     /// <summary>The registry text with every kind's <c>interval:</c> replaced.</summary>
