@@ -39,11 +39,11 @@ public static class StorageServiceCollectionExtensions
     /// <summary>
     /// Feeds the grains from the spool: the spool keeps a second cursor (<see cref="IGrainFeed"/>) whose consumed position
     /// is saved with its checkpoint and holds back segment deletion. Called by the host that runs the grain feeder; a
-    /// spool without it has InfluxDB as its only consumer (<see cref="GrainFeedOptions"/>).
+    /// spool without it has InfluxDB as its only consumer (<see cref="SpoolFeedSwitch"/>).
     /// </summary>
     public static IServiceCollection AddSpoolGrainFeed(this IServiceCollection services)
     {
-        services.Configure<GrainFeedOptions>(o => o.Enabled = true);
+        services.Configure<SpoolFeedSwitch>(o => o.Enabled = true);
         return services;
     }
 

@@ -1,4 +1,5 @@
 using Telemetry.Grains.Feed;
+using Telemetry.Storage;
 
 namespace Telemetry.Service.Hosting;
 
@@ -12,6 +13,7 @@ public static class GrainFeedHosting
     public static WebApplicationBuilder AddTelemetryGrainFeed(this WebApplicationBuilder builder)
     {
         builder.Services.AddOptions<GrainFeedOptions>().BindConfiguration(GrainFeedOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddSpoolGrainFeed(); // the spool keeps what the grains have not consumed
         builder.Services.AddHostedService<GrainFeeder>();
         return builder;
     }

@@ -26,7 +26,7 @@ namespace Telemetry.Storage.Spool;
 /// the broker withholds PUBACKs).
 /// </para>
 /// <para>
-/// The grain feed is switched on by the host that runs a grain feeder (<see cref="GrainFeedOptions"/>, set in code by
+/// The grain feed is switched on by the host that runs a grain feeder (<see cref="SpoolFeedSwitch"/>, set in code by
 /// <see cref="StorageServiceCollectionExtensions.AddSpoolGrainFeed"/>, never by configuration). A spool used alone (the
 /// spool benchmark, the storage tests) has none: nothing would ever consume it, so it must neither hold segments nor
 /// fill up waiting for a consumer. A checkpoint that has no feed position (one line: written before the feed existed,
@@ -59,12 +59,12 @@ public sealed class WriteAheadSpool : ITelemetryWriter, IGrainFeed, IHostedServi
 
     /// <summary>A spool used alone: InfluxDB's drainer is its only consumer (no grain feed).</summary>
     public WriteAheadSpool(IOptions<SpoolOptions> options, TelemetryMetrics metrics, ILogger<WriteAheadSpool> logger, TimeProvider time)
-        : this(options, Options.Create(new GrainFeedOptions()), metrics, logger, time)
+        : this(options, Options.Create(new SpoolFeedSwitch()), metrics, logger, time)
     {
     }
 
     /// <summary>The spool with a grain feed when <paramref name="feed"/> says so (the service's).</summary>
-    public WriteAheadSpool(IOptions<SpoolOptions> options, IOptions<GrainFeedOptions> feed, TelemetryMetrics metrics, ILogger<WriteAheadSpool> logger, TimeProvider time)
+    public WriteAheadSpool(IOptions<SpoolOptions> options, IOptions<SpoolFeedSwitch> feed, TelemetryMetrics metrics, ILogger<WriteAheadSpool> logger, TimeProvider time)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(feed);

@@ -28,7 +28,7 @@ public sealed class GrainFeedSpoolTests : IDisposable
     {
         var options = new SpoolOptions { Path = directory };
         configure?.Invoke(options);
-        var spool = new WriteAheadSpool(Options.Create(options), Options.Create(new GrainFeedOptions { Enabled = feed }),
+        var spool = new WriteAheadSpool(Options.Create(options), Options.Create(new SpoolFeedSwitch { Enabled = feed }),
             new TelemetryMetrics(services.GetRequiredService<IMeterFactory>()), NullLogger<WriteAheadSpool>.Instance, clock);
         await spool.StartAsync(Ct);
         opened.Add(spool);

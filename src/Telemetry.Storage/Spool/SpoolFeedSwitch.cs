@@ -10,7 +10,7 @@ namespace Telemetry.Storage.Spool;
 /// that it neither keeps segments nor fills up waiting for a consumer that does not exist.
 /// </para>
 /// </summary>
-public sealed class GrainFeedOptions
+public sealed class SpoolFeedSwitch
 {
     public bool Enabled { get; set; }
 }
