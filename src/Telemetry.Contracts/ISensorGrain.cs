@@ -7,14 +7,6 @@ namespace Telemetry.Contracts;
 public interface ISensorGrain : IGrainWithStringKey
 {
     /// <summary>
-    /// Takes the readings of one message the broker has not written: the grain writes them raw with the roll-ups they
-    /// close. The path before the grain feed (<see cref="IngestBatch"/>), kept while the broker still calls it.
-    /// Completes only when the write pipeline has accepted them; faults when it could not.
-    /// </summary>
-    [Alias("Ingest")]
-    Task Ingest(TelemetryMessage message);
-
-    /// <summary>
     /// Takes messages that are already durable in one node's spool, in spool order (the grain feeder's batch of the
     /// moment for this sensor). A message at or before the position this grain has recorded for that spool is skipped:
     /// it is a replay after a crash of something already applied. Completes when the messages are applied and their

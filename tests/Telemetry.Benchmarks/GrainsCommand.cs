@@ -113,7 +113,7 @@ static class GrainsCommand
         {
             var address = new SensorAddress($"b{i % 10}", $"r{i % 1000}", $"{prefix}{i}");
             await factory.GetGrain<ISensorGrain>(address.Sensor)
-                .Ingest(new TelemetryMessage(address, [new Reading(now, [new Metric("temperature", 21.5)])], now));
+                .IngestBatch(new FeedBatch("grains-benchmark", [new FedMessage(1, i + 1, new TelemetryMessage(address, [new Reading(now, [new Metric("temperature", 21.5)])], now))]));
             if (Interlocked.Increment(ref done) % 100_000 == 0 && report is not null)
             {
                 await Console.Error.WriteLineAsync($"  {done:N0} grains active after {progress.Elapsed.TotalSeconds:0.0} s");

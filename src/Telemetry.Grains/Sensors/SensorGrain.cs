@@ -119,34 +119,6 @@ public sealed class SensorGrain(
         }
     }
 
-    public async Task Ingest(TelemetryMessage message)
-    {
-        ArgumentNullException.ThrowIfNull(message);
-
-        // The raw lines and the windows they close go to the spool in one durable write; only then do they count.
-        var output = new SensorOutput();
-        model.Accept(message, registry.Current, output);
-        Follow(output);
-        await writer.WriteAsync(Lines(output), CancellationToken.None);
-
-        // The readings are durable: from here on nothing may fail the call, or the device would resend them for ever.
-        try
-        {
-            model.Apply(message, output);
-            Follow(output);
-            LogMoves(output.Moves);
-
-            await PublishAsync(output.Steps);
-            await ClearLostAlertsAsync();
-            await ReportAsync(force: false);
-        }
-        catch (Exception ex) when (ex is not OutOfMemoryException)
-        {
-            logger.LogError("Sensor {Sensor}: its readings are stored, but delivering their alert steps or room report failed: {Error}",
-                SensorId, ex.Message);
-        }
-    }
-
     /// <summary>
     /// Messages durable in the spool <see cref="FeedBatch.SpoolId"/>, in spool order: those at or before the position
     /// recorded for that spool are a replay and skipped; the rest are accepted into one output, the windows they closed
@@ -378,7 +350,7 @@ public sealed class SensorGrain(
             // The flushed windows first: the state persisted with the alert steps below counts them as written.
             if (output.Rollups.Count > 0)
             {
-                await writer.WriteAsync(Lines(output), cancellationToken);
+                await writer.WriteAsync(DerivedLines(output), cancellationToken);
             }
 
             await PublishAsync(output.Steps);
@@ -486,23 +458,6 @@ public sealed class SensorGrain(
     static List<string> DerivedLines(SensorOutput output)
     {
         var lines = new List<string>(output.Rollups.Count);
-        foreach (var (where, kind, p) in output.Rollups)
-        {
-            lines.Add(SeriesLines.RollupWindow(where, kind, p.Metric, p.WindowStartMs, p.Min, p.Max, p.Mean, p.Count, p.Last));
-        }
-
-        return lines;
-    }
-
-    /// <summary>Raw readings and roll-up windows (<see cref="Ingest"/>: the broker did not write the raw lines).</summary>
-    static List<string> Lines(SensorOutput output)
-    {
-        var lines = new List<string>(output.Raw.Sum(r => r.Readings.Count) + output.Rollups.Count);
-        foreach (var raw in output.Raw)
-        {
-            lines.AddRange(LineProtocol.ToLines(raw.Address, raw.Readings, raw.Unregistered));
-        }
-
         foreach (var (where, kind, p) in output.Rollups)
         {
             lines.Add(SeriesLines.RollupWindow(where, kind, p.Metric, p.WindowStartMs, p.Min, p.Max, p.Mean, p.Count, p.Last));
