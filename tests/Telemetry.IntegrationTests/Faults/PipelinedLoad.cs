@@ -189,7 +189,7 @@ public sealed class PipelinedLoad : IAsyncDisposable
                         await publish;
                     }
 
-                    await Task.Delay(pace, stop.Token);
+                    await Task.Delay(pace, stop.Token); // the device's publishing cadence (pacing, not synchronisation)
                 }
 
                 await Task.WhenAll(pending);
