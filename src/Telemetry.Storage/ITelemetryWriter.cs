@@ -11,6 +11,12 @@ public interface ITelemetryWriter
     ValueTask WriteAsync(IReadOnlyList<string> lines, CancellationToken cancellationToken);
 
     /// <summary>
+    /// Like <see cref="WriteAsync"/>, for lines derived from readings already in the spool (roll-ups, alert steps,
+    /// states): they may use a reserve above the spool's capacity, so a spool full of readings does not stop the grains.
+    /// </summary>
+    ValueTask WriteDerivedAsync(IReadOnlyList<string> lines, CancellationToken cancellationToken);
+
+    /// <summary>
     /// Takes the lines of one message in call order: completes once they are queued (waiting while the spool is full,
     /// <see cref="TimeoutException"/> if it stays full), with a task that completes when they are durable or faults when
     /// the disk refused them. Lets a caller start the next message before the previous one's fsync.

@@ -41,7 +41,7 @@ public sealed class BuildingGrain(
         try
         {
             var state = await GetState(withRooms: false);
-            await writer.WriteAsync([SeriesLines.Building(state, time.GetUtcNow().ToUnixTimeMilliseconds())], cancellationToken);
+            await writer.WriteDerivedAsync([SeriesLines.Building(state, time.GetUtcNow().ToUnixTimeMilliseconds())], cancellationToken);
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {

@@ -87,7 +87,7 @@ public sealed class CampusGrain(
         {
             await Start(); // no-op unless the registry was reloaded
             var state = await GetState();
-            await writer.WriteAsync([SeriesLines.Campus(state, time.GetUtcNow().ToUnixTimeMilliseconds())], cancellationToken);
+            await writer.WriteDerivedAsync([SeriesLines.Campus(state, time.GetUtcNow().ToUnixTimeMilliseconds())], cancellationToken);
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {

@@ -50,7 +50,7 @@ public sealed class RoomGrain(
     {
         try
         {
-            await writer.WriteAsync([SeriesLines.Room(Compute(), time.GetUtcNow().ToUnixTimeMilliseconds())], cancellationToken);
+            await writer.WriteDerivedAsync([SeriesLines.Room(Compute(), time.GetUtcNow().ToUnixTimeMilliseconds())], cancellationToken);
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {

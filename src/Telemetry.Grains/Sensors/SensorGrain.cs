@@ -108,7 +108,7 @@ public sealed class SensorGrain(
             var lines = TakeUnwritten(DerivedLines(output));
             if (lines.Count > 0)
             {
-                await writer.WriteAsync(lines, cancellationToken);
+                await writer.WriteDerivedAsync(lines, cancellationToken);
             }
 
             await PersistAsync();
@@ -191,7 +191,7 @@ public sealed class SensorGrain(
 
         try
         {
-            await writer.WriteAsync(lines, CancellationToken.None);
+            await writer.WriteDerivedAsync(lines, CancellationToken.None);
         }
         catch
         {
@@ -290,7 +290,7 @@ public sealed class SensorGrain(
         await PersistAsync();
         try
         {
-            await writer.WriteAsync([.. steps.Select(SeriesLines.Alert)], CancellationToken.None);
+            await writer.WriteDerivedAsync([.. steps.Select(SeriesLines.Alert)], CancellationToken.None);
         }
         catch (Exception ex) when (ex is TimeoutException or IOException or UnauthorizedAccessException)
         {
@@ -334,7 +334,7 @@ public sealed class SensorGrain(
     {
         if (model.Status() is { } s)
         {
-            await writer.WriteAsync([SeriesLines.Device(s.At, s.Kind, s.Online, s.LastSeenAgeSeconds, s.MessagesTotal, s.ReadingsTotal, s.Battery, s.Rssi, s.AtMs)],
+            await writer.WriteDerivedAsync([SeriesLines.Device(s.At, s.Kind, s.Online, s.LastSeenAgeSeconds, s.MessagesTotal, s.ReadingsTotal, s.Battery, s.Rssi, s.AtMs)],
                 CancellationToken.None);
         }
     }
@@ -350,7 +350,7 @@ public sealed class SensorGrain(
             // The flushed windows first: the state persisted with the alert steps below counts them as written.
             if (output.Rollups.Count > 0)
             {
-                await writer.WriteAsync(DerivedLines(output), cancellationToken);
+                await writer.WriteDerivedAsync(DerivedLines(output), cancellationToken);
             }
 
             await PublishAsync(output.Steps);

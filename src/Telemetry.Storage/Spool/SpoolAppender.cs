@@ -54,9 +54,10 @@ internal sealed class SpoolAppender(
     }
 
     /// <summary>Appends the lines of one message as one record; completes when they are on disk (fsync).</summary>
-    public async ValueTask AppendAsync(IReadOnlyList<string> lines, CancellationToken cancellationToken)
+    /// <param name="headroom">Bytes this record may use above the capacity (the reserve for derived lines).</param>
+    public async ValueTask AppendAsync(IReadOnlyList<string> lines, CancellationToken cancellationToken, long headroom = 0)
     {
-        var durable = await EnqueueAsync(lines, cancellationToken);
+        var durable = await EnqueueAsync(lines, cancellationToken, headroom);
         await durable.WaitAsync(cancellationToken);
     }
 
@@ -64,11 +65,11 @@ internal sealed class SpoolAppender(
     /// Takes the lines of one message as one record, in call order: completes once the record is queued (waiting while
     /// the spool is full), with a task that completes when it is on disk (fsync) or fails when it could not be written.
     /// </summary>
-    public async ValueTask<Task> EnqueueAsync(IReadOnlyList<string> lines, CancellationToken cancellationToken)
+    public async ValueTask<Task> EnqueueAsync(IReadOnlyList<string> lines, CancellationToken cancellationToken, long headroom = 0)
     {
         var payload = SpoolRecord.EncodePayload(lines);
         var size = SpoolRecord.HeaderSize + payload.Length;
-        await ReserveSpaceAsync(size, cancellationToken);
+        await ReserveSpaceAsync(size, headroom, cancellationToken);
         var request = new AppendRequest(payload, lines.Count);
         if (!appends.Writer.TryWrite(request))
         {
@@ -89,9 +90,9 @@ internal sealed class SpoolAppender(
         }
     }
 
-    async Task ReserveSpaceAsync(int size, CancellationToken cancellationToken)
+    async Task ReserveSpaceAsync(int size, long headroom, CancellationToken cancellationToken)
     {
-        if (ledger.TryReserve(size))
+        if (ledger.TryReserve(size, headroom))
         {
             return;
         }
@@ -108,7 +109,7 @@ internal sealed class SpoolAppender(
         while (true)
         {
             var freed = spaceFreed.Next;
-            if (ledger.TryReserve(size))
+            if (ledger.TryReserve(size, headroom))
             {
                 return;
             }

@@ -121,15 +121,16 @@ internal sealed class SpoolLedger(long capacity)
     }
 
     /// <summary>
-    /// Reserves room for a record of <paramref name="size"/> bytes; false when it would exceed the capacity. A record
-    /// always fits into an empty spool, however large.
+    /// Reserves room for a record of <paramref name="size"/> bytes; false when it would exceed the capacity plus
+    /// <paramref name="headroom"/> (the reserve derived lines may use). A record always fits into an empty spool,
+    /// however large.
     /// </summary>
-    public bool TryReserve(int size)
+    public bool TryReserve(int size, long headroom = 0)
     {
         lock (gate)
         {
             var used = Retained + reservedBytes;
-            if (used + size > capacity && used > 0)
+            if (used + size > capacity + headroom && used > 0)
             {
                 return false;
             }

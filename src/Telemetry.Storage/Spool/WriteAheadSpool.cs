@@ -183,6 +183,18 @@ public sealed class WriteAheadSpool : ITelemetryWriter, IGrainFeed, IHostedServi
     }
 
     /// <summary>
+    /// Appends lines derived from readings already in the spool (roll-up windows, alert steps, states): they may use a
+    /// reserve of a tenth of <see cref="SpoolOptions.MaxBytes"/> above it, so a spool filled with readings (InfluxDB
+    /// away, grains behind) never stops the grains from writing what those readings produce — which would hold the
+    /// grain feed, and with it the room the readings take. Past the reserve they wait like any append.
+    /// </summary>
+    public ValueTask WriteDerivedAsync(IReadOnlyList<string> lines, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(lines);
+        return lines.Count == 0 ? ValueTask.CompletedTask : appender.AppendAsync(lines, cancellationToken, headroom: options.MaxBytes / 10);
+    }
+
+    /// <summary>
     /// Takes the lines of one message in call order; completes once they are queued (waiting while the spool is full),
     /// with a task that completes when they are durable. The broker acknowledges when that task completes.
     /// </summary>

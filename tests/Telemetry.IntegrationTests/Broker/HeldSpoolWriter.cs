@@ -32,6 +32,8 @@ public sealed class HeldSpoolWriter(WriteAheadSpool spool) : ITelemetryWriter
 
     public ValueTask WriteAsync(IReadOnlyList<string> lines, CancellationToken cancellationToken) => spool.WriteAsync(lines, cancellationToken);
 
+    public ValueTask WriteDerivedAsync(IReadOnlyList<string> lines, CancellationToken cancellationToken) => spool.WriteDerivedAsync(lines, cancellationToken);
+
     public async ValueTask<Task> EnqueueAsync(IReadOnlyList<string> lines, CancellationToken cancellationToken)
     {
         var durable = await spool.EnqueueAsync(lines, cancellationToken);

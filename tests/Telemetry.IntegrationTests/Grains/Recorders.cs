@@ -33,6 +33,8 @@ public sealed class RecordingTelemetryWriter : ITelemetryWriter
         return ValueTask.CompletedTask;
     }
 
+    public ValueTask WriteDerivedAsync(IReadOnlyList<string> lines, CancellationToken cancellationToken) => WriteAsync(lines, cancellationToken);
+
     public async ValueTask<Task> EnqueueAsync(IReadOnlyList<string> lines, CancellationToken cancellationToken)
     {
         await WriteAsync(lines, cancellationToken);

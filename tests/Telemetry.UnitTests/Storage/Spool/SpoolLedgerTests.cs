@@ -34,6 +34,17 @@ public class SpoolLedgerTests
     }
 
     [Fact]
+    public void Derived_lines_use_their_reserve_above_a_full_spool_and_no_more()
+    {
+        var ledger = Empty(capacity: 1000);
+        Assert.True(ledger.TryReserve(1000));
+        Assert.False(ledger.TryReserve(50));
+        Assert.True(ledger.TryReserve(60, headroom: 100));
+        Assert.True(ledger.TryReserve(40, headroom: 100));
+        Assert.False(ledger.TryReserve(1, headroom: 100));
+    }
+
+    [Fact]
     public void A_record_larger_than_the_capacity_still_fits_into_an_empty_spool()
     {
         var ledger = Empty(capacity: 1000);
