@@ -16,7 +16,7 @@ static class ProcessStats
         var previous = RssBytes(pid);
         while (true)
         {
-            await Task.Delay(250, ct);
+            await Task.Delay(250, ct); // the sampling interval of the settle check (a benchmark measurement, not a test wait)
             var current = RssBytes(pid);
             if (Math.Abs(current - previous) <= previous / 100 || DateTime.UtcNow > deadline)
             {

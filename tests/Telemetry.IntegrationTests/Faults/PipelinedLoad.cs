@@ -200,25 +200,14 @@ public sealed class PipelinedLoad : IAsyncDisposable
 
                 if (Volatile.Read(ref lost) == 0 && !failed.IsEmpty)
                 {
-                    // Refused (not lost): a device waits a moment before it tries again.
+                    // Refused (not lost): a device waits a moment before it tries again (its back-off, not a wait for anything).
                     await Task.Delay(TimeSpan.FromMilliseconds(100), stop.Token);
                 }
             }
         }
         finally
         {
-            if (client is { IsConnected: true })
-            {
-                try
-                {
-                    await client.DisconnectAsync();
-                }
-                catch (MQTTnet.Exceptions.MqttCommunicationException)
-                {
-                }
-            }
-
-            client?.Dispose();
+            await LoadClients.CloseAsync(client);
         }
     }
 

@@ -111,18 +111,7 @@ public sealed class SteadyLoad : IAsyncDisposable
         }
         finally
         {
-            if (client is { IsConnected: true })
-            {
-                try
-                {
-                    await client.DisconnectAsync();
-                }
-                catch (MQTTnet.Exceptions.MqttCommunicationException)
-                {
-                }
-            }
-
-            client?.Dispose();
+            await LoadClients.CloseAsync(client);
         }
     }
 
