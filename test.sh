@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test of Campus Telemetry: installs what the tests need (Debian packages: influxdb,
-# victoria-metrics, mosquitto, mosquitto-clients, docker-compose to validate deploy/, openssl for the TLS tests) when missing, builds warning-free, runs the whole
+# victoria-metrics, mosquitto, mosquitto-clients, docker-compose to validate deploy/, openssl for the TLS tests,
+# postgresql and haproxy for the cluster tests) when missing, builds warning-free, runs the whole
 # suite and ends with a plain summary line "N passed, N failed[, N skipped]".
 # Test fixtures start their own servers on free loopback ports in temp folders.
 set -euo pipefail
@@ -15,7 +16,9 @@ ensure_packages \
   mosquitto-clients:/usr/bin/mosquitto_pub \
   docker-compose:/usr/bin/docker-compose \
   curl:/usr/bin/curl \
-  openssl:/usr/bin/openssl
+  openssl:/usr/bin/openssl \
+  postgresql:/usr/lib/postgresql/15/bin/postgres \
+  haproxy:/usr/sbin/haproxy
 
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 

@@ -1,4 +1,5 @@
 using Serilog;
+using Telemetry.Service.Cluster;
 using Telemetry.Service.Hosting;
 using Telemetry.Service.Security;
 
@@ -8,6 +9,12 @@ using Telemetry.Service.Security;
 if (ApiKeyCommand.Handles(args))
 {
     return await ApiKeyCommand.RunAsync(args, Console.Out);
+}
+
+// `Telemetry.Service cluster-schema apply` creates Orleans' tables in the cluster's PostgreSQL (cluster mode only).
+if (ClusterSchema.Handles(args))
+{
+    return await ClusterSchema.RunAsync(args, Console.Out);
 }
 
 Log.Logger = new LoggerConfiguration()

@@ -16,7 +16,7 @@ namespace Telemetry.Service.Hosting;
 /// <summary>The campus model: registry, grain state, alert delivery, the campus start and the service's own statistics.</summary>
 public static class CampusHosting
 {
-    /// <summary>Registry and grain state; before the silo, whose grains need them.</summary>
+    /// <summary>Registry and campus options; before the silo, whose grains need them (where grain state lives: Cluster/ClusterHosting.cs).</summary>
     public static WebApplicationBuilder AddTelemetryCampus(this WebApplicationBuilder builder)
     {
         builder.Services.AddOptions<CampusOptions>().BindConfiguration(CampusOptions.SectionName)
@@ -30,9 +30,6 @@ public static class CampusHosting
             .ValidateOnStart();
         builder.Services.AddCampusRegistry(builder.Configuration);
         builder.Services.AddSingleton<AlertEngineProblems>();
-        builder.Services.AddGrainStorage(GrainStorage.Name, (sp, _) => new DurableFileGrainStorage(
-            sp.GetRequiredService<IOptions<CampusOptions>>().Value.StatePath,
-            sp.GetRequiredService<ILogger<DurableFileGrainStorage>>()));
         return builder;
     }
 

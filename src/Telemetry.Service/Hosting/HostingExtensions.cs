@@ -1,28 +1,8 @@
 using OpenTelemetry.Metrics;
-using Orleans.Configuration;
 using Serilog;
 using Telemetry.Domain.Observability;
 
 namespace Telemetry.Service.Hosting;
-
-/// <summary>
-/// Orleans silo options (configuration section <c>Orleans</c>):
-/// <code>
-/// "Orleans": { "ClusterId": "campus", "ServiceId": "campus-telemetry", "SiloPort": 11111, "GatewayPort": 30000 }
-/// </code>
-/// </summary>
-public sealed class SiloOptions
-{
-    public const string SectionName = "Orleans";
-
-    public string ClusterId { get; set; } = "campus";
-
-    public string ServiceId { get; set; } = "campus-telemetry";
-
-    public int SiloPort { get; set; } = 11111;
-
-    public int GatewayPort { get; set; } = 30000;
-}
 
 public static class HostingExtensions
 {
@@ -42,16 +22,6 @@ public static class HostingExtensions
         builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics
             .AddMeter(TelemetryMetrics.MeterName)
             .AddPrometheusExporter());
-        return builder;
-    }
-
-    /// <summary>One silo; localhost clustering (in-memory membership) on loopback ports.</summary>
-    public static WebApplicationBuilder AddTelemetrySilo(this WebApplicationBuilder builder)
-    {
-        var options = builder.Configuration.GetSection(SiloOptions.SectionName).Get<SiloOptions>() ?? new SiloOptions();
-        builder.UseOrleans(silo => silo
-            .UseLocalhostClustering(options.SiloPort, options.GatewayPort, null, options.ServiceId, options.ClusterId)
-            .Configure<SiloMessagingOptions>(messaging => messaging.ResponseTimeout = TimeSpan.FromSeconds(30)));
         return builder;
     }
 

@@ -1,5 +1,6 @@
 using Telemetry.Broker;
 using Telemetry.Service.Api;
+using Telemetry.Service.Cluster;
 using Telemetry.Service.Health;
 using Telemetry.Service.Security;
 using Telemetry.Storage;
@@ -28,8 +29,8 @@ public static class TelemetryApp
         builder.AddTelemetryLogging();          // Serilog, configured from the "Serilog" section
         builder.AddTelemetryMetrics();          // System.Diagnostics.Metrics → Prometheus at /metrics
         builder.Services.AddTelemetryStorage(); // write pipeline → InfluxDB ("Influx", "Writer")
-        builder.AddTelemetryCampus();           // campus registry and grain state ("Campus")
-        builder.AddTelemetrySilo();             // Orleans silo with the sensor, room, building, campus and alert grains ("Orleans")
+        builder.AddTelemetryCampus();           // campus registry and options ("Campus")
+        builder.AddTelemetrySilo();             // Orleans silo: one node or a PostgreSQL-backed cluster; where grain state lives ("Orleans")
         builder.AddTelemetryGrainFeed();        // the spool's readings fed to the sensor grains in batches ("Grains")
         builder.Services.AddTelemetryBroker();  // embedded MQTT broker ("Broker", "Ingest")
         builder.AddTelemetryAlerts();           // alert delivery over MQTT and webhooks, campus start, statistics ("Alerts")

@@ -8,6 +8,7 @@ using Telemetry.Broker;
 using Telemetry.Domain.Ingest;
 using Telemetry.Grains;
 using Telemetry.Service.Alerts;
+using Telemetry.Service.Cluster;
 using Telemetry.Service.Hosting;
 using Telemetry.Service.Registry;
 using Telemetry.Service.Security;

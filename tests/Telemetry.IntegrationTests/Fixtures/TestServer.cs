@@ -101,6 +101,9 @@ public abstract class TestServer : IAsyncDisposable, IDisposable
     /// <summary>The contents of <see cref="ConfigPath"/>, or null when the server takes no config file.</summary>
     protected virtual string? ConfigFile() => null;
 
+    /// <summary>Runs once before the first start, after the config file is written (e.g. creating a database cluster).</summary>
+    protected virtual Task PrepareAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
     /// <summary>Readiness probe, polled until true; an exception counts as "not ready yet" (and is reported at the deadline).</summary>
     protected abstract Task<bool> IsReadyAsync(CancellationToken cancellationToken);
 
@@ -167,6 +170,8 @@ public abstract class TestServer : IAsyncDisposable, IDisposable
         {
             await File.WriteAllTextAsync(ConfigPath, config, cancellationToken);
         }
+
+        await PrepareAsync(cancellationToken);
 
         process = new ServerProcess(kind.Name, kind.ExecutablePath, kind.AptPackage, CommandLine(), Directory, LogPath, IsReadyAsync);
         await process.StartAsync(cancellationToken);
