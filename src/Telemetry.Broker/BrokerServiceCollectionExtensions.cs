@@ -26,6 +26,8 @@ public static class BrokerServiceCollectionExtensions
         services.AddDeviceIdentities();
         services.AddSingleton<OpenConnections>();
         services.AddSingleton<ConnectionValidator>();
+        services.AddSingleton<SensorConnectionSignals>();
+        services.AddHostedService(sp => sp.GetRequiredService<SensorConnectionSignals>());
         services.AddSingleton<IngestHandler>();
         services.AddSingleton<RefusalLog>();
         services.AddSingleton<ConnectionRefusals>();

@@ -30,7 +30,7 @@ namespace Telemetry.Broker;
 /// Device messages are never forwarded to MQTT subscribers (<c>ProcessPublish = false</c>).
 /// </summary>
 public sealed class IngestHandler(
-    IGrainFactory grains,
+    SensorConnectionSignals signals,
     ITelemetryWriter writer,
     ICampusRegistrySource registry,
     IOptionsMonitor<IngestLimits> limits,
@@ -81,7 +81,7 @@ public sealed class IngestHandler(
 
         if (format == PayloadFormat.Status)
         {
-            await StatusAsync(args, address, receivedAtMs);
+            Status(args, address, receivedAtMs);
             return;
         }
 
@@ -182,7 +182,7 @@ public sealed class IngestHandler(
     /// starts the sensor's disconnect grace like a disconnect does; <c>online</c> is taken and needs nothing (the next
     /// reading shows it). Anything else is refused.
     /// </summary>
-    async Task StatusAsync(InterceptingPublishEventArgs args, SensorAddress address, long receivedAtMs)
+    void Status(InterceptingPublishEventArgs args, SensorAddress address, long receivedAtMs)
     {
         var payload = args.ApplicationMessage.Payload;
         var text = payload.Length > 64 ? "(too long)" : System.Text.Encoding.UTF8.GetString(System.Buffers.BuffersExtensions.ToArray(payload)).Trim();
@@ -197,7 +197,8 @@ public sealed class IngestHandler(
             return;
         }
 
-        await TellAsync([address.Sensor], args.ClientId, "its offline status", static (grain, atMs) => grain.Disconnected(atMs), receivedAtMs);
+        // Queued, not awaited: the PUBACK must not wait on a grain that may live on another node.
+        signals.Post([address.Sensor], SensorConnectionSignals.Kind.Disconnected, receivedAtMs, args.ClientId);
     }
 
     /// <summary>A sensor the registry does not list is accepted or refused as the registry's <c>unregistered</c> policy says.</summary>
@@ -259,22 +260,21 @@ public sealed class IngestHandler(
     /// the same device connecting again, so it is not a disconnect. A connection that published nothing but took over
     /// its identity's sensors at connect counts for those.
     /// </summary>
-    public async Task OnDisconnectedAsync(ClientDisconnectedEventArgs args)
+    public Task OnDisconnectedAsync(ClientDisconnectedEventArgs args)
     {
         ArgumentNullException.ThrowIfNull(args);
         if (args.SessionItems[SessionSensorsKey] is not HashSet<string> { Count: > 0 } sensors)
         {
-            return;
+            return Task.CompletedTask;
         }
 
         Remember(args.ClientId, ConnectionIdentity.Of(args.SessionItems), [.. sensors]);
-        if (args.DisconnectType == MqttClientDisconnectType.Takeover)
+        if (args.DisconnectType != MqttClientDisconnectType.Takeover)
         {
-            return;
+            signals.Post(sensors, SensorConnectionSignals.Kind.Disconnected, time.GetUtcNow().ToUnixTimeMilliseconds(), args.ClientId);
         }
 
-        await TellAsync(sensors, args.ClientId, "that its client disconnected", static (grain, atMs) => grain.Disconnected(atMs),
-            time.GetUtcNow().ToUnixTimeMilliseconds());
+        return Task.CompletedTask;
     }
 
     /// <summary>
@@ -282,20 +282,20 @@ public sealed class IngestHandler(
     /// their disconnect grace (a device whose 5G link dropped and came back is not offline because its next reading is
     /// not due yet). Another identity using the same client id tells them nothing.
     /// </summary>
-    public async Task OnConnectedAsync(ClientConnectedEventArgs args)
+    public Task OnConnectedAsync(ClientConnectedEventArgs args)
     {
         ArgumentNullException.ThrowIfNull(args);
         var identity = ConnectionIdentity.Of(args.SessionItems);
         if (!recentClients.TryGetValue(args.ClientId, out var known) || !known.Identity.SameAs(identity)
             || !recentClients.TryRemove(new KeyValuePair<string, RecentClient>(args.ClientId, known)))
         {
-            return;
+            return Task.CompletedTask;
         }
 
         var sensors = new HashSet<string>(known.Sensors, StringComparer.Ordinal);
         args.SessionItems[SessionSensorsKey] = sensors;
-        await TellAsync(sensors, args.ClientId, "that its client connected again", static (grain, atMs) => grain.Connected(atMs),
-            time.GetUtcNow().ToUnixTimeMilliseconds());
+        signals.Post(sensors, SensorConnectionSignals.Kind.Connected, time.GetUtcNow().ToUnixTimeMilliseconds(), args.ClientId);
+        return Task.CompletedTask;
     }
 
     /// <summary>
@@ -336,25 +336,6 @@ public sealed class IngestHandler(
     static readonly TimeSpan RecentClientRetention = TimeSpan.FromHours(1);
 
     sealed record RecentClient(ConnectionIdentity Identity, string[] Sensors, long At);
-
-    /// <summary>
-    /// Passes a connection event to each sensor's grain. A grain that cannot be told is logged and skipped: offline
-    /// detection by silence still applies, only the faster signal is lost for it.
-    /// </summary>
-    async Task TellAsync(IEnumerable<string> sensors, string clientId, string what, Func<ISensorGrain, long, Task> tell, long atMs)
-    {
-        foreach (var sensor in sensors)
-        {
-            try
-            {
-                await tell(grains.GetGrain<ISensorGrain>(sensor), atMs);
-            }
-            catch (Exception ex) when (ex is not OutOfMemoryException)
-            {
-                logger.LogWarning("Could not tell sensor {Sensor} {What} (client {ClientId}): {Error}", Text.ForLog(sensor), what, Text.ForLog(clientId), ex.Message);
-            }
-        }
-    }
 
     /// <summary>A gateway may publish for many sensors; beyond this many, only silence reveals that they are offline.</summary>
     const int MaxSensorsPerSession = 10_000;

@@ -26,6 +26,8 @@ public sealed class TelemetryMetrics : IDisposable
             "MQTT subscriptions (topic filters) refused, by reason");
         CredentialReloadFailures = meter.CreateCounter<long>("telemetry.broker.credentials.reload_failures", "{reload}",
             "Edits of the credential store that could not be read; the previous store stays in force");
+        ConnectionSignalsDropped = meter.CreateCounter<long>("telemetry.broker.connection_signals.dropped", "{signal}",
+            "Connect, disconnect and offline-status signals not delivered to a sensor's grain (only silence then tells it is offline), by reason");
         LinesWritten = meter.CreateCounter<long>("telemetry.influx.lines.written", "{line}",
             "Line-protocol lines InfluxDB acknowledged");
         BatchesWritten = meter.CreateCounter<long>("telemetry.influx.batches.written", "{batch}",
@@ -83,6 +85,7 @@ public sealed class TelemetryMetrics : IDisposable
     public Counter<long> ConnectionsRefused { get; }
     public Counter<long> SubscriptionsRefused { get; }
     public Counter<long> CredentialReloadFailures { get; }
+    public Counter<long> ConnectionSignalsDropped { get; }
     public Counter<long> LinesWritten { get; }
     public Counter<long> BatchesWritten { get; }
     public Counter<long> WriteRetries { get; }
