@@ -46,7 +46,8 @@ static class GrainsCommand
     static async Task<int> RunAsync(int grains, int concurrency, string? dir, CancellationToken ct)
     {
         var root = dir ?? BenchPaths.DefaultDataDirectory();
-        var spool = Path.Combine(root, $"grains-{Guid.NewGuid():N}");
+        var run = Path.Combine(root, $"grains-{Guid.NewGuid():N}");
+        var spool = Path.Combine(run, "spool");
         Directory.CreateDirectory(spool);
         var report = new Report(Console.Out);
         report.Title("telemetry-bench grains");
@@ -61,6 +62,8 @@ static class GrainsCommand
             $"--Orleans:SiloPort={ports[2]}",
             $"--Orleans:GatewayPort={ports[3]}",
             $"--Spool:Path={spool}",
+            // Grain state of this run only: sensor grains persist, and a state left by an earlier run would be taken up.
+            $"--Campus:StatePath={Path.Combine(run, "state")}",
             "--Spool:MaxBytes=4294967296",
             "--Influx:Api=V1",
             $"--Influx:Url=http://127.0.0.1:{ports[4]}", // nothing listens there: the readings stay in the spool
@@ -100,7 +103,7 @@ static class GrainsCommand
             using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(30));
             await app.StopAsync(stop.Token);
             await app.DisposeAsync();
-            Directory.Delete(spool, recursive: true);
+            Directory.Delete(run, recursive: true);
         }
     }
 
