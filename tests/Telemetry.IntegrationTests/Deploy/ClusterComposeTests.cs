@@ -17,6 +17,7 @@ public sealed partial class ClusterComposeTests : IDisposable
 {
     static readonly string[] Nodes = ["node1", "node2", "node3"];
     const string DataVolumeTarget = "/var/lib/campus-telemetry";
+    const int PostgresDefaultMaxConnections = 100;
 
     readonly string deployDirectory = Path.Combine(ComposeFile.FindRepositoryRoot(), "deploy");
     readonly string directory = Directory.CreateTempSubdirectory("telemetry-cluster-compose-test-").FullName;
@@ -116,7 +117,13 @@ public sealed partial class ClusterComposeTests : IDisposable
             var options = Bind(environment);
             Assert.Empty(options.Problems());
             Assert.Equal(ClusteringMode.AdoNet, options.Clustering);
-            Assert.Equal(schema, options.ConnectionString);
+            // The schema job's database, and a pool small enough that the nodes together fit PostgreSQL's default
+            // max_connections (100, 3 of them reserved for superusers; Npgsql's default pool of 100 would exhaust it).
+            var pool = new NpgsqlConnectionStringBuilder(options.ConnectionString);
+            Assert.Equal((connection.Host, connection.Port, connection.Database, connection.Username, connection.Password),
+                (pool.Host, pool.Port, pool.Database, pool.Username, pool.Password));
+            Assert.True(Nodes.Length * pool.MaxPoolSize + 1 <= PostgresDefaultMaxConnections - 3,
+                $"{node}: {Nodes.Length} nodes × Maximum Pool Size {pool.MaxPoolSize} (+ the schema job) exceed PostgreSQL's default max_connections");
             Assert.Equal("campus", options.ClusterId);
 
             // The advertised address is the node's own fixed address on the cluster network (the silo listens on it).
