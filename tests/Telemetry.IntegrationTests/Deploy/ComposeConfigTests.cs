@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.RegularExpressions;
 using YamlDotNet.RepresentationModel;
 
@@ -10,9 +9,6 @@ namespace Telemetry.IntegrationTests.Deploy;
 /// </summary>
 public sealed partial class ComposeConfigTests : IDisposable
 {
-    const string AptPackage = "docker-compose";
-    static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
-
     static readonly Dictionary<string, string> Secrets = new(StringComparer.Ordinal)
     {
         ["INFLUX_ADMIN_PASSWORD"] = "test-admin-password",
@@ -21,6 +17,10 @@ public sealed partial class ComposeConfigTests : IDisposable
         ["MQTT_DEVICE_PASSWORD"] = "test-device-password",
         ["API_ADMIN_KEY_HASH"] = "sha256:46d55e3ac5c22502c1bfaf371696693e93eb415a56fe79da9d761187cce2f76e",
     };
+
+    /// <summary>The secrets, and the cluster's (docker-compose.cluster.yml).</summary>
+    internal static IReadOnlyDictionary<string, string> ClusterSecrets { get; } =
+        new Dictionary<string, string>(Secrets, StringComparer.Ordinal) { ["POSTGRES_PASSWORD"] = "test-postgres-password" };
 
     readonly ComposeFile compose = ComposeFile.Load();
     readonly string directory = Directory.CreateTempSubdirectory("telemetry-compose-test-").FullName;
@@ -115,9 +115,12 @@ public sealed partial class ComposeConfigTests : IDisposable
         Assert.Empty(used.Except(listed));
     }
 
-    /// <summary>Every ${NAME…} of the compose file and its TLS overlay.</summary>
-    HashSet<string> ComposeVariables() =>
-        new[] { compose.ComposePath, Path.Combine(compose.DeployDirectory, "docker-compose.tls.yml") }
+    /// <summary>Every ${NAME…} of the compose file, its TLS overlay and the cluster's compose file.</summary>
+    HashSet<string> ComposeVariables() => Variables(compose.DeployDirectory);
+
+    internal static HashSet<string> Variables(string deployDirectory) =>
+        new[] { "docker-compose.yml", "docker-compose.tls.yml", "docker-compose.cluster.yml" }
+            .Select(file => Path.Combine(deployDirectory, file))
             .SelectMany(path => ComposeVariable().Matches(File.ReadAllText(path)))
             .Select(m => m.Groups[1].Value)
             .ToHashSet(StringComparer.Ordinal);
@@ -129,82 +132,16 @@ public sealed partial class ComposeConfigTests : IDisposable
         return path;
     }
 
-    async Task<(int ExitCode, string Stdout, string Stderr)> RunConfigAsync(string envFile, string? overlay = null)
-    {
-        var executable = FindDockerCompose();
-        var start = new ProcessStartInfo(executable)
-        {
-            ArgumentList = { "-f", compose.ComposePath },
-            WorkingDirectory = directory,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        if (overlay is not null)
-        {
-            start.ArgumentList.Add("-f");
-            start.ArgumentList.Add(Path.Combine(compose.DeployDirectory, overlay));
-        }
+    Task<(int ExitCode, string Stdout, string Stderr)> RunConfigAsync(string envFile, string? overlay = null) =>
+        DockerComposeConfig.RunAsync(
+            overlay is null ? [compose.ComposePath] : [compose.ComposePath, Path.Combine(compose.DeployDirectory, overlay)],
+            envFile, directory, ComposeVariables());
 
-        foreach (var argument in new[] { "--env-file", envFile, "config" })
-        {
-            start.ArgumentList.Add(argument);
-        }
+    static Dictionary<string, YamlMappingNode> ParseServices(string yaml) => DockerComposeConfig.ParseServices(yaml);
 
-        // The variables must come from the env file only, not from whoever runs the tests.
-        foreach (var name in ComposeVariables().Append("COMPOSE_FILE").Append("COMPOSE_PROJECT_NAME"))
-        {
-            start.Environment.Remove(name);
-        }
+    static Dictionary<string, string> Environment(YamlMappingNode service) => DockerComposeConfig.Environment(service);
 
-        using var process = Process.Start(start) ?? throw new InvalidOperationException($"{executable} did not start");
-        using var cts = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
-        cts.CancelAfter(Timeout);
-        var stdout = process.StandardOutput.ReadToEndAsync(cts.Token);
-        var stderr = process.StandardError.ReadToEndAsync(cts.Token);
-        try
-        {
-            await process.WaitForExitAsync(cts.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw;
-        }
-
-        return (process.ExitCode, await stdout, await stderr);
-    }
-
-    static string FindDockerCompose()
-    {
-        var candidates = (System.Environment.GetEnvironmentVariable("PATH") ?? "")
-            .Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
-            .Select(dir => Path.Combine(dir, "docker-compose"))
-            .Prepend("/usr/bin/docker-compose");
-        return candidates.FirstOrDefault(File.Exists)
-               ?? throw new Xunit.Sdk.XunitException(
-                   $"docker-compose is not installed (looked in /usr/bin and on PATH); it validates deploy/docker-compose.yml. " +
-                   $"Install it with: sudo apt-get update && sudo apt-get install -y {AptPackage}   (./test.sh does this when run as root)");
-    }
-
-    static Dictionary<string, YamlMappingNode> ParseServices(string yaml)
-    {
-        var stream = new YamlStream();
-        stream.Load(new StringReader(yaml));
-        var root = Assert.IsType<YamlMappingNode>(Assert.Single(stream.Documents).RootNode);
-        var services = Assert.IsType<YamlMappingNode>(root.Children[new YamlScalarNode("services")]);
-        return services.Children.ToDictionary(e => ((YamlScalarNode)e.Key).Value!, e => Assert.IsType<YamlMappingNode>(e.Value), StringComparer.Ordinal);
-    }
-
-    /// <summary>docker-compose config writes every environment as a mapping.</summary>
-    static Dictionary<string, string> Environment(YamlMappingNode service) =>
-        Assert.IsType<YamlMappingNode>(service.Children[new YamlScalarNode("environment")]).Children
-            .ToDictionary(e => ((YamlScalarNode)e.Key).Value!, e => ((YamlScalarNode)e.Value).Value ?? "", StringComparer.Ordinal);
-
-    static List<string> Sequence(YamlMappingNode service, string key) =>
-        service.Children.TryGetValue(new YamlScalarNode(key), out var node)
-            ? Assert.IsType<YamlSequenceNode>(node).Children.Select(n => ((YamlScalarNode)n).Value ?? "").ToList()
-            : [];
+    static List<string> Sequence(YamlMappingNode service, string key) => DockerComposeConfig.Sequence(service, key);
 
     [GeneratedRegex(@"\$\{(\w+)")]
     private static partial Regex ComposeVariable();
