@@ -37,6 +37,7 @@ public sealed class ClusterViewReporter : BackgroundService, IRegistryAgreement
     readonly ILogger<ClusterViewReporter> logger;
     readonly LogThrottle failureLog;
     volatile IReadOnlyList<NodeReport> reports = [];
+    Disagreement? disagreement;
 
     public ClusterViewReporter(IGrainFactory grains, ILocalSiloDetails silo, IClusterMembershipService membership, OpenConnections connections,
         WriteAheadSpool spool, ICampusRegistrySource registry, IOptions<SiloOptions> options, TelemetryMetrics metrics, TimeProvider time,
@@ -76,14 +77,29 @@ public sealed class ClusterViewReporter : BackgroundService, IRegistryAgreement
 
     public bool HoldsRegistryChanges => Disagreeing().Count > 0;
 
-    /// <summary>The other live nodes whose registry hash differs from this node's current one.</summary>
+    /// <summary>
+    /// The other live nodes whose registry hash differs from this node's current one. Asked by every sensor grain call
+    /// on this node, so the answer is kept until this node's hash, the reports or the membership change; this node's
+    /// own reload counts at once, not at the next report round.
+    /// </summary>
     public IReadOnlyList<NodeReport> Disagreeing()
     {
         var mine = RegistryHashInForce;
+        var seen = reports;
+        var snapshot = membership.CurrentSnapshot;
+        if (Volatile.Read(ref disagreement) is { } known && ReferenceEquals(known.Hash, mine) && ReferenceEquals(known.Reports, seen) && known.Version == snapshot.Version)
+        {
+            return known.Nodes;
+        }
+
         var self = silo.SiloAddress.ToParsableString();
-        var active = ActiveSilos();
-        return [.. reports.Where(r => r.SiloAddress != self && active.Contains(r.SiloAddress) && !string.Equals(r.RegistryHash, mine, StringComparison.Ordinal))];
+        var active = snapshot.Members.Values.Where(m => m.Status == SiloStatus.Active).Select(m => m.SiloAddress.ToParsableString()).ToHashSet(StringComparer.Ordinal);
+        IReadOnlyList<NodeReport> nodes = [.. seen.Where(r => r.SiloAddress != self && active.Contains(r.SiloAddress) && !string.Equals(r.RegistryHash, mine, StringComparison.Ordinal))];
+        Volatile.Write(ref disagreement, new Disagreement(mine, seen, snapshot.Version, nodes));
+        return nodes;
     }
+
+    sealed record Disagreement(string Hash, IReadOnlyList<NodeReport> Reports, MembershipVersion Version, IReadOnlyList<NodeReport> Nodes);
 
     /// <summary>The silos Orleans' membership lists as active, as <see cref="SiloAddress.ToParsableString"/>.</summary>
     public HashSet<string> ActiveSilos() =>
