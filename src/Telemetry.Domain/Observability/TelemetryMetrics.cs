@@ -132,5 +132,9 @@ public sealed class TelemetryMetrics : IDisposable
     public void ObserveGauge(string name, string unit, string description, Func<long> observe) =>
         meter.CreateObservableGauge(name, observe, unit, description);
 
+    /// <summary>Registers an observable gauge whose measurements carry tags (e.g. an info-style gauge of value 1 labelled with a hash).</summary>
+    public void ObserveGauge(string name, string unit, string description, Func<IEnumerable<Measurement<long>>> observe) =>
+        meter.CreateObservableGauge(name, observe, unit, description);
+
     public void Dispose() => meter.Dispose();
 }

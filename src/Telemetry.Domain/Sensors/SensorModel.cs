@@ -121,12 +121,30 @@ public sealed class SensorModel
         : new SensorSnapshot(address, lastReadingMs, lastValues.ToDictionary(kv => kv.Key, kv => kv.Value.Value, StringComparer.Ordinal),
             lastSeenMs, messagesTotal, readingsTotal);
 
-    /// <summary>The state to persist; the model counts as saved from here.</summary>
+    /// <summary>
+    /// The state to persist; the model counts as saved from here. Saved alert state that no registration has taken up
+    /// yet (the sensor has been unregistered in every registry applied since activation) is kept as it was rather than
+    /// dropped: a registry that does not list the sensor on this node — in a cluster, perhaps one not yet rolled out
+    /// everywhere — must not erase alerts that another registry still runs (docs/operations.md, "Changing the registry
+    /// in a cluster"). A removal applied while the engine runs still clears them, as steps.
+    /// </summary>
     public SensorState Save()
     {
         IsDirty = false;
-        return new SensorState(engine?.State, rollups.ToState(), lastSeenMs, messagesTotal, readingsTotal);
+        return new SensorState(engine?.State ?? savedAlerts, rollups.ToState(), lastSeenMs, messagesTotal, readingsTotal);
     }
+
+    /// <summary>The registry this model last took up (null before the first).</summary>
+    public CampusRegistry? AppliedRegistry => knownRegistry;
+
+    /// <summary>
+    /// The registry to hand this model: <paramref name="nodeRegistry"/>, except while <paramref name="holdChanges"/>
+    /// (this node's registry disagrees with the cluster's) and a registry was already applied — then that one, so a
+    /// registration change (a removed sensor or rule, which would close and drop its alert state) waits until the
+    /// nodes agree. A model that has applied none takes the node's registry: there is no other to keep.
+    /// </summary>
+    public CampusRegistry RegistryToApply(CampusRegistry nodeRegistry, bool holdChanges) =>
+        holdChanges && knownRegistry is { } applied ? applied : nodeRegistry;
 
     /// <summary>
     /// Takes up <paramref name="registry"/> if it is not the one known: a sensor that became registered gets its alert

@@ -9,6 +9,7 @@ using Telemetry.Domain.Ingest;
 using Telemetry.Domain.Observability;
 using Telemetry.Domain.Sensors;
 using Telemetry.Grains.Alerts;
+using Telemetry.Grains.Cluster;
 using Telemetry.Grains.Persistence;
 using Telemetry.Storage;
 using Telemetry.Storage.Schema;
@@ -72,6 +73,15 @@ public sealed class SensorGrain(
 
     IGrainStorage Storage => ServiceProvider.GetRequiredKeyedService<IGrainStorage>(GrainStorage.Name);
 
+    /// <summary>
+    /// The node's registry, or — while it disagrees with another live node's (<see cref="IRegistryAgreement"/>; absent
+    /// in hosts without a cluster view, which never hold) — the one this grain last applied: a registration change is
+    /// taken up once the nodes agree, so a rollout in progress cannot close and drop alert state that the other nodes'
+    /// registry still runs (docs/operations.md, "Changing the registry in a cluster").
+    /// </summary>
+    CampusRegistry RegistryInForce =>
+        model.RegistryToApply(registry.Current, ServiceProvider.GetService<IRegistryAgreement>()?.HoldsRegistryChanges == true);
+
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
         // Every sensor: an unregistered one fed from a spool has state too (its roll-ups and spool positions).
@@ -94,7 +104,7 @@ public sealed class SensorGrain(
         // An entry left by an earlier activation of this sensor is stale: this activation reports its own.
         problems.Resolve(SensorId);
         var output = new SensorOutput();
-        model.Refresh(registry.Current, output);
+        model.Refresh(RegistryInForce, output);
         Follow(output);
         await ClearLostAlertsAsync();
     }
@@ -145,7 +155,7 @@ public sealed class SensorGrain(
         var output = new SensorOutput();
         foreach (var fed in fresh)
         {
-            model.Accept(fed.Message, registry.Current, output);
+            model.Accept(fed.Message, RegistryInForce, output);
         }
 
         Follow(output);
@@ -242,7 +252,7 @@ public sealed class SensorGrain(
     public async Task Start()
     {
         var output = new SensorOutput();
-        model.Refresh(registry.Current, output);
+        model.Refresh(RegistryInForce, output);
         Follow(output);
         await PublishAsync(output.Steps);
         await ClearLostAlertsAsync();
@@ -344,7 +354,7 @@ public sealed class SensorGrain(
         try
         {
             var output = new SensorOutput();
-            model.Tick(registry.Current, output);
+            model.Tick(RegistryInForce, output);
             Follow(output);
 
             // The flushed windows first: the state persisted with the alert steps below counts them as written.

@@ -17,7 +17,7 @@ namespace Telemetry.Service.Health;
 /// has room and InfluxDB answers its ping (503 otherwise); Degraded (still 200) while a backlog waits in the spool
 /// for longer than <c>Spool:DegradedAfter</c>, while the grains lag behind the spool by more than
 /// <c>Spool:FeedDegradedAfter</c>, while a write-path stage fails with a resource error (EMFILE, ENOSPC…), while a sensor's alerts do not fully run, or while the last edit of the
-/// registry file was refused. The body names each check, its state, why, and the spool's numbers.
+/// registry file was refused or another live node of the cluster runs a different registry. The body names each check, its state, why, and the spool's numbers.
 /// </summary>
 public static class HealthEndpoints
 {
@@ -202,10 +202,6 @@ sealed class AlertEngineHealthCheck(AlertEngineProblems problems) : IHealthCheck
     }
 }
 
-/// <summary>
-/// Degraded (still 200) while the last edit of the registry file was refused: the service runs on the previous registry,
-/// and the edit someone made is not in force. Names where the errors are (<c>file:line:column</c>).
-/// </summary>
 /// <summary>Degraded while the last edit of the credential store was refused (the previous store stays in force).</summary>
 sealed class CredentialStoreHealthCheck(Telemetry.Broker.Identity.CredentialStore store) : IHealthCheck
 {
@@ -217,24 +213,53 @@ sealed class CredentialStoreHealthCheck(Telemetry.Broker.Identity.CredentialStor
                 : HealthCheckResult.Healthy($"{store.Path} in force: {store.Count} identities"));
 }
 
-sealed class RegistryHealthCheck(IServiceProvider services) : IHealthCheck
+/// <summary>
+/// The registry in force on this node: its hash (SHA-256 of the file, <c>data.hash</c>) and, in a cluster, the hashes of
+/// the other live nodes (<c>data.nodes</c>). Degraded (still 200) while the last edit of the registry file was refused
+/// (the previous registry stays in force; names where the errors are, <c>file:line:column</c>), or while another live
+/// node reports a different hash (sensor grains on this node then hold registration changes until the nodes agree).
+/// </summary>
+sealed class RegistryHealthCheck(IServiceProvider services, Telemetry.Service.Cluster.ClusterViewReporter view) : IHealthCheck
 {
     public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
-        if (services.GetService<CampusRegistryFile>() is not { } file)
+        var data = new Dictionary<string, object>
         {
-            return Task.FromResult(HealthCheckResult.Healthy("no registry file: every sensor is unregistered"));
+            ["node"] = view.Node,
+            ["hash"] = view.RegistryHashInForce,
+        };
+        var active = view.ActiveSilos();
+        var nodes = view.Reports.Where(r => active.Contains(r.SiloAddress)).ToDictionary(r => r.Node, r => (object)r.RegistryHash, StringComparer.Ordinal);
+        if (nodes.Count > 0)
+        {
+            data["nodes"] = nodes;
         }
 
-        var errors = file.LastErrors;
-        if (errors.Count == 0)
+        var file = services.GetService<CampusRegistryFile>();
+        var errors = file?.LastErrors ?? [];
+        if (errors.Count > 0)
         {
-            return Task.FromResult(HealthCheckResult.Healthy($"{file.Path} in force"));
+            foreach (var (error, i) in errors.Take(20).Select((e, i) => (e, i)))
+            {
+                data[$"error {i + 1}"] = error.ToString();
+            }
+
+            return Task.FromResult(HealthCheckResult.Degraded(
+                $"the last edit of {file!.Path} was refused ({errors.Count} error(s), first: {errors[0]}); the previous registry stays in force",
+                data: data));
         }
 
-        var data = errors.Take(20).Select((e, i) => (Key: $"error {i + 1}", Value: (object)e.ToString())).ToDictionary(e => e.Key, e => e.Value);
-        return Task.FromResult(HealthCheckResult.Degraded(
-            $"the last edit of {file.Path} was refused ({errors.Count} error(s), first: {errors[0]}); the previous registry stays in force",
-            data: data));
+        var disagreeing = view.Disagreeing();
+        if (disagreeing.Count > 0)
+        {
+            return Task.FromResult(HealthCheckResult.Degraded(
+                $"this node's registry {view.RegistryHashInForce} differs from {string.Join(", ", disagreeing.Select(r => $"{r.Node}'s {r.RegistryHash}"))}: "
+                + "roll the same file out to every node; until the nodes agree, sensor grains here keep the registration they last applied",
+                data: data));
+        }
+
+        return Task.FromResult(file is null
+            ? HealthCheckResult.Healthy("no registry file: every sensor is unregistered", data)
+            : HealthCheckResult.Healthy($"{file.Path} in force{(nodes.Count > 1 ? $", the same on all {nodes.Count} live nodes" : "")}", data));
     }
 }

@@ -1,6 +1,10 @@
+using Microsoft.Extensions.Options;
 using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
 using Serilog;
 using Telemetry.Domain.Observability;
+using Telemetry.Service.Cluster;
+using Telemetry.Service.Observability;
 
 namespace Telemetry.Service.Hosting;
 
@@ -19,9 +23,11 @@ public static class HostingExtensions
     {
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<TelemetryMetrics>();
-        builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics
-            .AddMeter(TelemetryMetrics.MeterName)
-            .AddPrometheusExporter());
+        builder.Services.AddOpenTelemetry()
+            .ConfigureResource(resource => resource.AddDetector(sp => new NodeLabel(sp.GetRequiredService<IOptions<SiloOptions>>())))
+            .WithMetrics(metrics => metrics
+                .AddMeter(TelemetryMetrics.MeterName)
+                .AddPrometheusExporter(o => o.ResourceConstantLabels = key => key == NodeLabel.Key)); // node="<Orleans:NodeName>" on every series
         return builder;
     }
 

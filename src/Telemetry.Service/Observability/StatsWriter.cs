@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Options;
 using Telemetry.Broker;
 using Telemetry.Grains;
+using Telemetry.Service.Cluster;
 using Telemetry.Storage;
 using Telemetry.Storage.Schema;
 
@@ -9,19 +10,22 @@ namespace Telemetry.Service.Observability;
 /// <summary>
 /// Writes the service's own counters to InfluxDB every <c>Campus:StateInterval</c> — <c>service_stats</c> (accepted
 /// and refused messages) and <c>refusals</c> by reason — so the device-health dashboard shows message rates and
-/// refusals beside the devices. Counters are cumulative since the process started; Grafana takes their rate.
+/// refusals beside the devices. Counters are cumulative since the process started; Grafana takes their rate. Their
+/// <c>host</c> tag is the node's name (<c>Orleans:NodeName</c>, by default host name and silo port), so the nodes of a
+/// cluster — even several on one machine — each write their own series.
 /// </summary>
 public sealed class StatsWriter(
     IngestHandler ingest,
     RefusalLog refusals,
     ITelemetryWriter writer,
     IOptions<CampusOptions> options,
+    IOptions<SiloOptions> silo,
     TimeProvider time,
     ILogger<StatsWriter> logger) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        var host = Environment.MachineName;
+        var host = silo.Value.EffectiveNodeName;
         using var timer = new PeriodicTimer(options.Value.StateInterval, time);
         while (await timer.WaitForNextTickAsync(stoppingToken))
         {

@@ -32,6 +32,7 @@ public sealed class CampusRegistryFile : ICampusRegistrySource, IDisposable
     readonly string fileName;
     volatile CampusRegistry current;
     byte[] loadedHash;
+    volatile string inForceHash;
     byte[]? pendingHash;
     bool missingReported;
     string? unreadableReported;
@@ -78,6 +79,7 @@ public sealed class CampusRegistryFile : ICampusRegistrySource, IDisposable
         }
         current = result.Registry!;
         loadedHash = SHA256.HashData(bytes);
+        inForceHash = Convert.ToHexStringLower(loadedHash);
         LogLoaded("loaded", current);
 
         settleTimer = new Timer(_ => Check(), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
@@ -92,6 +94,14 @@ public sealed class CampusRegistryFile : ICampusRegistrySource, IDisposable
     public string Path { get; }
 
     public CampusRegistry Current => current;
+
+    /// <summary>
+    /// SHA-256 of the file's bytes in force (lowercase hex, as <c>sha256sum</c> prints it): the registry's identity that
+    /// the nodes of a cluster compare. The raw content, not a canonical form: two files that differ only in a comment or
+    /// in spacing count as different, so an operator rolls out the same file to every node. An edit that was refused
+    /// leaves the hash of the content still in force.
+    /// </summary>
+    public string Hash => inForceHash;
 
     /// <summary>Changes applied since start.</summary>
     public long Reloads => Interlocked.Read(ref reloads);
@@ -214,7 +224,7 @@ public sealed class CampusRegistryFile : ICampusRegistrySource, IDisposable
         pendingHash = null;
         // Remembered even when invalid, so one bad save is reported once rather than on every poll.
         loadedHash = hash;
-        Apply(bytes);
+        Apply(bytes, hash);
     }
 
     /// <summary>
@@ -244,7 +254,7 @@ public sealed class CampusRegistryFile : ICampusRegistrySource, IDisposable
             if (!hash.AsSpan().SequenceEqual(loadedHash))
             {
                 loadedHash = hash;
-                Apply(bytes);
+                Apply(bytes, hash);
                 return lastErrors.Count == 0
                     ? new RegistryReload(RegistryReloadOutcome.Reloaded, current, [], null)
                     : new RegistryReload(RegistryReloadOutcome.Refused, current, lastErrors, null);
@@ -256,7 +266,7 @@ public sealed class CampusRegistryFile : ICampusRegistrySource, IDisposable
         }
     }
 
-    void Apply(byte[] bytes)
+    void Apply(byte[] bytes, byte[] contentHash)
     {
         var result = CampusRegistryLoader.Load(Decode(bytes), Path);
         if (!result.Succeeded)
@@ -273,6 +283,7 @@ public sealed class CampusRegistryFile : ICampusRegistrySource, IDisposable
         }
         var registry = result.Registry!;
         current = registry;
+        inForceHash = Convert.ToHexStringLower(contentHash);
         Interlocked.Increment(ref reloads);
         Volatile.Write(ref lastErrors, []);
         LogLoaded("reloaded", registry);

@@ -34,6 +34,7 @@ public sealed class ApiAuthenticationTests(ApiAuthFixture fixture)
         (HttpMethod.Post, "api/alerts/frz-viewer/freezer-fault/1/ack"),
         (HttpMethod.Post, "api/alerts/frz-viewer/freezer-fault/1/clear"),
         (HttpMethod.Post, "api/registry/reload"),
+        (HttpMethod.Get, "api/cluster"),
         (HttpMethod.Get, "api/not-an-endpoint"),
     ];
 
