@@ -277,8 +277,9 @@ public sealed class Heartbeats : IAsyncDisposable
                 await Task.Delay(period, stop); // the device's cadence
             }
         }
-        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        catch (Exception ex) when (ex is MQTTnet.Exceptions.MqttCommunicationException or OperationCanceledException && stop.IsCancellationRequested)
         {
+            // Stopped in the middle of a connect or publish (MQTTnet reports a cancelled connect as a timeout).
         }
         finally
         {
