@@ -103,12 +103,12 @@ public sealed class NodeLossTests(PostgresFixture postgres)
         var beforeFreeze = load.Acknowledged;
         await Poll.UntilAsync("300 readings acknowledged while InfluxDB is frozen", () => Task.FromResult(load.Acknowledged),
             acked => acked >= beforeFreeze + 300, TimeSpan.FromSeconds(60), show: _ => load.Describe(), cancellationToken: Ct);
+        var connectsBeforeKill = load.Connects;
         rig.Nodes[Victim].Process.Kill();
         var killedAt = DateTimeOffset.UtcNow;
         var silentAt = await beacons.StopAsync(SilentAtKill);
         var ackedAtKill = load.Acknowledged;
         var sentAtKill = load.HighestSentOf(AlertSensor);
-        var connectsAtKill = load.Connects;
         rig.Influx.Process.Thaw();
         Report($"killed {ClusterRig.NodeName(Victim)} with {ackedAtKill} readings acknowledged ({ackedAtKill - beforeFreeze} while InfluxDB was frozen)");
 
@@ -117,7 +117,7 @@ public sealed class NodeLossTests(PostgresFixture postgres)
         await Poll.UntilAsync(
             "the devices to reconnect and be acknowledged again",
             () => Task.FromResult((load.Acknowledged, load.Connects)),
-            p => p.Acknowledged >= ackedAtKill + 500 && p.Connects > connectsAtKill,
+            p => p.Acknowledged >= ackedAtKill + 500 && p.Connects > connectsBeforeKill,
             TimeSpan.FromSeconds(90),
             show: _ => load.Describe(),
             cancellationToken: Ct);
