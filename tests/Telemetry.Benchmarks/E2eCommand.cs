@@ -29,14 +29,22 @@ static class E2eCommand
     static readonly Option<int> ReadingsPerMessage = new("--readings-per-message") { Description = "Readings per message.", DefaultValueFactory = _ => 1 };
     static readonly Option<bool> NoBaseline = new("--no-baseline") { Description = "Skip the mosquitto run." };
     static readonly Option<bool> Quick = new("--quick") { Description = "A smoke run: 10 connections, 2 s, 1 s warm-up (options given explicitly win)." };
+    static readonly Option<int> Cluster = new("--cluster") { Description = "Also run the load through HAProxy against this many nodes as one cluster on PostgreSQL (0: no cluster run; 3: the only size deploy/haproxy/haproxy.cfg balances) and compare with the single node." };
     static readonly Option<string[]> ServiceSetting = new("--service-setting") { Description = "Extra service configuration, e.g. --service-setting Writer:MaxBatchLines=10000.", AllowMultipleArgumentsPerToken = true };
 
     public static Command Create()
     {
         var command = new Command("e2e", "End-to-end throughput and latency of the service against mosquitto, with a stored-equals-acknowledged check.")
         {
-            Connections, SensorsPerConnection, Duration, Warmup, Inflight, Qos, PayloadBytes, ReadingsPerMessage, NoBaseline, Quick, ServiceSetting,
+            Connections, SensorsPerConnection, Duration, Warmup, Inflight, Qos, PayloadBytes, ReadingsPerMessage, NoBaseline, Quick, ServiceSetting, Cluster,
         };
+        command.Validators.Add(result =>
+        {
+            if (result.GetValue(Cluster) is not (0 or ClusterRun.Nodes))
+            {
+                result.AddError($"--cluster must be 0 or {ClusterRun.Nodes} (deploy/haproxy/haproxy.cfg balances {ClusterRun.Nodes} nodes)");
+            }
+        });
         command.SetAction(RunAsync);
         return command;
     }
@@ -97,9 +105,31 @@ static class E2eCommand
                 return 1;
             }
 
+            var verified = ours.Value.Verified;
+            if (parse.GetValue(Cluster) > 0)
+            {
+                var cluster = await ClusterRun.RunAsync(work, load, [.. admission, .. settings], report, ct);
+                if (cluster is null)
+                {
+                    return 1;
+                }
+
+                verified &= cluster.Verified;
+                report.Section($"cluster of {ClusterRun.Nodes} / single node (same load, same machine)");
+                report.Row("acknowledged msg/s", Ratio(cluster.Result.AckedPerSecond, ours.Value.Result.AckedPerSecond));
+                report.Row("PUBACK p50", Ratio(cluster.Result.LatencyMs.P50, ours.Value.Result.LatencyMs.P50) + " (lower is better)");
+                report.Row("PUBACK p99", Ratio(cluster.Result.LatencyMs.P99, ours.Value.Result.LatencyMs.P99) + " (lower is better)");
+                var single = ours.Value.Load.MicrosecondsPerMessage(Service);
+                var nodes = ClusterRun.NodesMicroseconds(cluster.Load, cluster.NodeNames, cluster.Result);
+                report.Row("service CPU per message", $"{Report.Number(nodes)} µs (all nodes) vs {Report.Number(single)} µs (one node): {Ratio(nodes, single)}");
+                report.Note("The extra CPU per message is the cluster's cost: grain calls that cross to another node (serialised, sent over the silo");
+                report.Note("connection), PostgreSQL grain storage instead of files, and three processes' fixed costs on the same cores.");
+                report.Flush();
+            }
+
             if (parse.GetValue(NoBaseline))
             {
-                return ours.Value.Verified ? 0 : 2;
+                return verified ? 0 : 2;
             }
 
             var mosquitto = await RunMosquittoAsync(load, report, ct);
@@ -110,7 +140,7 @@ static class E2eCommand
             CpuTable(report, ours.Value.Load, mosquitto.Load);
             report.Row("load average after", MachineInfo.LoadAverage());
             report.Flush();
-            return ours.Value.Verified ? 0 : 2;
+            return verified ? 0 : 2;
         }
         finally
         {
@@ -247,7 +277,7 @@ static class E2eCommand
         return (result, relay, outcome);
     }
 
-    static void Describe(Report report, LoadResult r)
+    internal static void Describe(Report report, LoadResult r)
     {
         report.Row("connections", $"{r.ConnectionsEstablished} of {r.Connections}, inflight {r.Inflight}, QoS {r.Qos}, {r.MessageBytes} B messages, {r.ReadingsPerMessage} reading(s) each");
         report.Row("acknowledged", $"{Report.Count(r.AckedPerSecond)} msg/s, {Report.Count(r.ReadingsPerSecond)} readings/s over {r.DurationSeconds:0.#} s");
@@ -261,7 +291,7 @@ static class E2eCommand
 
     internal static JsonSerializerOptions JsonOptions => LoadRunner.JsonOptions;
 
-    static Task<long> WaitForCountAsync(InfluxDbServer influx, string runId, long expected, TimeSpan within, CancellationToken ct) =>
+    internal static Task<long> WaitForCountAsync(InfluxDbServer influx, string runId, long expected, TimeSpan within, CancellationToken ct) =>
         Poll.UntilAsync($"the {expected} acknowledged readings of run {runId} in InfluxDB", async () =>
         {
             var series = await influx.QueryAsync("campus", $"SELECT count(temperature) FROM telemetry WHERE sensor =~ /^{runId}-c/", ct);
