@@ -86,20 +86,36 @@ public sealed class AlertIndexGrain(
     void Push(SequencedAlertStep sequenced)
     {
         // A statement lambda picks ObserverManager's synchronous Notify: its Task overload awaits each observer in turn.
-        observers.Notify(observer => _ = observer.OnStep(sequenced.Seq, sequenced.Step).ContinueWith(
-            call =>
+        observers.Notify(observer =>
+        {
+            Task call;
+            try
             {
-                var reason = call.Exception?.InnerException is TimeoutException ? "timeout" : "error";
-                metrics.AlertFanoutPushFailures.Add(1, new KeyValuePair<string, object?>("reason", reason));
-                if (pushFailureLog.ShouldLog(reason, out var suppressed))
-                {
-                    logger.LogWarning("Alert step {Seq} could not be pushed to a node's notifier ({Reason}: {Error}); the node catches up when it renews its subscription ({Suppressed} more since the last such line)",
-                        sequenced.Seq, reason, call.Exception?.InnerException?.Message, suppressed);
-                }
-            },
-            CancellationToken.None,
-            TaskContinuationOptions.OnlyOnFaulted,
-            TaskScheduler.Default));
+                call = observer.OnStep(sequenced.Seq, sequenced.Step);
+            }
+            catch (Exception ex)
+            {
+                PushFailed(sequenced.Seq, ex);
+                return;
+            }
+
+            _ = call.ContinueWith(
+                failed => PushFailed(sequenced.Seq, failed.Exception?.InnerException),
+                CancellationToken.None,
+                TaskContinuationOptions.OnlyOnFaulted,
+                TaskScheduler.Default);
+        });
+    }
+
+    void PushFailed(long seq, Exception? error)
+    {
+        var reason = error is TimeoutException ? "timeout" : "error";
+        metrics.AlertFanoutPushFailures.Add(1, new KeyValuePair<string, object?>("reason", reason));
+        if (pushFailureLog.ShouldLog(reason, out var suppressed))
+        {
+            logger.LogWarning("Alert step {Seq} could not be pushed to a node's notifier ({Reason}: {Error}); the node catches up when it renews its subscription ({Suppressed} more since the last such line)",
+                seq, reason, error, suppressed);
+        }
     }
 
     public Task<IReadOnlyList<AlertInfo>> GetActive() =>
