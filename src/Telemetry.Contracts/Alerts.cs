@@ -57,4 +57,41 @@ public interface IAlertIndexGrain : IGrainWithStringKey
 
     [Alias("Find")]
     Task<AlertInfo?> Find(string alertId);
+
+    /// <summary>
+    /// Subscribes (or renews) a node's observer for the steps recorded from now on, and returns what the node missed
+    /// after <paramref name="afterSeq"/> (its last seen sequence number; negative when it has seen none). An observer
+    /// that is not renewed within the index's expiry is dropped. Keyed by <paramref name="nodeName"/>: a node's new
+    /// observer replaces its old one.
+    /// </summary>
+    [Alias("Subscribe")]
+    Task<AlertFeed> Subscribe(string nodeName, IAlertStepObserver observer, long afterSeq);
 }
+
+/// <summary>A node's receiver of the alert index's steps (an Orleans grain observer, one per node).</summary>
+[Alias("Telemetry.IAlertStepObserver")]
+public interface IAlertStepObserver : IGrainObserver
+{
+    /// <summary>The step recorded with sequence number <paramref name="seq"/>; sequence numbers rise by one per step.</summary>
+    [Alias("OnStep")]
+    Task OnStep(long seq, AlertStep alertStep);
+}
+
+/// <summary>An alert step with the alert index's sequence number.</summary>
+[GenerateSerializer, Immutable, Alias("Telemetry.SequencedAlertStep")]
+public sealed record SequencedAlertStep(
+    [property: Id(0)] long Seq,
+    [property: Id(1)] AlertStep Step);
+
+/// <summary>
+/// The answer to <see cref="IAlertIndexGrain.Subscribe"/>: <see cref="LastSeq"/> is the index's newest sequence
+/// number. Either <see cref="Steps"/> holds every step after the caller's sequence number (catch-up, in order), or —
+/// when those are no longer all in the index's log — <see cref="Active"/> holds every active alert (the caller
+/// republishes them instead) and <see cref="Gap"/> says why.
+/// </summary>
+[GenerateSerializer, Immutable, Alias("Telemetry.AlertFeed")]
+public sealed record AlertFeed(
+    [property: Id(0)] long LastSeq,
+    [property: Id(1)] IReadOnlyList<SequencedAlertStep> Steps,
+    [property: Id(2)] IReadOnlyList<AlertInfo>? Active,
+    [property: Id(3)] string? Gap);

@@ -72,6 +72,12 @@ public sealed class TelemetryMetrics : IDisposable
             "Time of one checkpoint round of the grain feeder");
         WebhookDeliveries = meter.CreateCounter<long>("telemetry.alerts.webhook.deliveries", "{request}",
             "Alert steps posted to webhooks, by outcome (delivered, given_up)");
+        AlertFanoutPushFailures = meter.CreateCounter<long>("telemetry.alerts.fanout.push.failures", "{call}",
+            "Calls of the alert index to a node's alert notifier that failed, by reason (timeout, error); the node catches up when it renews");
+        AlertFanoutCatchUpSteps = meter.CreateCounter<long>("telemetry.alerts.fanout.catchup.steps", "{step}",
+            "Alert steps this node published from the alert index's log (catch-up) rather than from a push");
+        AlertFanoutGaps = meter.CreateCounter<long>("telemetry.alerts.fanout.gaps", "{gap}",
+            "Alert steps or whole stretches this node could not publish over MQTT one by one, by reason (log_truncated, index_behind: the active alerts were republished instead; publish_failed)");
         ApiRequestsRefused = meter.CreateCounter<long>("telemetry.api.requests.refused", "{request}",
             "HTTP API requests refused: 401 (no_credentials, invalid_api_key, invalid_token) or 403 (forbidden), by reason");
         WritePathErrors = meter.CreateCounter<long>("telemetry.write_path.errors", "{error}",
@@ -109,6 +115,9 @@ public sealed class TelemetryMetrics : IDisposable
     public Counter<long> FeedCheckpoints { get; }
     public Histogram<double> FeedCheckpointDuration { get; }
     public Counter<long> WebhookDeliveries { get; }
+    public Counter<long> AlertFanoutPushFailures { get; }
+    public Counter<long> AlertFanoutCatchUpSteps { get; }
+    public Counter<long> AlertFanoutGaps { get; }
     public Counter<long> ApiRequestsRefused { get; }
     public Counter<long> WritePathErrors { get; }
 

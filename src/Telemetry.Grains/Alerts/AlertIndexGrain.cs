@@ -1,5 +1,8 @@
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Orleans.Utilities;
 using Telemetry.Contracts;
+using Telemetry.Domain.Observability;
 using Telemetry.Grains.Persistence;
 
 namespace Telemetry.Grains.Alerts;
@@ -10,17 +13,33 @@ public sealed class AlertIndexState
     public Dictionary<string, AlertInfo> Active { get; set; } = new(StringComparer.Ordinal);
 
     public List<AlertInfo> Recent { get; set; } = [];
+
+    /// <summary>The numbered most recent steps, which nodes catch up from (<see cref="AlertStepLog"/>).</summary>
+    public AlertStepLog Log { get; set; } = new();
 }
 
 /// <summary>
 /// The campus-wide list of alerts. Every lifecycle step is persisted before the call returns, so after a restart the
 /// API, the campus figures and the retained MQTT alert messages start from what was active.
+/// It also fans the steps out to every node's alert notifier (each node's broker has its own MQTT subscribers):
+/// each step gets a sequence number and is kept in a short log; once persisted it is pushed to every subscribed
+/// node's observer without waiting for them, and a node that missed pushes catches up from the log when it renews its
+/// subscription (docs/alerts.md, "In a cluster").
 /// </summary>
 public sealed class AlertIndexGrain(
     [PersistentState("alerts", GrainStorage.Name)] IPersistentState<AlertIndexState> state,
-    IOptions<CampusOptions> options) : Grain, IAlertIndexGrain
+    IOptions<CampusOptions> options,
+    TelemetryMetrics metrics,
+    ILogger<AlertIndexGrain> logger) : Grain, IAlertIndexGrain
 {
     public const string Key = "campus";
+
+    /// <summary>How long a node's observer stays subscribed without renewing (nodes renew every 5 s).</summary>
+    public static readonly TimeSpan ObserverExpiry = TimeSpan.FromSeconds(15);
+
+    // Orleans' own registry of observers with expiry, keyed by node name so a node's new observer replaces its old one.
+    readonly ObserverManager<string, IAlertStepObserver> observers = new(ObserverExpiry, logger);
+    readonly LogThrottle pushFailureLog = new(TimeSpan.FromSeconds(30), TimeProvider.System);
 
     public async Task Record(AlertStep alertStep)
     {
@@ -42,7 +61,61 @@ public sealed class AlertIndexGrain(
             }
         }
 
+        var sequenced = state.State.Log.Append(alertStep);
         await state.WriteStateAsync();
+        Push(sequenced);
+    }
+
+    public Task<AlertFeed> Subscribe(string nodeName, IAlertStepObserver observer, long afterSeq)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(nodeName);
+        ArgumentNullException.ThrowIfNull(observer);
+        observers.Subscribe(nodeName, observer);
+        var log = state.State.Log;
+        var steps = log.After(afterSeq, out var gap);
+        return Task.FromResult(steps is null
+            ? new AlertFeed(log.LastSeq, [], [.. state.State.Active.Values.OrderBy(a => a.RaisedAtMs)], gap)
+            : new AlertFeed(log.LastSeq, steps, null, null));
+    }
+
+    /// <summary>
+    /// Starts the call to every node's observer and returns without waiting: a slow or dead node must not hold the
+    /// index (and with it every sensor grain raising an alert). A failed call is counted and logged; the node gets the
+    /// step when it renews its subscription (catch-up from the log), or its observer expires.
+    /// </summary>
+    void Push(SequencedAlertStep sequenced)
+    {
+        // A statement lambda picks ObserverManager's synchronous Notify: its Task overload awaits each observer in turn.
+        observers.Notify(observer =>
+        {
+            Task call;
+            try
+            {
+                call = observer.OnStep(sequenced.Seq, sequenced.Step);
+            }
+            catch (Exception ex)
+            {
+                PushFailed(sequenced.Seq, ex);
+                return;
+            }
+
+            _ = call.ContinueWith(
+                failed => PushFailed(sequenced.Seq, failed.Exception?.InnerException),
+                CancellationToken.None,
+                TaskContinuationOptions.OnlyOnFaulted,
+                TaskScheduler.Default);
+        });
+    }
+
+    void PushFailed(long seq, Exception? error)
+    {
+        var reason = error is TimeoutException ? "timeout" : "error";
+        metrics.AlertFanoutPushFailures.Add(1, new KeyValuePair<string, object?>("reason", reason));
+        if (pushFailureLog.ShouldLog(reason, out var suppressed))
+        {
+            logger.LogWarning("Alert step {Seq} could not be pushed to a node's notifier ({Reason}: {Error}); the node catches up when it renews its subscription ({Suppressed} more since the last such line)",
+                seq, reason, error, suppressed);
+        }
     }
 
     public Task<IReadOnlyList<AlertInfo>> GetActive() =>

@@ -287,8 +287,8 @@ public sealed class SensorGrain(
     }
 
     /// <summary>
-    /// Persists the alert state, writes each step to InfluxDB, records it in the alert index, then hands it to MQTT and
-    /// webhooks: a step is published only once it survives a restart.
+    /// Persists the alert state, writes each step to InfluxDB, records it in the alert index (which fans it out to every
+    /// node's MQTT broker), then hands it to this node's webhooks: a step is published only once it survives a restart.
     /// </summary>
     async Task PublishAsync(List<AlertStep> steps)
     {
