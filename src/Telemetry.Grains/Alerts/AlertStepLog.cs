@@ -14,7 +14,7 @@ public sealed class AlertStepLog
     /// steps recorded while a node misses pushes, which is about one observer expiry (15 s) or the time the index
     /// takes to move after its node died.
     /// </summary>
-    public const int Capacity = 1000;
+    public const int Capacity = 256;
 
     /// <summary>The sequence number of the newest step (0 before the first).</summary>
     public long LastSeq { get; set; }
