@@ -15,9 +15,14 @@ public interface ISensorGrain : IGrainWithStringKey
     [Alias("IngestBatch")]
     Task IngestBatch(FeedBatch batch);
 
-    /// <summary>Saves the grain's state if it took messages since its last save; completes when it is saved.</summary>
-    [Alias("Checkpoint")]
-    Task Checkpoint();
+    /// <summary>
+    /// Saves the grain's state if it took messages since its last save; completes when it is saved, with whether the
+    /// saved state holds every message of the spool <paramref name="spoolId"/> up to <paramref name="handedUpTo"/> (the
+    /// last message that node's grain feeder handed this grain; null: nothing to check). False means messages handed
+    /// to this grain were lost with its node before it saved them: the feeder rewinds and feeds them again.
+    /// </summary>
+    [Alias("CheckpointAt")]
+    Task<bool> Checkpoint(string spoolId, FeedPosition? handedUpTo);
 
     /// <summary>The last reading and counters, or null when this sensor has not reported since activation.</summary>
     /// <remarks>A pure read: it may run while a batch waits for the spool.</remarks>
