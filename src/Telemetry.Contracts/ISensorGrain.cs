@@ -10,7 +10,9 @@ public interface ISensorGrain : IGrainWithStringKey
     /// Takes messages that are already durable in one node's spool, in spool order (the grain feeder's batch of the
     /// moment for this sensor). A message at or before the position this grain has recorded for that spool is skipped:
     /// it is a replay after a crash of something already applied. Completes when the messages are applied and their
-    /// derived lines (closed roll-up windows, alert steps) are durable.
+    /// derived lines (closed roll-up windows, alert steps) are durable. A batch whose <see cref="FeedBatch.HandedBefore"/>
+    /// lies beyond the grain's recorded position is set aside (nothing applied): the grain lost messages handed to it
+    /// before, and <see cref="Checkpoint"/> tells the feeder so.
     /// </summary>
     [Alias("IngestBatch")]
     Task IngestBatch(FeedBatch batch);

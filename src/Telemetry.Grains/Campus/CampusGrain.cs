@@ -99,8 +99,9 @@ public sealed class CampusGrain(
             current.Campus.Id, current.Buildings.Count, current.Buildings.Sum(b => b.Rooms.Count), sensors.Count - failed.Count, reason);
         if (failed.Count > 0)
         {
-            // Not retried here: a campus start that failed for one sensor would loop on it. The sensor's first message
-            // activates it again; until then its offline clock does not run.
+            // Not retried after its attempts: a campus start that failed for one sensor would loop on it. The sensor's
+            // first message, or the next start (registry reload, membership change), activates it again; until then its
+            // offline clock does not run.
             logger.LogError("Campus {Campus}: {Count} registered sensor(s) did not start: {Sensors}",
                 current.Campus.Id, failed.Count, string.Join(", ", failed.Take(20)));
         }

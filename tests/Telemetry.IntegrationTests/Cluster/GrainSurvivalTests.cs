@@ -8,10 +8,11 @@ namespace Telemetry.IntegrationTests.Cluster;
 
 /// <summary>
 /// Two service processes form a cluster on a real PostgreSQL; registered sensors report once through the first node
-/// and go silent; the first node is SIGKILLed before their offline clocks run out. Wherever their grains and the campus
-/// grain lived, every silent sensor's offline alert is raised and shown by the surviving node's API: the grains of the
-/// dead node come back on the survivor (the campus grain's reminder and membership watch) with their saved last-seen
-/// times.
+/// and go silent; one node is SIGKILLed before their offline clocks run out. Wherever their grains lived, every silent
+/// sensor's offline alert is raised and shown by the surviving node's API: the grains of the dead node come back on the
+/// survivor with their saved last-seen times. The first node started activates the campus grain (its starter calls it
+/// first), so killing it takes the campus grain along (its reminder brings it back on the survivor); killing the second
+/// leaves it running, and its membership watch starts the sensors again.
 /// </summary>
 [Collection(PostgresFixture.CollectionName)]
 public sealed class GrainSurvivalTests(PostgresFixture postgres)
@@ -43,8 +44,10 @@ public sealed class GrainSurvivalTests(PostgresFixture postgres)
         {{string.Join("\n", Enumerable.Range(0, Sensors).Select(i => $"          - {{ id: {Run}-s{i}, kind: beacon }}"))}}
         """;
 
-    [Fact]
-    public async Task A_killed_node_does_not_take_the_offline_alerts_of_silent_sensors_with_it()
+    [Theory]
+    [InlineData("node-a")]
+    [InlineData("node-b")]
+    public async Task A_killed_node_does_not_take_the_offline_alerts_of_silent_sensors_with_it(string victim)
     {
         var database = $"survival_{Guid.NewGuid():N}";
         var connectionString = await postgres.Server.CreateDatabaseAsync(database, Ct);
@@ -98,16 +101,17 @@ public sealed class GrainSurvivalTests(PostgresFixture postgres)
                 within: TimeSpan.FromSeconds(60),
                 show: rows => string.Join(",", rows),
                 cancellationToken: Ct);
-            var before = await GetAsync(b, "api/alerts");
+            var (killedNode, survivor) = victim == "node-a" ? (a, b) : (b, a);
+            var before = await GetAsync(survivor, "api/alerts");
             Assert.DoesNotContain("offline", before, StringComparison.Ordinal);
 
-            a.Process.Kill();
+            killedNode.Process.Kill();
             var killed = Stopwatch.StartNew();
-            TestContext.Current.TestOutputHelper?.WriteLine($"node a killed; active alerts before: {before}");
+            TestContext.Current.TestOutputHelper?.WriteLine($"{victim} killed; active alerts before: {before}");
 
             var alerts = await Poll.UntilAsync(
-                $"node b's API to show the offline alerts of all {Sensors} silent sensors",
-                () => GetAsync(b, "api/alerts"),
+                $"the surviving node's API to show the offline alerts of all {Sensors} silent sensors",
+                () => GetAsync(survivor, "api/alerts"),
                 body => ids.All(id => body.Contains($"{id}/offline/", StringComparison.Ordinal)),
                 within: TimeSpan.FromMinutes(4),
                 show: body => body,
