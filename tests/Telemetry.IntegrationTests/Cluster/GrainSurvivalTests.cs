@@ -104,6 +104,7 @@ public sealed class GrainSurvivalTests(PostgresFixture postgres)
             var (killedNode, survivor) = victim == "node-a" ? (a, b) : (b, a);
             var before = await GetAsync(survivor, "api/alerts");
             Assert.DoesNotContain("offline", before, StringComparison.Ordinal);
+            var startsBefore = PrometheusText.Sum(await GetAsync(survivor, "metrics"), "telemetry_campus_starts_total");
 
             killedNode.Process.Kill();
             var killed = Stopwatch.StartNew();
@@ -117,6 +118,17 @@ public sealed class GrainSurvivalTests(PostgresFixture postgres)
                 show: body => body,
                 cancellationToken: Ct);
             TestContext.Current.TestOutputHelper?.WriteLine($"all offline alerts shown {killed.Elapsed.TotalSeconds:F0} s after the kill: {alerts}");
+
+            // The campus grain started the sensors again on the survivor after the kill: activated there anew (by its
+            // reminder when its node died; Orleans may also re-activate it when the dead node held its directory entry),
+            // or through its membership watch.
+            await Poll.UntilAsync(
+                "the survivor's campus grain to count a start after the kill",
+                () => GetAsync(survivor, "metrics"),
+                metrics => PrometheusText.Sum(metrics, "telemetry_campus_starts_total") > startsBefore,
+                within: TimeSpan.FromSeconds(60),
+                show: metrics => $"before the kill {startsBefore}; now " + string.Join("; ", metrics.Split('\n').Where(l => l.StartsWith("telemetry_campus_starts", StringComparison.Ordinal))),
+                cancellationToken: Ct);
         }
         finally
         {
