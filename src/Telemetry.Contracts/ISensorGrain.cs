@@ -10,14 +10,21 @@ public interface ISensorGrain : IGrainWithStringKey
     /// Takes messages that are already durable in one node's spool, in spool order (the grain feeder's batch of the
     /// moment for this sensor). A message at or before the position this grain has recorded for that spool is skipped:
     /// it is a replay after a crash of something already applied. Completes when the messages are applied and their
-    /// derived lines (closed roll-up windows, alert steps) are durable.
+    /// derived lines (closed roll-up windows, alert steps) are durable. A batch whose <see cref="FeedBatch.HandedBefore"/>
+    /// lies beyond the grain's recorded position is set aside (nothing applied): the grain lost messages handed to it
+    /// before, and <see cref="Checkpoint"/> tells the feeder so.
     /// </summary>
     [Alias("IngestBatch")]
     Task IngestBatch(FeedBatch batch);
 
-    /// <summary>Saves the grain's state if it took messages since its last save; completes when it is saved.</summary>
-    [Alias("Checkpoint")]
-    Task Checkpoint();
+    /// <summary>
+    /// Saves the grain's state if it took messages since its last save; completes when it is saved, with whether the
+    /// saved state holds every message of the spool <paramref name="spoolId"/> up to <paramref name="handedUpTo"/> (the
+    /// last message that node's grain feeder handed this grain; null: nothing to check). False means messages handed
+    /// to this grain were lost with its node before it saved them: the feeder rewinds and feeds them again.
+    /// </summary>
+    [Alias("CheckpointAt")]
+    Task<bool> Checkpoint(string spoolId, FeedPosition? handedUpTo);
 
     /// <summary>The last reading and counters, or null when this sensor has not reported since activation.</summary>
     /// <remarks>A pure read: it may run while a batch waits for the spool.</remarks>

@@ -36,11 +36,23 @@ public sealed record FedMessage(
     [property: Id(1)] long Offset,
     [property: Id(2)] TelemetryMessage Message);
 
-/// <summary>A sensor's messages read from the spool <paramref name="SpoolId"/> by its node's grain feeder, in spool order.</summary>
+/// <summary>
+/// A sensor's messages read from the spool <paramref name="SpoolId"/> by its node's grain feeder, in spool order.
+/// <paramref name="HandedBefore"/>: the position of the last message of that spool the feeder handed this sensor
+/// before this batch since the feed's consumed position (null when none): a grain whose position is behind it lost
+/// messages (its node died before it saved them) and sets the batch aside until the feeder rewinds.
+/// </summary>
 [GenerateSerializer, Immutable, Alias("Telemetry.FeedBatch")]
 public sealed record FeedBatch(
     [property: Id(0)] string SpoolId,
-    [property: Id(1)] IReadOnlyList<FedMessage> Messages);
+    [property: Id(1)] IReadOnlyList<FedMessage> Messages,
+    [property: Id(2)] FeedPosition? HandedBefore = null);
+
+/// <summary>A position in one node's spool (a segment and a byte offset in it), as the grain feed hands it to grains.</summary>
+[GenerateSerializer, Immutable, Alias("Telemetry.FeedPosition")]
+public sealed record FeedPosition(
+    [property: Id(0)] long Segment,
+    [property: Id(1)] long Offset);
 
 /// <summary>What a sensor grain knows about its sensor.</summary>
 [GenerateSerializer, Immutable, Alias("Telemetry.SensorSnapshot")]

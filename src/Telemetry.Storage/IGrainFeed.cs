@@ -29,6 +29,13 @@ public interface IGrainFeed
     /// position moves there (saved with the spool's checkpoint), and segments behind both consumers may be deleted.
     /// </summary>
     void ConsumeFeed(SpoolPosition position);
+
+    /// <summary>
+    /// Moves the feed's read position back to <see cref="FeedConsumed"/> and returns it: the next
+    /// <see cref="ReadFeedAsync"/> returns the records after it again (a grain lost messages it was fed before it saved
+    /// them). Not to be called while a read is in progress.
+    /// </summary>
+    SpoolPosition RewindFeed();
 }
 
 /// <summary>One spool record as read by the grain feeder: its lines, when it was appended, and where it ends.</summary>

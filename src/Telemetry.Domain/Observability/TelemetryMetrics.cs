@@ -66,6 +66,12 @@ public sealed class TelemetryMetrics : IDisposable
             "Messages a sensor grain still refused after Grains:FeedMaxAttempts attempts (their raw lines still go to InfluxDB; the roll-ups and alerts miss them), by reason");
         FeedMessagesReplayed = meter.CreateCounter<long>("telemetry.grains.feed.messages.replayed", "{message}",
             "Messages a sensor grain skipped because its saved position already covered them (a replay after a restart or a retried call)");
+        FeedGaps = meter.CreateCounter<long>("telemetry.grains.feed.gaps", "{batch}",
+            "Batches a sensor grain set aside because it no longer held messages fed to it before (its node died before it saved them); the grain feeder rewinds and feeds them again");
+        FeedRewinds = meter.CreateCounter<long>("telemetry.grains.feed.rewinds", "{rewind}",
+            "Times the grain feeder moved its read position back to its consumed position and fed again, by reason (grain_behind: a sensor grain's saved state did not hold what was fed to it)");
+        CampusStarts = meter.CreateCounter<long>("telemetry.campus.starts", "{start}",
+            "Times the campus grain started every registered sensor, by reason (activation, registry, membership)");
         FeedCheckpoints = meter.CreateCounter<long>("telemetry.grains.feed.checkpoints", "{round}",
             "Checkpoint rounds of the grain feeder (sensor grains save their state, then the feed's consumed position moves), by result (done, failed)");
         FeedCheckpointDuration = meter.CreateHistogram<double>("telemetry.grains.feed.checkpoint.duration", "s",
@@ -112,6 +118,9 @@ public sealed class TelemetryMetrics : IDisposable
     public Counter<long> FeedRecordsSkipped { get; }
     public Counter<long> FeedMessagesGivenUp { get; }
     public Counter<long> FeedMessagesReplayed { get; }
+    public Counter<long> FeedGaps { get; }
+    public Counter<long> FeedRewinds { get; }
+    public Counter<long> CampusStarts { get; }
     public Counter<long> FeedCheckpoints { get; }
     public Histogram<double> FeedCheckpointDuration { get; }
     public Counter<long> WebhookDeliveries { get; }

@@ -34,6 +34,15 @@ namespace Telemetry.Grains.Feed;
 /// way and never stops the feed. A checkpoint round in which a sensor fails to save leaves the consumed position
 /// where it was (nothing is given up) and tries that sensor again at the next round.
 /// </para>
+/// <para>
+/// A grain may live on another node, which may die after the grain took messages and before it saved them: its next
+/// activation (on a surviving node) has the older state. So each batch tells the grain the last position this feeder
+/// handed it before (<see cref="FeedBatch.HandedBefore"/>; a grain behind it sets the batch aside), and the checkpoint
+/// asks each grain whether its saved state holds the last message handed to it. When one does not, the consumed
+/// position stays, the feed's read position moves back to it (<see cref="IGrainFeed.RewindFeed"/>, counted in
+/// <c>telemetry_grains_feed_rewinds_total{reason}</c> and logged) and everything after it is fed again: every grain
+/// skips what it holds, the one that lost messages takes them again in order.
+/// </para>
 /// </summary>
 public sealed class GrainFeeder : BackgroundService
 {
@@ -59,6 +68,9 @@ public sealed class GrainFeeder : BackgroundService
 
     /// <summary>Sensors that took messages since their last successful checkpoint.</summary>
     readonly HashSet<string> unsaved = new(StringComparer.Ordinal);
+
+    /// <summary>Per sensor, the last message handed to it (its call returned) since the consumed position.</summary>
+    readonly Dictionary<string, FeedPosition> handed = new(StringComparer.Ordinal);
 
     /// <summary>End of the last batch whose every message was handed over (or given up).</summary>
     SpoolPosition? fedUpTo;
@@ -138,9 +150,9 @@ public sealed class GrainFeeder : BackgroundService
                     complete = true;
                 }
 
-                if (time.GetElapsedTime(lastRound) >= options.FeedCheckpointInterval)
+                if (time.GetElapsedTime(lastRound) >= options.FeedCheckpointInterval && await CheckpointRoundAsync() is { } behind)
                 {
-                    await CheckpointRoundAsync();
+                    Rewind(behind);
                 }
             }
         }
@@ -157,6 +169,7 @@ public sealed class GrainFeeder : BackgroundService
             await DrainAsync();
         }
 
+        // A grain found behind here is fed again after the restart, from the consumed position that stayed.
         await CheckpointRoundAsync();
     }
 
@@ -270,13 +283,24 @@ public sealed class GrainFeeder : BackgroundService
             metrics.FeedMessages.Add(messages);
             metrics.FeedBatchSize.Record(messages);
             var spoolId = feed.SpoolId;
-            await Task.WhenAll(bySensor.Select(s => IngestAsync(s.Key, new FeedBatch(spoolId, s.Value), cancellationToken)));
+            var sensors = bySensor.Keys.ToArray();
+            var taken = await Task.WhenAll(sensors.Select(s =>
+                IngestAsync(s, new FeedBatch(spoolId, bySensor[s], handed.GetValueOrDefault(s)), cancellationToken)));
+            for (var i = 0; i < sensors.Length; i++)
+            {
+                if (taken[i])
+                {
+                    var last = bySensor[sensors[i]][^1];
+                    handed[sensors[i]] = new FeedPosition(last.Segment, last.Offset);
+                }
+            }
         }
 
         fedUpTo = entries[^1].End;
     }
 
-    async Task IngestAsync(string sensor, FeedBatch batch, CancellationToken cancellationToken)
+    /// <summary>One sensor's messages of a batch; true when its call returned (false: given up, after counting and logging).</summary>
+    async Task<bool> IngestAsync(string sensor, FeedBatch batch, CancellationToken cancellationToken)
     {
         try
         {
@@ -285,6 +309,7 @@ public sealed class GrainFeeder : BackgroundService
                 metrics.FeedCalls.Add(1);
                 await grains.GetGrain<ISensorGrain>(state.Sensor).IngestBatch(state.Batch);
             }, (Sensor: sensor, Batch: batch), cancellationToken);
+            return true;
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
@@ -295,30 +320,46 @@ public sealed class GrainFeeder : BackgroundService
                 logger.LogError("Sensor {Sensor}: gave up feeding it {Count} message(s) after {Attempts} attempts ({Reason}: {Error}); their raw readings are stored, its roll-ups and alerts miss them ({Suppressed} others for this reason not logged in the last {Interval})",
                     Text.ForLog(sensor), batch.Messages.Count, options.FeedMaxAttempts, reason, ex.Message, suppressed, LogInterval);
             }
+
+            return false;
         }
     }
 
     /// <summary>
-    /// Every sensor fed since the last round saves its state; when all did, the feed's consumed position moves to the
-    /// end of the last batch fed. Not cancelled: it is also the stop's last step.
+    /// Every sensor fed since the last round saves its state; when all did and each holds what was handed to it, the
+    /// feed's consumed position moves to the end of the last batch fed. Returns the sensors whose saved state does not
+    /// hold what was handed to them (the consumed position then stays; the caller rewinds), or null. Not cancelled: it
+    /// is also the stop's last step.
     /// </summary>
-    async Task CheckpointRoundAsync()
+    async Task<IReadOnlyList<string>?> CheckpointRoundAsync()
     {
         lastRound = time.GetTimestamp();
         if (!RoundPending || fedUpTo is not { } target)
         {
-            return;
+            return null;
         }
 
         var started = time.GetTimestamp();
         var sensors = unsaved.ToArray();
-        var saved = await Task.WhenAll(sensors.Select(CheckpointAsync));
+        var results = await Task.WhenAll(sensors.Select(s => CheckpointAsync(s, handed.GetValueOrDefault(s))));
+        var behind = new List<string>();
         for (var i = 0; i < sensors.Length; i++)
         {
-            if (saved[i])
+            if (results[i] == CheckpointResult.Covered)
             {
                 unsaved.Remove(sensors[i]);
             }
+            else if (results[i] == CheckpointResult.Behind)
+            {
+                behind.Add(sensors[i]);
+            }
+        }
+
+        if (behind.Count > 0)
+        {
+            metrics.FeedCheckpoints.Add(1, new KeyValuePair<string, object?>("result", "behind"));
+            metrics.FeedCheckpointDuration.Record(time.GetElapsedTime(started).TotalSeconds);
+            return behind;
         }
 
         var done = unsaved.Count == 0;
@@ -328,6 +369,8 @@ public sealed class GrainFeeder : BackgroundService
             {
                 feed.ConsumeFeed(target);
                 consumed = target;
+                // Every grain's saved state holds what it was handed up to here: nothing to check before the next batch.
+                handed.Clear();
             }
             catch (Exception ex) when (ex is not OutOfMemoryException)
             {
@@ -344,22 +387,53 @@ public sealed class GrainFeeder : BackgroundService
 
         metrics.FeedCheckpoints.Add(1, new KeyValuePair<string, object?>("result", done ? "done" : "failed"));
         metrics.FeedCheckpointDuration.Record(time.GetElapsedTime(started).TotalSeconds);
+        return null;
     }
 
-    async Task<bool> CheckpointAsync(string sensor)
+    async Task<CheckpointResult> CheckpointAsync(string sensor, FeedPosition? handedUpTo)
     {
         try
         {
-            await retry.ExecuteAsync(static async (state, _) => await state.Grains.GetGrain<ISensorGrain>(state.Sensor).Checkpoint(),
-                (Grains: grains, Sensor: sensor), CancellationToken.None);
-            return true;
+            var covered = await retry.ExecuteAsync(static async (state, _) =>
+                    await state.Grains.GetGrain<ISensorGrain>(state.Sensor).Checkpoint(state.SpoolId, state.HandedUpTo),
+                (Grains: grains, Sensor: sensor, feed.SpoolId, HandedUpTo: handedUpTo), CancellationToken.None);
+            return covered ? CheckpointResult.Covered : CheckpointResult.Behind;
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
             logger.LogWarning("Sensor {Sensor}: could not save its state at the grain feed's checkpoint ({Reason}): {Error}",
                 Text.ForLog(sensor), ReasonOf(ex), ex.Message);
-            return false;
+            return CheckpointResult.Failed;
         }
+    }
+
+    /// <summary>
+    /// Some grains' saved state does not hold what this feeder handed them (their node died before they saved): the
+    /// read position moves back to the consumed position and everything after it is fed again; the grains skip what
+    /// they hold. What was handed and fed since then counts as not handed.
+    /// </summary>
+    void Rewind(IReadOnlyList<string> behind)
+    {
+        var from = feed.RewindFeed();
+        metrics.FeedRewinds.Add(1, new KeyValuePair<string, object?>("reason", "grain_behind"));
+        logger.LogWarning("Grain feed rewound to {Position}: {Count} sensor grain(s) lost messages fed to them before they saved them (their node died?), e.g. {Sensors}; feeding again from there",
+            from, behind.Count, string.Join(", ", behind.Take(5).Select(Text.ForLog)));
+        consumed = from;
+        fedUpTo = null;
+        handed.Clear();
+        unsaved.Clear();
+    }
+
+    enum CheckpointResult
+    {
+        /// <summary>Saved, and the saved state holds what was handed to it.</summary>
+        Covered,
+
+        /// <summary>Saved, but its saved state lacks messages handed to it: the feed rewinds.</summary>
+        Behind,
+
+        /// <summary>The call failed: tried again at the next round.</summary>
+        Failed,
     }
 
     /// <summary>A fixed label for why a grain call failed (metrics and log throttling; never the message text).</summary>

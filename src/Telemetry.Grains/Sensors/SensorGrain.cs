@@ -139,6 +139,22 @@ public sealed class SensorGrain(
     {
         ArgumentNullException.ThrowIfNull(batch);
         var recorded = feedPositions.TryGetValue(batch.SpoolId, out var known) ? known : (SpoolPosition?)null;
+        if (batch.HandedBefore is { } before && (recorded is not { } held || held < new SpoolPosition(before.Segment, before.Offset)))
+        {
+            // The feeder handed this grain messages it no longer holds (its node died before it saved them): applying
+            // this batch would skip them for good. Set aside; the feeder's next checkpoint finds the gap and feeds
+            // again from its consumed position, in order.
+            metrics.FeedGaps.Add(1);
+            if (GapLog.ShouldLog("feed_gap", out var suppressed))
+            {
+                logger.LogWarning("Sensor {Sensor}: spool {Spool} handed it messages up to {Before} that its state does not hold (it holds up to {Held}); a batch of {Count} message(s) waits for the feed to rewind ({Suppressed} others not logged in the last {Interval})",
+                    Text.ForLog(SensorId), Text.ForLog(batch.SpoolId), $"{before.Segment}:{before.Offset}", recorded?.ToString() ?? "none", batch.Messages.Count,
+                    suppressed, MovedLogInterval);
+            }
+
+            return;
+        }
+
         IReadOnlyList<FedMessage> fresh = recorded is { } after
             ? [.. batch.Messages.Where(m => new SpoolPosition(m.Segment, m.Offset) > after)]
             : batch.Messages;
@@ -187,8 +203,21 @@ public sealed class SensorGrain(
         }
     }
 
-    /// <summary>Saves the state if messages were applied since it was last saved (the grain feeder's checkpoint round).</summary>
-    public Task Checkpoint() => unsaved ? PersistAsync() : Task.CompletedTask;
+    /// <summary>
+    /// Saves the state if messages were applied since it was last saved (the grain feeder's checkpoint round), then
+    /// answers whether the saved position for <paramref name="spoolId"/> covers <paramref name="handedUpTo"/>.
+    /// </summary>
+    public async Task<bool> Checkpoint(string spoolId, FeedPosition? handedUpTo)
+    {
+        ArgumentNullException.ThrowIfNull(spoolId);
+        if (unsaved)
+        {
+            await PersistAsync();
+        }
+
+        return handedUpTo is null
+            || (feedPositions.TryGetValue(spoolId, out var held) && held >= new SpoolPosition(handedUpTo.Segment, handedUpTo.Offset));
+    }
 
     /// <summary>Writes derived lines, after any whose earlier write failed; on failure keeps them all for the next try.</summary>
     async Task WriteDerivedAsync(List<string> lines)
@@ -242,6 +271,7 @@ public sealed class SensorGrain(
 
     static readonly TimeSpan MovedLogInterval = TimeSpan.FromSeconds(10);
     static readonly LogThrottle MovedLog = new(MovedLogInterval, TimeProvider.System, maxKeys: 1);
+    static readonly LogThrottle GapLog = new(MovedLogInterval, TimeProvider.System, maxKeys: 1);
 
     public Task<SensorSnapshot?> GetSnapshot() => Task.FromResult(model.Snapshot);
 

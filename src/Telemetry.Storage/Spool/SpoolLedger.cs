@@ -291,6 +291,29 @@ internal sealed class SpoolLedger(long capacity)
         }
     }
 
+    /// <summary>
+    /// The grain feed reads again from its consumed position: what it had read after it counts as not read (the marks
+    /// of those reads are dropped; the records are still counted in the feed's lag, so nothing is counted twice when
+    /// they are read again). Returns the consumed position, where the feed's reader is to continue.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The spool has no grain feed.</exception>
+    public SpoolPosition RewindFeed()
+    {
+        lock (gate)
+        {
+            if (!feedOn)
+            {
+                throw new InvalidOperationException("this spool has no grain feed");
+            }
+
+            // The marks are in read order and the consumed position is at a read's end (the feeder consumes whole
+            // batches), so every mark still queued lies after it.
+            feedReads.Clear();
+            feedRead = feedConsumed;
+            return feedConsumed;
+        }
+    }
+
     /// <summary>How long the oldest record not acknowledged by InfluxDB has waited at <paramref name="nowMs"/> (zero when none).</summary>
     public TimeSpan OldestPendingAge(long nowMs)
     {

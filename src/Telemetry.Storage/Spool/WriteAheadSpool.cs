@@ -262,6 +262,24 @@ public sealed class WriteAheadSpool : ITelemetryWriter, IGrainFeed, IHostedServi
         Released(ledger.ConsumeFeed(position));
     }
 
+    /// <summary>
+    /// Moves the feed's read position back to its consumed position: the records after it are read again by the next
+    /// <see cref="ReadFeedAsync"/> (InfluxDB's drainer, a separate cursor, is not affected). Their segments are still
+    /// on disk: none after the consumed position is deleted. Called by the feed's one reader, never during its read.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The spool has no grain feed.</exception>
+    public SpoolPosition RewindFeed()
+    {
+        if (!FeedsGrains)
+        {
+            throw NoFeed();
+        }
+
+        var consumed = ledger.RewindFeed();
+        feedReader.MoveTo(consumed);
+        return consumed;
+    }
+
     /// <summary>After either consumer moved on: save the checkpoint when due, delete what was released, wake waiting appends.</summary>
     void Released(SpoolLedger.Release release)
     {

@@ -112,6 +112,7 @@ public sealed class GrainClusterFixture : IAsyncLifetime
             services.AddGrainStorage(GrainStorage.Name, (sp, _) => new DurableFileGrainStorage(
                 SharedStateDirectory, sp.GetRequiredService<ILogger<DurableFileGrainStorage>>()));
             siloBuilder.AddIncomingGrainCallFilter(SensorCalls.RecordAsync);
+            siloBuilder.UseInMemoryReminderService(); // the campus grain's reminder, as with Orleans:Clustering=Localhost
         }
     }
 }

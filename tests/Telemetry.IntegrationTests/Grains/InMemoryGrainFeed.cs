@@ -13,7 +13,9 @@ public sealed class InMemoryGrainFeed : IGrainFeed
     readonly Lock gate = new();
     readonly List<SpoolEntry> entries;
     readonly List<(long Sequence, SpoolPosition Position)> consumed = [];
+    readonly List<long> rewinds = [];
     int cursor;
+    bool waiting;
     TaskCompletionSource appended = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public InMemoryGrainFeed(string spoolId) : this(spoolId, [], default)
@@ -75,6 +77,18 @@ public sealed class InMemoryGrainFeed : IGrainFeed
         }
     }
 
+    /// <summary>True while the reader waits for records after having read all: the feeder is between its batches and rounds.</summary>
+    public bool ReaderWaiting
+    {
+        get
+        {
+            lock (gate)
+            {
+                return waiting;
+            }
+        }
+    }
+
     public async ValueTask<IReadOnlyList<SpoolEntry>> ReadFeedAsync(int maxRecords, CancellationToken cancellationToken)
     {
         while (true)
@@ -91,9 +105,43 @@ public sealed class InMemoryGrainFeed : IGrainFeed
                 }
 
                 wait = appended.Task;
+                waiting = true;
             }
 
-            await wait.WaitAsync(cancellationToken);
+            try
+            {
+                await wait.WaitAsync(cancellationToken);
+            }
+            finally
+            {
+                lock (gate)
+                {
+                    waiting = false;
+                }
+            }
+        }
+    }
+
+    /// <summary>Rewinds recorded with their sequence number (shared with <see cref="SensorCalls"/>).</summary>
+    public IReadOnlyList<long> Rewinds
+    {
+        get
+        {
+            lock (gate)
+            {
+                return [.. rewinds];
+            }
+        }
+    }
+
+    public SpoolPosition RewindFeed()
+    {
+        lock (gate)
+        {
+            rewinds.Add(SensorCalls.Next());
+            var consumedAt = FeedConsumed;
+            cursor = entries.FindIndex(e => e.End > consumedAt) is var i and >= 0 ? i : entries.Count;
+            return consumedAt;
         }
     }
 

@@ -111,7 +111,7 @@ public sealed class SensorGrainFeedTests(GrainClusterFixture fixture)
             .ToArray();
 
         await sensor.IngestBatch(new FeedBatch(spool, messages[..3]));
-        await sensor.Checkpoint();
+        Assert.True(await sensor.Checkpoint(spool, new FeedPosition(2, 300)));
 
         var saved = await ReadStateAsync(id);
         Assert.Equal(new SpoolPosition(2, 300), saved.FeedPositions?[spool]);
@@ -134,10 +134,51 @@ public sealed class SensorGrainFeedTests(GrainClusterFixture fixture)
         Assert.Equal(6, closed.Number("count"));
         Assert.Equal(21.0 / 6, closed.Number("mean"), 9);
 
-        await sensor.Checkpoint();
+        Assert.True(await sensor.Checkpoint(spool, new FeedPosition(2, 700)));
         Assert.Equal(new SpoolPosition(2, 700), (await ReadStateAsync(id)).FeedPositions?[spool]);
         Assert.Equal(7, (await ReadStateAsync(id)).MessagesTotal);
     }
+
+    [Fact]
+    public async Task A_grain_that_lost_fed_messages_sets_later_batches_aside_and_answers_behind_until_fed_again_in_order()
+    {
+        var id = "unreg-" + Guid.NewGuid().ToString("N")[..12];
+        var sensor = fixture.Grains.GetGrain<ISensorGrain>(id);
+        var spool = "lost-" + Guid.NewGuid().ToString("N");
+        var window = Messages.MinuteBase();
+        var messages = Enumerable.Range(1, 6)
+            .Select(i => new FedMessage(4, i * 100, Messages.One(Messages.Address(id), window + (i * 1_000), ("temperature", i))))
+            .ToArray();
+
+        await sensor.IngestBatch(new FeedBatch(spool, messages[..3]));
+        Assert.True(await sensor.Checkpoint(spool, new FeedPosition(4, 300)));
+        var savedAtCheckpoint = await ReadStateAsync(id);
+
+        // Messages 4 and 5 are handed over; then the grain's node dies before it saves them: its next activation has
+        // the state of the checkpoint (simulated: the deactivation's save is replaced by the checkpoint's state).
+        await sensor.IngestBatch(new FeedBatch(spool, messages[3..5], HandedBefore: new FeedPosition(4, 300)));
+        await fixture.Cluster.DeactivateAsync(sensor);
+        await fixture.Cluster.WaitForDeactivationAsync(sensor);
+        await WriteStateAsync(id, savedAtCheckpoint);
+
+        // Message 6 comes with what the feeder handed before it: the grain does not hold it, so it applies nothing.
+        await sensor.IngestBatch(new FeedBatch(spool, messages[5..], HandedBefore: new FeedPosition(4, 500)));
+        Assert.Null(await sensor.GetSnapshot()); // nothing applied since its activation
+        Assert.False(await sensor.Checkpoint(spool, new FeedPosition(4, 600)));
+        Assert.Equal(new SpoolPosition(4, 300), (await ReadStateAsync(id)).FeedPositions?[spool]);
+
+        // The feeder rewinds to its consumed position (after message 3) and feeds 4 to 6 again, in order.
+        await sensor.IngestBatch(new FeedBatch(spool, messages[3..]));
+        var snapshot = await sensor.GetSnapshot();
+        Assert.Equal(6, snapshot?.MessagesTotal);
+        Assert.Equal(6, snapshot?.LastValues["temperature"]);
+        Assert.True(await sensor.Checkpoint(spool, new FeedPosition(4, 600)));
+        Assert.Equal(new SpoolPosition(4, 600), (await ReadStateAsync(id)).FeedPositions?[spool]);
+    }
+
+    Task WriteStateAsync(string sensor, SensorGrainState state) =>
+        new DurableFileGrainStorage(fixture.StateDirectory, NullLogger<DurableFileGrainStorage>.Instance)
+            .WriteStateAsync("sensor", GrainId.Create("sensor", sensor), new GrainState<SensorGrainState>(state));
 
     [Fact]
     public async Task A_state_file_written_before_the_grain_feed_still_loads()
@@ -158,13 +199,13 @@ public sealed class SensorGrainFeedTests(GrainClusterFixture fixture)
     {
         var sensor = fixture.Grains.GetGrain<ISensorGrain>(FreezerReactivate);
         await fixture.Grains.IngestAsync(Messages.Address(FreezerReactivate), Messages.NowMs, ("temperature", -20));
-        await sensor.Checkpoint();
+        await sensor.Checkpoint(Messages.TestSpool, null);
         var first = await ReadStateAsync(FreezerReactivate);
         Assert.Equal(1, first.MessagesTotal);
         Assert.NotNull(first.FeedPositions?[Messages.TestSpool]);
 
         await fixture.Grains.IngestAsync(Messages.Address(FreezerReactivate), Messages.NowMs, ("temperature", -21));
-        await sensor.Checkpoint();
+        await sensor.Checkpoint(Messages.TestSpool, null);
         var second = await ReadStateAsync(FreezerReactivate);
         Assert.Equal(2, second.MessagesTotal);
         Assert.True(second.FeedPositions![Messages.TestSpool] > first.FeedPositions![Messages.TestSpool]);

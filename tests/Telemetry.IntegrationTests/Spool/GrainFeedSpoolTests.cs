@@ -217,6 +217,42 @@ public sealed class GrainFeedSpoolTests : IDisposable
     }
 
     [Fact]
+    public async Task A_rewind_reads_again_from_the_consumed_position_across_segments_without_moving_InfluxDBs_cursor_or_the_lag()
+    {
+        var spool = await OpenAsync(o => o.SegmentBytes = 4096);
+        await WriteAsync(spool, 0, 300);
+        var drained = Drain(spool, maxLines: 100);
+        var fed = await ReadFeedAsync(spool, 300, maxRecords: 50);
+        spool.ConsumeFeed(fed[99].End);
+        var lag = (spool.FeedLagBytes, spool.FeedLagLines);
+
+        // InfluxDB's cursor took everything (segments behind the feed's consumed position may go); the feed reads
+        // records 100 to 299 again, the same records at the same positions, over several segments.
+        Assert.Equal(fed[99].End, spool.RewindFeed());
+        var again = await ReadFeedAsync(spool, 200, maxRecords: 50);
+        Assert.Equal(fed[100..].Select(Show), again.Select(Show));
+        Assert.True(again[^1].End.Segment > again[0].End.Segment, $"the rewound records lie in one segment: {again[0].End} to {again[^1].End}");
+        Assert.Equal(lag, (spool.FeedLagBytes, spool.FeedLagLines));
+        Assert.Null(spool.TryRead(100));
+        Assert.Equal(fed.Sum(e => e.Lines.Count), drained.Count);
+
+        // Consuming after the rewind counts each record once: the lag ends at zero.
+        spool.ConsumeFeed(again[^1].End);
+        Assert.Equal((0L, 0L), (spool.FeedLagBytes, spool.FeedLagLines));
+
+        // A rewind with nothing read since the consumed position reads nothing; new records come as usual.
+        Assert.Equal(spool.FeedConsumed, spool.RewindFeed());
+        await WriteAsync(spool, 300, 1);
+        Assert.Equal([Message(300)], (await ReadFeedAsync(spool, 1)).Select(e => e.Lines.ToArray()));
+
+        // The consumed position after a rewind survives a restart like any other.
+        await StopAsync(spool);
+        var reopened = await OpenAsync(o => o.SegmentBytes = 4096);
+        Assert.True(reopened.FeedConsumed >= again[^1].End, $"consumed {reopened.FeedConsumed}, last consumed record ends at {again[^1].End}");
+        Assert.Equal([Message(300)], (await ReadFeedAsync(reopened, 1)).Select(e => e.Lines.ToArray()));
+    }
+
+    [Fact]
     public async Task A_lagging_feed_fills_the_spool_and_consuming_frees_it()
     {
         var spool = await OpenAsync(o => o.MaxBytes = 2048);
