@@ -54,6 +54,13 @@ public sealed class GrainFeeder : BackgroundService
 
     static readonly TimeSpan LogInterval = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// How long a batch is tried again while its grain's calls fail with cluster errors or time-outs, beyond the
+    /// <see cref="GrainFeedOptions.FeedMaxAttempts"/> of one round: longer than Orleans takes to declare a dead node dead
+    /// and place the grain on a survivor. The feed waits meanwhile (the spool holds the messages).
+    /// </summary>
+    static readonly TimeSpan ClusterOutageBudget = TimeSpan.FromMinutes(3);
+
     /// <summary>Pause after a failed read of the spool before the next.</summary>
     static readonly TimeSpan ReadRetryDelay = TimeSpan.FromSeconds(1);
 
@@ -302,14 +309,31 @@ public sealed class GrainFeeder : BackgroundService
     /// <summary>One sensor's messages of a batch; true when its call returned (false: given up, after counting and logging).</summary>
     async Task<bool> IngestAsync(string sensor, FeedBatch batch, CancellationToken cancellationToken)
     {
+        var started = time.GetTimestamp();
         try
         {
-            await retry.ExecuteAsync(async (state, _) =>
+            while (true)
             {
-                metrics.FeedCalls.Add(1);
-                await grains.GetGrain<ISensorGrain>(state.Sensor).IngestBatch(state.Batch);
-            }, (Sensor: sensor, Batch: batch), cancellationToken);
-            return true;
+                try
+                {
+                    await retry.ExecuteAsync(async (state, _) =>
+                    {
+                        metrics.FeedCalls.Add(1);
+                        await grains.GetGrain<ISensorGrain>(state.Sensor).IngestBatch(state.Batch);
+                    }, (Sensor: sensor, Batch: batch), cancellationToken);
+                    return true;
+                }
+                catch (Exception ex) when (ex is OrleansException or TimeoutException && time.GetElapsedTime(started) < ClusterOutageBudget)
+                {
+                    // The grain's node is gone or unreachable and Orleans has not declared it dead yet (that takes tens
+                    // of seconds): the grain will be activated on a survivor, so the batch is not given up for that.
+                    if (logThrottle.ShouldLog("cluster-outage", out var suppressed))
+                    {
+                        logger.LogWarning("Sensor {Sensor}: its grain stays unreachable ({Error}); the grain feed keeps trying for up to {Budget} ({Suppressed} others not logged in the last {Interval})",
+                            Text.ForLog(sensor), ex.Message, ClusterOutageBudget, suppressed, LogInterval);
+                    }
+                }
+            }
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
