@@ -47,9 +47,7 @@ public sealed class AlertFanoutClusterTests(PostgresFixture postgres)
     [Fact]
     public async Task Each_alert_step_reaches_every_nodes_subscribers_once_and_each_webhook_once()
     {
-        var database = $"fanout_{Guid.NewGuid():N}";
-        var connectionString = await postgres.Server.CreateDatabaseAsync(database, Ct);
-        await ClusterProcesses.ApplySchemaAsync(connectionString, Ct);
+        var (database, connectionString) = await ClusterProcesses.NewClusterDatabaseAsync(postgres.Server, "fanout", Ct);
         var directory = Directory.CreateTempSubdirectory("telemetry-it-fanout-").FullName;
         try
         {
@@ -66,13 +64,7 @@ public sealed class AlertFanoutClusterTests(PostgresFixture postgres)
             ];
             await using var a = await ServiceProcess.StartAsync([.. ClusterProcesses.NodeSettings(connectionString, database, "node-a"), .. settings], Ct);
             await using var b = await ServiceProcess.StartAsync([.. ClusterProcesses.NodeSettings(connectionString, database, "node-b"), .. settings], Ct);
-            await Poll.UntilAsync(
-                "both nodes active in Orleans' membership table",
-                () => postgres.Server.QueryAsync(database, "SELECT count(*) FROM orleansmembershiptable WHERE status = 3", Ct),
-                active => active is ["2"],
-                within: TimeSpan.FromSeconds(60),
-                show: active => string.Join(",", active),
-                cancellationToken: Ct);
+            await ClusterProcesses.WaitForActiveNodesAsync(postgres.Server, database, 2, Ct);
 
             await using var watchA = await AlertWatcher.StartAsync(a, "watch-a");
             await using var watchB = await AlertWatcher.StartAsync(b, "watch-b");

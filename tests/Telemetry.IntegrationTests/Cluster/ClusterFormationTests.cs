@@ -20,20 +20,12 @@ public sealed class ClusterFormationTests(PostgresFixture postgres)
     [Fact]
     public async Task Two_nodes_form_one_cluster_and_share_grains_and_their_state()
     {
-        var database = $"formation_{Guid.NewGuid():N}";
-        var connectionString = await postgres.Server.CreateDatabaseAsync(database, Ct);
-        await ClusterProcesses.ApplySchemaAsync(connectionString, Ct);
+        var (database, connectionString) = await ClusterProcesses.NewClusterDatabaseAsync(postgres.Server, "formation", Ct);
 
         await using var a = await ServiceProcess.StartAsync([.. ClusterProcesses.NodeSettings(connectionString, database, "node-a"), "--Grains:FeedCheckpointInterval=00:00:01"], Ct);
         await using var b = await ServiceProcess.StartAsync([.. ClusterProcesses.NodeSettings(connectionString, database, "node-b"), "--Grains:FeedCheckpointInterval=00:00:01"], Ct);
 
-        await Poll.UntilAsync(
-            "both nodes active in Orleans' membership table",
-            () => postgres.Server.QueryAsync(database, "SELECT count(*) FROM orleansmembershiptable WHERE status = 3", Ct),
-            active => active is ["2"],
-            within: TimeSpan.FromSeconds(60),
-            show: active => string.Join(",", active),
-            cancellationToken: Ct);
+        await ClusterProcesses.WaitForActiveNodesAsync(postgres.Server, database, 2, Ct);
 
         using var device = new MqttClientFactory().CreateMqttClient();
         await device.ConnectAsync(new MqttClientOptionsBuilder().WithTcpServer("127.0.0.1", a.MqttPort).WithClientId("formation-1")

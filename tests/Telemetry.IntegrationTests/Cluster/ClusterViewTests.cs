@@ -54,9 +54,7 @@ public sealed class ClusterViewTests(PostgresFixture postgres) : IAsyncLifetime
     [Fact]
     public async Task Both_nodes_list_the_cluster_and_a_registry_difference_is_degraded_on_both_until_the_files_agree()
     {
-        var database = $"view_{Guid.NewGuid():N}";
-        var connectionString = await postgres.Server.CreateDatabaseAsync(database, Ct);
-        await ClusterProcesses.ApplySchemaAsync(connectionString, Ct);
+        var (database, connectionString) = await ClusterProcesses.NewClusterDatabaseAsync(postgres.Server, "view", Ct);
         var registryA = Path.Combine(directory, "a.yaml");
         var registryB = Path.Combine(directory, "b.yaml");
         await File.WriteAllTextAsync(registryA, Registry, Ct);

@@ -49,9 +49,7 @@ public sealed class GrainSurvivalTests(PostgresFixture postgres)
     [InlineData("node-b")]
     public async Task A_killed_node_does_not_take_the_offline_alerts_of_silent_sensors_with_it(string victim)
     {
-        var database = $"survival_{Guid.NewGuid():N}";
-        var connectionString = await postgres.Server.CreateDatabaseAsync(database, Ct);
-        await ClusterProcesses.ApplySchemaAsync(connectionString, Ct);
+        var (database, connectionString) = await ClusterProcesses.NewClusterDatabaseAsync(postgres.Server, "survival", Ct);
         var directory = Directory.CreateTempSubdirectory("telemetry-it-survival-").FullName;
         try
         {
@@ -60,13 +58,7 @@ public sealed class GrainSurvivalTests(PostgresFixture postgres)
             string[] common = [$"--Campus:RegistryPath={registry}", "--Grains:FeedCheckpointInterval=00:00:01", "--Campus:StateInterval=00:00:02"];
             await using var a = await ServiceProcess.StartAsync([.. ClusterProcesses.NodeSettings(connectionString, database, "node-a"), .. common], Ct);
             await using var b = await ServiceProcess.StartAsync([.. ClusterProcesses.NodeSettings(connectionString, database, "node-b"), .. common], Ct);
-            await Poll.UntilAsync(
-                "both nodes active in Orleans' membership table",
-                () => postgres.Server.QueryAsync(database, "SELECT count(*) FROM orleansmembershiptable WHERE status = 3", Ct),
-                active => active is ["2"],
-                within: TimeSpan.FromSeconds(60),
-                show: active => string.Join(",", active),
-                cancellationToken: Ct);
+            await ClusterProcesses.WaitForActiveNodesAsync(postgres.Server, database, 2, Ct);
 
             var ids = Enumerable.Range(0, Sensors).Select(i => $"{Run}-s{i}").ToArray();
             using (var device = new MqttClientFactory().CreateMqttClient())
