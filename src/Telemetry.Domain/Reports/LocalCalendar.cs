@@ -60,34 +60,15 @@ public sealed class LocalCalendar
         var utc = instant.UtcDateTime;
         var offset = Zone.GetUtcOffset(utc);
         var local = utc + offset;
-        var localHour = new DateTime(local.Year, local.Month, local.Day, local.Hour, 0, 0, DateTimeKind.Unspecified);
+        var localHour = new DateTime(local.Year, local.Month, local.Day, local.Hour, 0, 0, DateTimeKind.Utc);
         var start = localHour - offset;
         var end = start.AddHours(1);
 
-        // Clip to a transition inside [start, end): the offset must be the same over the whole window.
-        // Checked at both ends first so the common case costs two look-ups.
-        var startClip = start;
-        for (var t = utc; t > start && Zone.GetUtcOffset(start) != offset;)
-        {
-            var step = t.AddMinutes(-1) < start ? start : t.AddMinutes(-1);
-            if (Zone.GetUtcOffset(step) != offset)
-            {
-                startClip = t;
-                break;
-            }
-
-            t = step;
-        }
-
-        var endClip = end;
-        for (var t = utc; t < end && Zone.GetUtcOffset(end.AddTicks(-1)) != offset; t = t.AddMinutes(1))
-        {
-            if (Zone.GetUtcOffset(t) != offset)
-            {
-                endClip = t;
-                break;
-            }
-        }
+        // Clip to a transition inside [start, end) so the offset is the same over the whole window; the two checks
+        // keep the common case at two look-ups, a binary search finds the transition instant to the tick.
+        var startClip = Zone.GetUtcOffset(start) == offset ? start : FirstWithOffset(start, utc, offset);
+        var last = end.AddTicks(-1);
+        var endClip = Zone.GetUtcOffset(last) == offset ? end : FirstWithoutOffset(utc, last, offset);
 
         return new LocalWindow(
             ReportPeriod.Hour,
@@ -141,6 +122,44 @@ public sealed class LocalCalendar
     {
         ArgumentNullException.ThrowIfNull(window);
         return window.LocalStart.DayOfWeek is DayOfWeek.Saturday or DayOfWeek.Sunday;
+    }
+
+    /// <summary>The first instant in (<paramref name="lo"/>, <paramref name="hi"/>] with <paramref name="offset"/>; lo has another.</summary>
+    DateTime FirstWithOffset(DateTime lo, DateTime hi, TimeSpan offset)
+    {
+        while (hi.Ticks - lo.Ticks > 1)
+        {
+            var mid = new DateTime(lo.Ticks + ((hi.Ticks - lo.Ticks) / 2), DateTimeKind.Utc);
+            if (Zone.GetUtcOffset(mid) == offset)
+            {
+                hi = mid;
+            }
+            else
+            {
+                lo = mid;
+            }
+        }
+
+        return hi;
+    }
+
+    /// <summary>The first instant in (<paramref name="lo"/>, <paramref name="hi"/>] without <paramref name="offset"/>; lo has it.</summary>
+    DateTime FirstWithoutOffset(DateTime lo, DateTime hi, TimeSpan offset)
+    {
+        while (hi.Ticks - lo.Ticks > 1)
+        {
+            var mid = new DateTime(lo.Ticks + ((hi.Ticks - lo.Ticks) / 2), DateTimeKind.Utc);
+            if (Zone.GetUtcOffset(mid) == offset)
+            {
+                lo = mid;
+            }
+            else
+            {
+                hi = mid;
+            }
+        }
+
+        return hi;
     }
 
     /// <summary>

@@ -108,6 +108,35 @@ public class LocalCalendarTests
         Assert.False(LocalCalendar.IsOvernight(Berlin.DayOf(Z(3, 30, 2))));
     }
 
+    [Theory]
+    [InlineData("Europe/Berlin")]
+    [InlineData("Asia/Kolkata")] // +05:30: local hours are not UTC hours
+    [InlineData("Australia/Lord_Howe")] // DST shifts by 30 minutes: an hour around the change is shorter
+    public void Hour_and_day_windows_tile_a_whole_year_without_gaps_or_overlaps(string zone)
+    {
+        var calendar = LocalCalendar.ForZone(zone);
+        var from = Z(1, 1, 0);
+        var to = from.AddYears(1);
+        foreach (var period in new[] { ReportPeriod.Hour, ReportPeriod.Day })
+        {
+            var previous = calendar.WindowOf(period, from);
+            Assert.Equal(previous, calendar.WindowOf(period, previous.StartUtc));
+            var count = 0;
+            while (previous.EndUtc < to)
+            {
+                var next = calendar.WindowOf(period, previous.EndUtc);
+                Assert.Equal(previous.EndUtc, next.StartUtc);
+                Assert.Equal(next, calendar.WindowOf(period, next.EndUtc.AddTicks(-1)));
+                Assert.True(next.Length > TimeSpan.Zero && next.Length <= TimeSpan.FromHours(period == ReportPeriod.Hour ? 1 : 25), $"{next}");
+                Assert.Equal(next.LocalStart, TimeZoneInfo.ConvertTime(next.StartUtc, calendar.Zone).DateTime);
+                previous = next;
+                count++;
+            }
+
+            Assert.InRange(count, period == ReportPeriod.Hour ? 8755 : 364, period == ReportPeriod.Hour ? 8770 : 366);
+        }
+    }
+
     [Fact]
     public void An_unknown_zone_is_refused()
     {
