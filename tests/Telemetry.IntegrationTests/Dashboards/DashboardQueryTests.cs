@@ -40,7 +40,7 @@ public sealed partial class DashboardQueryTests(CampusDayFixture fixture)
         foreach (var dashboard in DashboardCatalog.LoadAll())
         {
             var variables = dashboard.Variables
-                .Select(v => new GrafanaVariable(v.Name, ["bldg-1", "r101"], v.Multi, v.IncludeAll))
+                .Select(v => new GrafanaVariable(v.Name, v.Type == "constant" ? [v.Query] : ["bldg-1", "r101"], v.Multi, v.IncludeAll))
                 .ToList();
             foreach (var query in dashboard.Queries)
             {
@@ -77,6 +77,12 @@ public sealed partial class DashboardQueryTests(CampusDayFixture fixture)
         var resolved = new List<GrafanaVariable>();
         foreach (var variable in dashboard.Variables)
         {
+            if (variable.Type == "constant")
+            {
+                resolved.Add(new GrafanaVariable(variable.Name, [variable.Query]));
+                continue;
+            }
+
             var query = dashboard.Queries.Single(q => q.Kind == DashboardQueryKind.Variable && q.Owner == variable.Name);
             var text = new GrafanaInfluxQl(from, now, resolved).Interpolate(variable.Query);
             var (values, error) = await RunAsync(text);
@@ -88,6 +94,13 @@ public sealed partial class DashboardQueryTests(CampusDayFixture fixture)
                 // Fall back to the raw readings' tags so that the panels can still be checked.
                 var fallback = await RunAsync($"SHOW TAG VALUES FROM \"telemetry\" WITH KEY = \"{variable.Name}\"");
                 options = fallback.Series?.SelectMany(s => s.Values.Select(row => row[s.ColumnIndex("value")].GetString() ?? "")).Distinct().ToList() ?? [];
+            }
+
+            // A single-value sensor variable (the sensor detail dashboard): a sensor that raised an alert and has roll-ups,
+            // so that every panel of that dashboard has something to show.
+            if (variable.Name == "sensor" && !variable.Multi)
+            {
+                options = await InterestingSensorsFirstAsync(options);
             }
 
             // "All" selected, the dashboards' default: every option.
@@ -122,6 +135,16 @@ public sealed partial class DashboardQueryTests(CampusDayFixture fixture)
         {
             return (null, ex.Message);
         }
+    }
+
+    async Task<List<string>> InterestingSensorsFirstAsync(List<string> options)
+    {
+        async Task<HashSet<string>> SensorsAsync(string query) =>
+            (await RunAsync(query)).Series?.SelectMany(s => s.Values.Select(row => row[s.ColumnIndex("value")].GetString() ?? "")).ToHashSet(StringComparer.Ordinal) ?? [];
+
+        var alerting = await SensorsAsync("SHOW TAG VALUES FROM \"alerts\" WITH KEY = \"sensor\" WHERE \"event\" = 'raised'");
+        var rolledUp = await SensorsAsync("SHOW TAG VALUES FROM \"telemetry_1m\" WITH KEY = \"sensor\"");
+        return [.. options.OrderByDescending(o => alerting.Contains(o) && rolledUp.Contains(o)).ThenBy(o => o, StringComparer.Ordinal)];
     }
 
     async Task<HashSet<string>> MeasurementsAsync()
