@@ -111,6 +111,32 @@ public sealed class DashboardFile
         }
     }
 
+    /// <summary>Every data link of every panel: field defaults, field overrides and panel links, with the panel's title.</summary>
+    public IReadOnlyList<(string Panel, string Title, string Url)> DataLinks
+    {
+        get
+        {
+            var links = new List<(string, string, string)>();
+            foreach (var panel in Panels)
+            {
+                var title = (string?)panel["title"] ?? "";
+                var nodes = new List<JsonNode?> { panel["links"], panel["fieldConfig"]?["defaults"]?["links"] };
+                foreach (var rule in panel["fieldConfig"]?["overrides"]?.AsArray().OfType<JsonObject>() ?? [])
+                {
+                    nodes.AddRange(rule["properties"]?.AsArray().OfType<JsonObject>()
+                        .Where(p => (string?)p["id"] == "links").Select(p => p["value"]) ?? []);
+                }
+
+                foreach (var link in nodes.OfType<JsonArray>().SelectMany(a => a.OfType<JsonObject>()))
+                {
+                    links.Add((title, (string?)link["title"] ?? "", (string?)link["url"] ?? ""));
+                }
+            }
+
+            return links;
+        }
+    }
+
     static string QueryText(JsonNode? node) => node switch
     {
         null => "",
@@ -149,6 +175,9 @@ public static class DashboardCatalog
     public static string DashboardsDirectory => Path.Combine(RepositoryRoot, "dashboards", "campus");
 
     public static string DatasourceYamlPath => Path.Combine(RepositoryRoot, "dashboards", "provisioning", "datasources", "influxdb.yaml");
+
+    /// <summary>The demo campus registry that <c>./run.sh</c> and compose start the service with.</summary>
+    public static string RegistryPath => Path.Combine(RepositoryRoot, "deploy", "campus.yaml");
 
     public static string ProviderYamlPath => Path.Combine(RepositoryRoot, "dashboards", "provisioning", "dashboards", "campus.yaml");
 

@@ -40,7 +40,7 @@ public sealed partial class DashboardQueryTests(CampusDayFixture fixture)
         foreach (var dashboard in DashboardCatalog.LoadAll())
         {
             var variables = dashboard.Variables
-                .Select(v => new GrafanaVariable(v.Name, ["bldg-1", "r101"], v.Multi, v.IncludeAll))
+                .Select(v => new GrafanaVariable(v.Name, v.Type == "constant" ? [v.Query] : ["bldg-1", "r101"], v.Multi, v.IncludeAll))
                 .ToList();
             foreach (var query in dashboard.Queries)
             {
@@ -77,6 +77,12 @@ public sealed partial class DashboardQueryTests(CampusDayFixture fixture)
         var resolved = new List<GrafanaVariable>();
         foreach (var variable in dashboard.Variables)
         {
+            if (variable.Type == "constant")
+            {
+                resolved.Add(new GrafanaVariable(variable.Name, [variable.Query]));
+                continue;
+            }
+
             var query = dashboard.Queries.Single(q => q.Kind == DashboardQueryKind.Variable && q.Owner == variable.Name);
             var text = new GrafanaInfluxQl(from, now, resolved).Interpolate(variable.Query);
             var (values, error) = await RunAsync(text);
@@ -88,6 +94,13 @@ public sealed partial class DashboardQueryTests(CampusDayFixture fixture)
                 // Fall back to the raw readings' tags so that the panels can still be checked.
                 var fallback = await RunAsync($"SHOW TAG VALUES FROM \"telemetry\" WITH KEY = \"{variable.Name}\"");
                 options = fallback.Series?.SelectMany(s => s.Values.Select(row => row[s.ColumnIndex("value")].GetString() ?? "")).Distinct().ToList() ?? [];
+            }
+
+            // A single-value sensor variable (the sensor detail dashboard): a sensor that raised an alert and has roll-ups,
+            // so that every panel of that dashboard has something to show.
+            if (variable.Name == "sensor" && !variable.Multi)
+            {
+                options = await InterestingSensorsFirstAsync(options);
             }
 
             // "All" selected, the dashboards' default: every option.
@@ -112,6 +125,47 @@ public sealed partial class DashboardQueryTests(CampusDayFixture fixture)
         Assert.True(failures.Count == 0, $"{failures.Count} of {dashboard.Queries.Count} queries of {file} failed:\n" + string.Join('\n', failures));
     }
 
+    [Fact]
+    public async Task Active_alerts_show_alerts_raised_long_ago_since_their_raise_time()
+    {
+        const string database = "dashboards_alert_history";
+        await fixture.Influx.CreateDatabaseAsync(database, Ct);
+        var now = DateTimeOffset.UtcNow;
+        long Ago(double days) => now.AddDays(-days).ToUnixTimeMilliseconds();
+        string Step(string sensor, string ev, long raisedAt, long at, int active, int acknowledged) =>
+            $"alerts,building=b1,room=r1,sensor={sensor},rule=high,severity=critical,event={ev} alert_id=\"{sensor}/high/{raisedAt}\",active={active},acknowledged={acknowledged},message=\"m\",by=\"auto\" {at}";
+
+        // s-old: raised 40 days ago, acknowledged, still open. s-gone: raised and cleared long ago.
+        // s-again: an old alert cleared, a new one raised 2 days ago and open.
+        await fixture.Influx.WriteAsync(database, string.Join('\n',
+            Step("s-old", "raised", Ago(40), Ago(40), 1, 0),
+            Step("s-old", "acknowledged", Ago(40), Ago(39), 1, 1),
+            Step("s-gone", "raised", Ago(50), Ago(50), 1, 0),
+            Step("s-gone", "cleared", Ago(50), Ago(45), 0, 0),
+            Step("s-again", "raised", Ago(60), Ago(60), 1, 0),
+            Step("s-again", "cleared", Ago(60), Ago(55), 0, 0),
+            Step("s-again", "raised", Ago(2), Ago(2), 1, 0)), cancellationToken: Ct);
+
+        var panel = DashboardCatalog.Load("alerts.json").Panels.Single(p => (string?)p["title"] == "Active alerts");
+        var targets = panel["targets"]!.AsArray().OfType<System.Text.Json.Nodes.JsonObject>()
+            .ToDictionary(t => (string?)t["refId"] ?? "", t => (string?)t["query"] ?? "");
+        var grafana = new GrafanaInfluxQl(now.AddHours(-24), now, [new GrafanaVariable("building", ["b1"], Multi: true, IncludeAll: true)]);
+        var open = await fixture.Influx.QueryAsync(database, grafana.Interpolate(targets["A"]), Ct);
+        var raised = await fixture.Influx.QueryAsync(database, grafana.Interpolate(targets["B"]), Ct);
+
+        // The panel's inner join on alert_id, B's time shown as "since".
+        var raisedAt = raised.SelectMany(s => s.Values.Select(row => (Id: row[s.ColumnIndex("alert_id")].GetString()!, Time: row[s.ColumnIndex("time")].GetInt64())))
+            .ToDictionary(r => r.Id, r => r.Time, StringComparer.Ordinal);
+        var shown = open
+            .SelectMany(s => s.Values.Select(row => (Sensor: s.Tags["sensor"], Id: row[s.ColumnIndex("alert_id")].GetString()!)))
+            .Where(r => raisedAt.ContainsKey(r.Id))
+            .Select(r => (r.Sensor, Since: raisedAt[r.Id]))
+            .OrderBy(r => r.Sensor, StringComparer.Ordinal)
+            .ToList();
+
+        Assert.Equal([("s-again", Ago(2)), ("s-old", Ago(40))], shown);
+    }
+
     async Task<(IReadOnlyList<Fixtures.InfluxSeries>? Series, string? Error)> RunAsync(string query)
     {
         try
@@ -122,6 +176,16 @@ public sealed partial class DashboardQueryTests(CampusDayFixture fixture)
         {
             return (null, ex.Message);
         }
+    }
+
+    async Task<List<string>> InterestingSensorsFirstAsync(List<string> options)
+    {
+        async Task<HashSet<string>> SensorsAsync(string query) =>
+            (await RunAsync(query)).Series?.SelectMany(s => s.Values.Select(row => row[s.ColumnIndex("value")].GetString() ?? "")).ToHashSet(StringComparer.Ordinal) ?? [];
+
+        var alerting = await SensorsAsync("SHOW TAG VALUES FROM \"alerts\" WITH KEY = \"sensor\" WHERE \"event\" = 'raised'");
+        var rolledUp = await SensorsAsync("SHOW TAG VALUES FROM \"telemetry_1m\" WITH KEY = \"sensor\"");
+        return [.. options.OrderByDescending(o => alerting.Contains(o) && rolledUp.Contains(o)).ThenBy(o => o, StringComparer.Ordinal)];
     }
 
     async Task<HashSet<string>> MeasurementsAsync()
