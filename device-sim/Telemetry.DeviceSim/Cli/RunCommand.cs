@@ -23,6 +23,7 @@ static class RunCommand
     static readonly Option<string[]> Fault = new("--fault") { Description = "Inject a fault: FAULT:SENSOR@AT+DURATION[,rate=R], e.g. freezer-failure:bldg-1-lab1-freezer1@10m+1h (simulated time from the start). Repeatable.", Arity = ArgumentArity.ZeroOrMore };
     static readonly Option<FileInfo?> FaultsOut = new("--faults-out") { Description = "Write the injected faults (sensor, fault, simulated start and end) as JSON to this file." };
     static readonly Option<TimeSpan?> Interval = DurationOption.Create("--interval", "Time between two readings of one sensor, in simulated time. [default: each kind's interval]");
+    static readonly Option<TimeSpan?> Backfill = DurationOption.Create("--backfill", "Simulate this span (e.g. 30d) from --start (default: now minus the span) as fast as the broker acknowledges, then stop; --speed is ignored. Use --batch 100 to upload stored history in batches.");
     static readonly Option<TimeSpan?> Duration = DurationOption.Create("--duration", "Stop after this long. [default: until Ctrl-C]");
     static readonly Option<string> Qos = new Option<string>("--qos") { Description = "MQTT QoS: 0 (at most once) or 1 (at least once, acknowledged).", DefaultValueFactory = _ => "1" }.AcceptOnlyFromAmong("0", "1");
     static readonly Option<string> Mqtt = new Option<string>("--mqtt") { Description = "MQTT protocol version.", DefaultValueFactory = _ => "3.1.1" }.AcceptOnlyFromAmong("3.1.1", "5");
@@ -42,7 +43,7 @@ static class RunCommand
                                          "Progress goes to stderr once a second, the summary to stdout. Exit code 0: all acknowledged; " +
                                          "2: acknowledgements missing, refusals or failures; 1: usage error.")
         {
-            Host, Port, ScenarioFile, Buildings, Rooms, Labs, Interval, Duration, Speed, Start, Fault, FaultsOut, Qos, Mqtt,
+            Host, Port, ScenarioFile, Buildings, Rooms, Labs, Interval, Duration, Speed, Start, Backfill, Fault, FaultsOut, Qos, Mqtt,
             Username, PasswordFile, RefusedPassword, Seed, Batch, MaxConnects, Timestamps, AckTimeout, DrainTimeout,
         };
         command.SetAction(RunAsync);
@@ -141,6 +142,7 @@ static class RunCommand
             Registry = registry,
             Speed = parse.GetValue(Speed) ?? scenario.Speed ?? 1,
             Start = start,
+            Backfill = parse.GetValue(Backfill),
             Timetable = scenario.Timetable ?? Defaults.Timetable,
             Behaviour = scenario.Behaviour ?? Defaults.Behaviour,
             Faults = faults,
