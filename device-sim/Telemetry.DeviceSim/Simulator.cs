@@ -240,6 +240,7 @@ public sealed class Simulator
             Errors = counters.Errors,
             Sensors = devices.ToDictionary(device => device.Tally.Sensor.Id, device => device.Tally),
             Speed = _options.Speed,
+            Backfill = run.BackfillEnd is not null,
             SimulatedStart = run.Clock.Start,
             SimulatedEnd = end,
             Faults = InjectedFaults(run.Clock.Start, end),
