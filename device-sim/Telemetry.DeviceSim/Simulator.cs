@@ -44,6 +44,9 @@ public sealed class Simulator
         }
     }
 
+    /// <summary>The options of the run.</summary>
+    public SimulatorOptions Options => _options;
+
     /// <summary>The seed in use: <see cref="SimulatorOptions.Seed"/> or one picked at random.</summary>
     public int Seed { get; }
 

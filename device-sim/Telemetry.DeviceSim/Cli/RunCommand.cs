@@ -12,6 +12,9 @@ static class RunCommand
 {
     static readonly SimulatorOptions Defaults = new();
 
+    /// <summary>The service's default <c>Ingest:MaxAge</c>: readings older than this are refused (timestamp_out_of_range).</summary>
+    static readonly TimeSpan ServiceMaxAge = TimeSpan.FromDays(30);
+
     static readonly Option<string> Host = new("--host") { Description = "Broker host name or address.", DefaultValueFactory = _ => Defaults.Host };
     static readonly Option<int> Port = new("--port") { Description = "Broker TCP port.", DefaultValueFactory = _ => Defaults.Port };
     static readonly Option<int> Buildings = new("--buildings") { Description = "Buildings on the campus.", DefaultValueFactory = _ => Defaults.Buildings };
@@ -76,6 +79,12 @@ static class RunCommand
         {
             await error.WriteLineAsync($"device-sim: {e.Message}");
             return ExitCodes.Usage;
+        }
+
+        if (simulator.Options.Backfill is not null && (simulator.Options.Start ?? DateTimeOffset.UtcNow - simulator.Options.Backfill.Value) < DateTimeOffset.UtcNow - ServiceMaxAge + TimeSpan.FromMinutes(10))
+        {
+            await error.WriteLineAsync($"device-sim: warning: the backfill begins {ServiceMaxAge.TotalDays:0} days ago or earlier (or close to it); the service refuses readings " +
+                                       "older than its Ingest:MaxAge (30 days by default), at MQTT 3.1.1 silently for the simulator (use --mqtt 5 to see the refusals)");
         }
 
         await error.WriteLineAsync($"device-sim: {simulator.Layout.Sensors.Count} devices in {simulator.Layout.Buildings.Count} buildings " +
