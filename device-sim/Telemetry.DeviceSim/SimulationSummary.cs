@@ -49,6 +49,9 @@ public sealed record SimulationSummary
     /// <summary>Time acceleration of the run (1: real time).</summary>
     public double Speed { get; init; } = 1;
 
+    /// <summary>Whether the run was a backfill (as fast as acknowledged, <see cref="Speed"/> unused).</summary>
+    public bool Backfill { get; init; }
+
     /// <summary>Simulated time when the run started and when it stopped.</summary>
     public DateTimeOffset SimulatedStart { get; init; }
     public DateTimeOffset SimulatedEnd { get; init; }

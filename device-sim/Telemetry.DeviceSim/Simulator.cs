@@ -44,6 +44,9 @@ public sealed class Simulator
         }
     }
 
+    /// <summary>The options of the run.</summary>
+    public SimulatorOptions Options => _options;
+
     /// <summary>The seed in use: <see cref="SimulatorOptions.Seed"/> or one picked at random.</summary>
     public int Seed { get; }
 
@@ -53,7 +56,7 @@ public sealed class Simulator
 
     /// <summary>
     /// Problems of a fault schedule against a campus, each naming where the fault was written: unknown sensors and
-    /// faults the sensor cannot have (freezer-failure needs a freezer, meter-drift a meter with an energy register).
+    /// faults the sensor cannot have (freezer-failure needs a freezer, meter-drift, meter-reset and meter-replacement a meter with an energy register).
     /// </summary>
     public static IReadOnlyList<string> ValidateFaults(IEnumerable<FaultSpec> faults, CampusLayout layout)
     {
@@ -73,7 +76,7 @@ public sealed class Simulator
             var fits = fault.Fault switch
             {
                 FaultType.FreezerFailure => sensor.Model == SensorModel.Freezer,
-                FaultType.MeterDrift => sensor.Model is SensorModel.EnergyMeter or SensorModel.LightingMeter or SensorModel.HvacMeter,
+                FaultType.MeterDrift or FaultType.MeterReset or FaultType.MeterReplacement => sensor.Model is SensorModel.EnergyMeter or SensorModel.LightingMeter or SensorModel.HvacMeter,
                 _ => true,
             };
             if (!fits)
@@ -91,10 +94,17 @@ public sealed class Simulator
     /// </summary>
     public async Task<SimulationSummary> RunAsync(IProgress<ProgressSnapshot>? progress = null, CancellationToken cancellationToken = default)
     {
-        var start = _options.Start ?? SimulationClock.DefaultStart(DateTimeOffset.UtcNow, _options.Duration, _options.Speed);
+        var now = DateTimeOffset.UtcNow;
+        var start = _options.Start ?? (_options.Backfill is { } span
+            ? now - span
+            : SimulationClock.DefaultStart(now, _options.Duration, _options.Speed));
+        DateTimeOffset? backfillEnd = _options.Backfill is { } backfill ? start + backfill : null;
         var clock = new SimulationClock(start, _options.Speed);
         var counters = new SimulationCounters();
-        var run = new RunContext(_options, clock, Stopwatch.StartNew(), CampusTimeZone(Registry.Campus.TimeZone), counters);
+        var run = new RunContext(_options, clock, Stopwatch.StartNew(), CampusTimeZone(Registry.Campus.TimeZone), counters)
+        {
+            BackfillEnd = backfillEnd,
+        };
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         if (_options.Duration is { } duration)
         {
@@ -113,7 +123,7 @@ public sealed class Simulator
                 : ReportProgressAsync(progress, () => Snapshot(), stopReporting.Token);
 
             await Task.WhenAll(devices.Select(device => device.RunAsync(stop.Token, drain.Token)));
-            var end = run.SimulatedNow;
+            var end = backfillEnd is null ? run.SimulatedNow : devices.Min(device => device.Reached);
             await stopReporting.CancelAsync();
             await reporting;
             progress?.Report(Snapshot());
@@ -129,7 +139,8 @@ public sealed class Simulator
 
         ProgressSnapshot Snapshot() =>
             counters.Snapshot(run.Wall.Elapsed, devices.Count, devices.Count(device => device.IsConnected),
-                _options.Speed == 1 && _options.Start is null ? null : run.SimulatedNow);
+                backfillEnd is not null ? devices.Min(device => device.Reached)
+                : _options.Speed == 1 && _options.Start is null ? null : run.SimulatedNow);
     }
 
     /// <summary>The campus time zone (IANA id); UTC when the machine does not know it.</summary>
@@ -205,7 +216,7 @@ public sealed class Simulator
             .OrderBy(f => f.Start)
             .Select(f => new InjectedFault(f.Spec.Sensor, sensors[f.Spec.Sensor].Building, sensors[f.Spec.Sensor].Room,
                 f.Spec.Fault.Name(), f.Start, f.End <= end ? f.End : end, f.End <= end,
-                f.Spec.Fault is FaultType.MeterDrift or FaultType.MalformedPayloads ? f.Spec.EffectiveRate : null))];
+                f.Spec.HasRate ? f.Spec.EffectiveRate : null))];
     }
 
     SimulationSummary Summarise(RunContext run, List<SimulatedDevice> devices, DateTimeOffset end)
@@ -232,6 +243,7 @@ public sealed class Simulator
             Errors = counters.Errors,
             Sensors = devices.ToDictionary(device => device.Tally.Sensor.Id, device => device.Tally),
             Speed = _options.Speed,
+            Backfill = run.BackfillEnd is not null,
             SimulatedStart = run.Clock.Start,
             SimulatedEnd = end,
             Faults = InjectedFaults(run.Clock.Start, end),

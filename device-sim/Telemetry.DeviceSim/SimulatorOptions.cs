@@ -34,6 +34,13 @@ public sealed class SimulatorOptions
     /// </summary>
     public DateTimeOffset? Start { get; init; }
 
+    /// <summary>
+    /// Backfill: simulate this span from <see cref="Start"/> (default: now − the span) as fast as the broker
+    /// acknowledges, ignoring <see cref="Speed"/>, and stop at its end. Readings carry their simulated timestamps; a
+    /// device publishes <see cref="ReadingsPerMessage"/> readings a message. <c>null</c>: paced by the wall clock.
+    /// </summary>
+    public TimeSpan? Backfill { get; init; }
+
     /// <summary>When rooms are used, by room type.</summary>
     public Timetable Timetable { get; init; } = Timetable.Default;
 
@@ -100,7 +107,11 @@ public sealed class SimulatorOptions
         Require(LabsPerBuilding >= 0, nameof(LabsPerBuilding), "must not be negative");
         Require(Interval is null || Interval >= TimeSpan.FromMilliseconds(10), nameof(Interval), "must be at least 10ms");
         Require(double.IsFinite(Speed) && Speed is > 0 and <= 1_000_000, nameof(Speed), "must be above 0 and at most 1000000");
-        Require(Speed <= 1 || Duration is not null || Start is not null, nameof(Speed),
+        Require(Backfill is null || Backfill > TimeSpan.Zero, nameof(Backfill), "must be positive");
+        // The service refuses readings more than 5 minutes ahead of its clock.
+        Require(Backfill is null || Start is null || Start + Backfill <= DateTimeOffset.UtcNow + TimeSpan.FromMinutes(1), nameof(Backfill),
+            "from the start must end by now (readings from the future are refused)");
+        Require(Speed <= 1 || Duration is not null || Start is not null || Backfill is not null, nameof(Speed),
             "above 1 needs a duration (the simulated period then ends now) or a start time");
         Require(Timetable is not null, nameof(Timetable), "must not be null");
         Require(Behaviour is not null, nameof(Behaviour), "must not be null");

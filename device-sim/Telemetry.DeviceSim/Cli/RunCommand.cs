@@ -12,6 +12,9 @@ static class RunCommand
 {
     static readonly SimulatorOptions Defaults = new();
 
+    /// <summary>The service's default <c>Ingest:MaxAge</c>: readings older than this are refused (timestamp_out_of_range).</summary>
+    static readonly TimeSpan ServiceMaxAge = TimeSpan.FromDays(30);
+
     static readonly Option<string> Host = new("--host") { Description = "Broker host name or address.", DefaultValueFactory = _ => Defaults.Host };
     static readonly Option<int> Port = new("--port") { Description = "Broker TCP port.", DefaultValueFactory = _ => Defaults.Port };
     static readonly Option<int> Buildings = new("--buildings") { Description = "Buildings on the campus.", DefaultValueFactory = _ => Defaults.Buildings };
@@ -23,6 +26,7 @@ static class RunCommand
     static readonly Option<string[]> Fault = new("--fault") { Description = "Inject a fault: FAULT:SENSOR@AT+DURATION[,rate=R], e.g. freezer-failure:bldg-1-lab1-freezer1@10m+1h (simulated time from the start). Repeatable.", Arity = ArgumentArity.ZeroOrMore };
     static readonly Option<FileInfo?> FaultsOut = new("--faults-out") { Description = "Write the injected faults (sensor, fault, simulated start and end) as JSON to this file." };
     static readonly Option<TimeSpan?> Interval = DurationOption.Create("--interval", "Time between two readings of one sensor, in simulated time. [default: each kind's interval]");
+    static readonly Option<TimeSpan?> Backfill = DurationOption.Create("--backfill", "Simulate this span (e.g. 30d) from --start (default: now minus the span) as fast as the broker acknowledges, then stop; --speed is ignored. Use --batch 100 to upload stored history in batches.");
     static readonly Option<TimeSpan?> Duration = DurationOption.Create("--duration", "Stop after this long. [default: until Ctrl-C]");
     static readonly Option<string> Qos = new Option<string>("--qos") { Description = "MQTT QoS: 0 (at most once) or 1 (at least once, acknowledged).", DefaultValueFactory = _ => "1" }.AcceptOnlyFromAmong("0", "1");
     static readonly Option<string> Mqtt = new Option<string>("--mqtt") { Description = "MQTT protocol version.", DefaultValueFactory = _ => "3.1.1" }.AcceptOnlyFromAmong("3.1.1", "5");
@@ -42,7 +46,7 @@ static class RunCommand
                                          "Progress goes to stderr once a second, the summary to stdout. Exit code 0: all acknowledged; " +
                                          "2: acknowledgements missing, refusals or failures; 1: usage error.")
         {
-            Host, Port, ScenarioFile, Buildings, Rooms, Labs, Interval, Duration, Speed, Start, Fault, FaultsOut, Qos, Mqtt,
+            Host, Port, ScenarioFile, Buildings, Rooms, Labs, Interval, Duration, Speed, Start, Backfill, Fault, FaultsOut, Qos, Mqtt,
             Username, PasswordFile, RefusedPassword, Seed, Batch, MaxConnects, Timestamps, AckTimeout, DrainTimeout,
         };
         command.SetAction(RunAsync);
@@ -75,6 +79,12 @@ static class RunCommand
         {
             await error.WriteLineAsync($"device-sim: {e.Message}");
             return ExitCodes.Usage;
+        }
+
+        if (simulator.Options.Backfill is not null && (simulator.Options.Start ?? DateTimeOffset.UtcNow - simulator.Options.Backfill.Value) < DateTimeOffset.UtcNow - ServiceMaxAge + TimeSpan.FromMinutes(10))
+        {
+            await error.WriteLineAsync($"device-sim: warning: the backfill begins {ServiceMaxAge.TotalDays:0} days ago or earlier (or close to it); the service refuses readings " +
+                                       "older than its Ingest:MaxAge (30 days by default), at MQTT 3.1.1 silently for the simulator (use --mqtt 5 to see the refusals)");
         }
 
         await error.WriteLineAsync($"device-sim: {simulator.Layout.Sensors.Count} devices in {simulator.Layout.Buildings.Count} buildings " +
@@ -141,6 +151,7 @@ static class RunCommand
             Registry = registry,
             Speed = parse.GetValue(Speed) ?? scenario.Speed ?? 1,
             Start = start,
+            Backfill = parse.GetValue(Backfill),
             Timetable = scenario.Timetable ?? Defaults.Timetable,
             Behaviour = scenario.Behaviour ?? Defaults.Behaviour,
             Faults = faults,

@@ -14,6 +14,9 @@ namespace Telemetry.DeviceSim.Devices;
 /// <summary>What every device of a run shares: options, the simulated clock and the wall time since the run started.</summary>
 sealed record RunContext(SimulatorOptions Options, SimulationClock Clock, Stopwatch Wall, TimeZoneInfo CampusTimeZone, SimulationCounters Counters)
 {
+    /// <summary>In a backfill run, the simulated time it ends at (exclusive); <c>null</c> when paced by the wall clock.</summary>
+    public DateTimeOffset? BackfillEnd { get; init; }
+
     public DateTimeOffset SimulatedNow => Clock.SimulatedAt(Wall.Elapsed);
 }
 
@@ -65,6 +68,9 @@ sealed class SimulatedDevice : IDisposable
     public bool IsConnected => _connection.IsConnected;
     public bool EverConnected => _connection.EverConnected;
 
+    /// <summary>The simulated time up to which the device has taken its readings.</summary>
+    public DateTimeOffset Reached { get; private set; }
+
     /// <summary>
     /// Runs until <paramref name="stop"/> fires; a publish in flight then still gets until <paramref name="drain"/>
     /// fires to be acknowledged. Failures are counted, never thrown.
@@ -74,8 +80,15 @@ sealed class SimulatedDevice : IDisposable
         try
         {
             var next = _run.Clock.Start + _interval * _random.NextDouble();
+            Reached = _run.Clock.Start;
             await Task.Delay(MaxConnectJitter * _random.NextDouble(), stop);
             await _connection.ConnectAsync(stop);
+            if (_run.BackfillEnd is { } end)
+            {
+                await BackfillAsync(next, end, stop, drain);
+                return;
+            }
+
             while (true)
             {
                 var wait = _run.Clock.WallOffsetOf(next) - _run.Wall.Elapsed;
@@ -90,7 +103,8 @@ sealed class SimulatedDevice : IDisposable
                     Take(next);
                 }
 
-                await DeliverAsync(now, stop, drain);
+                await DeliverAsync(now, flush: false, stop, drain);
+                Reached = now;
             }
         }
         catch (OperationCanceledException) when (stop.IsCancellationRequested)
@@ -105,6 +119,32 @@ sealed class SimulatedDevice : IDisposable
     }
 
     public void Dispose() => _connection.Dispose();
+
+    /// <summary>
+    /// Backfill: takes the readings of [start of run, <paramref name="end"/>) without waiting for the wall clock, a
+    /// message's worth (<see cref="SimulatorOptions.ReadingsPerMessage"/>) at a time, each message awaiting its
+    /// acknowledgement before the next, so the broker's acknowledgements pace the run; the last partial message is
+    /// sent at the end.
+    /// </summary>
+    async Task BackfillAsync(DateTimeOffset next, DateTimeOffset end, CancellationToken stop, CancellationToken drain)
+    {
+        var perMessage = _options.ReadingsPerMessage;
+        while (next < end)
+        {
+            stop.ThrowIfCancellationRequested();
+            var taken = next;
+            for (var i = 0; i < perMessage && next < end; i++, next += _interval)
+            {
+                taken = next;
+                Take(next);
+            }
+
+            Reached = next < end ? next : end;
+            await DeliverAsync(taken, flush: next >= end, stop, drain);
+        }
+
+        Reached = end;
+    }
 
     void Take(DateTimeOffset at)
     {
@@ -129,7 +169,8 @@ sealed class SimulatedDevice : IDisposable
         _store.Add(new SensorReading(_clock.Stamp(at), metrics));
     }
 
-    async Task DeliverAsync(DateTimeOffset now, CancellationToken stop, CancellationToken drain)
+    /// <summary>Publishes the store's full messages; with <paramref name="flush"/> also the rest.</summary>
+    async Task DeliverAsync(DateTimeOffset now, bool flush, CancellationToken stop, CancellationToken drain)
     {
         var offline = _faults.IsActive(FaultType.Offline, now);
         var withoutNetwork = _network.InOutage(now);
@@ -151,10 +192,10 @@ sealed class SimulatedDevice : IDisposable
         }
 
         var perMessage = _options.ReadingsPerMessage;
-        while (_store.Count >= perMessage)
+        while (_store.Count >= perMessage || (flush && _store.Count > 0))
         {
             // A backlog (after an outage, or when the device fell behind) leaves as larger batches.
-            var batch = _store.Count > perMessage ? Math.Min(_store.Count, Math.Max(perMessage, _options.UploadBatchSize)) : perMessage;
+            var batch = _store.Count > perMessage ? Math.Min(_store.Count, Math.Max(perMessage, _options.UploadBatchSize)) : _store.Count;
             if (MalformedRate(now) is var rate && rate > 0 && _random.NextDouble() < rate)
             {
                 await PublishMalformedAsync(drain);

@@ -15,9 +15,9 @@ public static class SummaryWriter
         var version = summary.ProtocolVersion == MqttProtocolVersion.V500 ? "5" : "3.1.1";
         var qos = summary.Qos == MqttQualityOfServiceLevel.AtMostOnce ? 0 : 1;
         writer.WriteLine($"summary: {DurationText.Format(summary.Elapsed)}, MQTT {version}, QoS {qos}, seed {summary.Seed}");
-        if (summary.Speed != 1 || summary.Faults.Count > 0)
+        if (summary.Speed != 1 || summary.Backfill || summary.Faults.Count > 0)
         {
-            writer.WriteLine($"  simulated       {Time(summary.SimulatedStart)} .. {Time(summary.SimulatedEnd)} ({DurationText.Format(summary.SimulatedEnd - summary.SimulatedStart)}, speed {summary.Speed.ToString(CultureInfo.InvariantCulture)})");
+            writer.WriteLine($"  simulated       {Time(summary.SimulatedStart)} .. {Time(summary.SimulatedEnd)} ({DurationText.Format(summary.SimulatedEnd - summary.SimulatedStart)}, {(summary.Backfill ? "backfill" : "speed " + summary.Speed.ToString(CultureInfo.InvariantCulture))})");
         }
 
         writer.WriteLine($"  devices         {summary.DevicesConnected}/{summary.Devices} connected, {summary.ConnectFailures} connect failures, {summary.Reconnects} reconnects");

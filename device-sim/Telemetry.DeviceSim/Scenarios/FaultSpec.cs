@@ -7,7 +7,8 @@ namespace Telemetry.DeviceSim.Scenarios;
 /// <summary>
 /// A scheduled fault: <paramref name="Sensor"/> gets <paramref name="Fault"/> from <paramref name="At"/> after the
 /// simulated start, for <paramref name="Duration"/> (simulated time). <paramref name="Rate"/> is the fault's strength
-/// where it has one (meter-drift: % per hour; malformed-payloads: share of messages). <paramref name="Origin"/> says
+/// where it has one (meter-drift: % per hour; malformed-payloads: share of messages;
+/// meter-replacement: the new meter's starting register in kWh). <paramref name="Origin"/> says
 /// where it was written (e.g. <c>scenario.yaml:14</c> or <c>--fault</c>) for error messages.
 /// </summary>
 public sealed partial record FaultSpec(string Sensor, FaultType Fault, TimeSpan At, TimeSpan Duration, double? Rate = null, string Origin = "")
@@ -16,7 +17,15 @@ public sealed partial record FaultSpec(string Sensor, FaultType Fault, TimeSpan 
     public const double DefaultMalformedShare = 0.5;
 
     /// <summary>The strength in effect: <see cref="Rate"/> or the fault's default.</summary>
-    public double EffectiveRate => Rate ?? (Fault == FaultType.MeterDrift ? DefaultDriftPercentPerHour : DefaultMalformedShare);
+    public double EffectiveRate => Rate ?? Fault switch
+    {
+        FaultType.MeterDrift => DefaultDriftPercentPerHour,
+        FaultType.MeterReplacement => 0,
+        _ => DefaultMalformedShare,
+    };
+
+    /// <summary>Whether the fault has a strength (shown in the summary and in <c>--faults-out</c>).</summary>
+    public bool HasRate => Fault is FaultType.MeterDrift or FaultType.MalformedPayloads or FaultType.MeterReplacement;
 
     /// <summary>
     /// Parses the command-line form <c>FAULT:SENSOR@AT+DURATION[,rate=R]</c>, e.g.
@@ -72,6 +81,7 @@ public sealed partial record FaultSpec(string Sensor, FaultType Fault, TimeSpan 
     {
         FaultType.MeterDrift => double.IsFinite(rate) && rate > 0 && rate <= 1000,
         FaultType.MalformedPayloads => rate is > 0 and <= 1,
+        FaultType.MeterReplacement => double.IsFinite(rate) && rate is >= 0 and <= 1e9,
         _ => false,
     };
 
@@ -79,6 +89,7 @@ public sealed partial record FaultSpec(string Sensor, FaultType Fault, TimeSpan 
     {
         FaultType.MeterDrift => "% per hour, above 0 up to 1000",
         FaultType.MalformedPayloads => "a share of messages, above 0 up to 1",
+        FaultType.MeterReplacement => "the new meter's starting register in kWh, 0 up to 1e9",
         _ => "this fault takes no rate",
     };
 

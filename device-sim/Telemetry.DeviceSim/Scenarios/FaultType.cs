@@ -13,6 +13,13 @@ public enum FaultType
     MeterDrift,
     /// <summary>The device also publishes invalid payloads: a share rate (default 0.5) of its messages.</summary>
     MalformedPayloads,
+    /// <summary>An energy meter's register drops to 0 when the fault begins and counts on from there (permanent).</summary>
+    MeterReset,
+    /// <summary>
+    /// An energy meter is replaced when the fault begins: the new meter's register starts at rate kWh (default 0)
+    /// and counts on from there (permanent).
+    /// </summary>
+    MeterReplacement,
 }
 
 public static class FaultTypes
@@ -24,6 +31,8 @@ public static class FaultTypes
         ["offline"] = FaultType.Offline,
         ["meter-drift"] = FaultType.MeterDrift,
         ["malformed-payloads"] = FaultType.MalformedPayloads,
+        ["meter-reset"] = FaultType.MeterReset,
+        ["meter-replacement"] = FaultType.MeterReplacement,
     };
 
     /// <summary>The names as written in scenario files and on the command line.</summary>
