@@ -1,6 +1,8 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orleans.Hosting;
+using Polly;
+using Polly.Retry;
 using Telemetry.Domain.Observability;
 using Telemetry.Contracts;
 using Telemetry.Grains.Alerts;
@@ -150,27 +152,34 @@ public sealed class CampusGrain(
     /// <summary>Starts one sensor; returns its id if it failed (logged), so one bad sensor does not stop the others.</summary>
     async Task<string?> StartSensorAsync(string sensorId)
     {
-        for (var attempt = 1; ; attempt++)
+        try
         {
-            try
-            {
-                await GrainFactory.GetGrain<ISensorGrain>(sensorId).Start();
-                return null;
-            }
-            catch (Exception ex) when (ex is not OutOfMemoryException)
-            {
-                if (attempt < StartAttempts)
-                {
-                    // A call routed to a node just declared dead fails once; Orleans places the grain anew on the next.
-                    await Task.Delay(TimeSpan.FromMilliseconds(500 * attempt), time);
-                    continue;
-                }
-
-                logger.LogWarning("Sensor {Sensor} did not start: {Error}", sensorId, ex.Message);
-                return sensorId;
-            }
+            await StartRetry.ExecuteAsync(static async (state, _) => await state.Grains.GetGrain<ISensorGrain>(state.Sensor).Start(),
+                (Grains: GrainFactory, Sensor: sensorId), CancellationToken.None);
+            return null;
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            logger.LogWarning("Sensor {Sensor} did not start: {Error}", sensorId, ex.Message);
+            return sensorId;
         }
     }
+
+    /// <summary>
+    /// <see cref="StartAttempts"/> attempts, 500 ms and then 1 s apart: a call routed to a node just declared dead fails
+    /// once, and Orleans places the grain anew on the next.
+    /// </summary>
+    ResiliencePipeline StartRetry => startRetry ??= new ResiliencePipelineBuilder { TimeProvider = time }
+        .AddRetry(new RetryStrategyOptions
+        {
+            MaxRetryAttempts = StartAttempts - 1,
+            BackoffType = DelayBackoffType.Linear,
+            Delay = TimeSpan.FromMilliseconds(500),
+            ShouldHandle = new PredicateBuilder().Handle<Exception>(ex => ex is not OutOfMemoryException),
+        })
+        .Build();
+
+    ResiliencePipeline? startRetry;
 
     public async Task<CampusState> GetState()
     {

@@ -93,7 +93,7 @@ public sealed class ClusterViewReporter : BackgroundService, IRegistryAgreement
         }
 
         var self = silo.SiloAddress.ToParsableString();
-        var active = snapshot.Members.Values.Where(m => m.Status == SiloStatus.Active).Select(m => m.SiloAddress.ToParsableString()).ToHashSet(StringComparer.Ordinal);
+        var active = ActiveOf(snapshot);
         IReadOnlyList<NodeReport> nodes = [.. seen.Where(r => r.SiloAddress != self && active.Contains(r.SiloAddress) && !string.Equals(r.RegistryHash, mine, StringComparison.Ordinal))];
         Volatile.Write(ref disagreement, new Disagreement(mine, seen, snapshot.Version, nodes));
         return nodes;
@@ -102,8 +102,10 @@ public sealed class ClusterViewReporter : BackgroundService, IRegistryAgreement
     sealed record Disagreement(string Hash, IReadOnlyList<NodeReport> Reports, MembershipVersion Version, IReadOnlyList<NodeReport> Nodes);
 
     /// <summary>The silos Orleans' membership lists as active, as <see cref="SiloAddress.ToParsableString"/>.</summary>
-    public HashSet<string> ActiveSilos() =>
-        [.. membership.CurrentSnapshot.Members.Values.Where(m => m.Status == SiloStatus.Active).Select(m => m.SiloAddress.ToParsableString())];
+    public HashSet<string> ActiveSilos() => ActiveOf(membership.CurrentSnapshot);
+
+    static HashSet<string> ActiveOf(ClusterMembershipSnapshot snapshot) =>
+        snapshot.Members.Values.Where(m => m.Status == SiloStatus.Active).Select(m => m.SiloAddress.ToParsableString()).ToHashSet(StringComparer.Ordinal);
 
     /// <summary>This node's report as of now.</summary>
     public NodeReport Describe() => new(Node, silo.SiloAddress.ToParsableString(), connections.Count, spool.PendingBytes, RegistryHashInForce,
