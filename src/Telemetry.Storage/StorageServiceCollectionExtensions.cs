@@ -19,6 +19,8 @@ public static class StorageServiceCollectionExtensions
         services.AddOptions<WriterOptions>().BindConfiguration(WriterOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<SpoolOptions>().BindConfiguration(SpoolOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         services.AddHttpClient(InfluxV1Target.HttpClientName);
+        services.AddHttpClient(InfluxV1Target.HttpClientName + "-query");
+        services.AddSingleton<IInfluxQuery, InfluxQuery>();
         services.AddSingleton<IInfluxTarget>(sp =>
         {
             var influx = sp.GetRequiredService<IOptions<InfluxOptions>>().Value;
