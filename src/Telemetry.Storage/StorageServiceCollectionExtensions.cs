@@ -1,7 +1,9 @@
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Telemetry.Storage.Drain;
 using Telemetry.Storage.Influx;
+using Telemetry.Storage.Reports;
 using Telemetry.Storage.Spool;
 
 namespace Telemetry.Storage;
@@ -33,6 +35,7 @@ public static class StorageServiceCollectionExtensions
         services.AddSingleton<ITelemetryWriter>(sp => sp.GetRequiredService<WriteAheadSpool>());
         services.AddSingleton<IGrainFeed>(sp => sp.GetRequiredService<WriteAheadSpool>());
         services.AddHostedService(sp => sp.GetRequiredService<WriteAheadSpool>());
+        services.TryAddSingleton<IReportMarks>(NoReportMarks.Instance); // the reports replace it when enabled
         services.AddSingleton<InfluxDrainer>();
         services.AddHostedService(sp => sp.GetRequiredService<InfluxDrainer>());
         return services;

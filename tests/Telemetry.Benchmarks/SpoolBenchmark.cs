@@ -205,7 +205,8 @@ sealed class SpoolBenchmark(SpoolBenchmarkSettings settings, TextWriter output, 
                 Options.Create(host.SpoolOptions),
                 host.Metrics,
                 host.Logger<InfluxDrainer>(),
-                TimeProvider.System);
+                TimeProvider.System,
+                Telemetry.Storage.Reports.NoReportMarks.Instance);
             host.Instruments.Reset();
             host.HttpTimings.Reset();
 

@@ -90,7 +90,24 @@ public sealed class TelemetryMetrics : IDisposable
             "Resource errors in the write path (spool append, read, checkpoint, segment release, dead letters), by stage and reason; each is retried");
         WriteDuration = meter.CreateHistogram<double>("telemetry.influx.write.duration", "s",
             "Time to write one batch to InfluxDB, retries included");
+        ReportDaysComputed = meter.CreateCounter<long>("telemetry.reports.days.computed", "{day}",
+            "Local days whose hourly and daily report points were computed and written");
+        ReportFailures = meter.CreateCounter<long>("telemetry.reports.failures", "{failure}",
+            "Report days that could not be computed or written (the day stays dirty and is tried again), and mark hand-overs that failed (kept and sent again), by reason (query, compute, write, calendar, state, mark_forward)");
+        ReportMarks = meter.CreateCounter<long>("telemetry.reports.marks", "{mark}",
+            "Hours of late readings written to InfluxDB that the report grain received (each marks its local days dirty)");
+        ReportMarksTooLate = meter.CreateCounter<long>("telemetry.reports.marks.too_late", "{mark}",
+            "Marks for hours older than Reports:Lateness: not applied");
+        ReportComputeDuration = meter.CreateHistogram<double>("telemetry.reports.compute.duration", "s",
+            "Time to compute and write one local day's report points (every building and the campus)");
+        meter.CreateObservableGauge("telemetry.reports.dirty_days", () => Interlocked.Read(ref reportDirtyDays), "{day}",
+            "Local days waiting to be (re)computed by the report grain on this node (0 where it does not run)");
     }
+
+    long reportDirtyDays;
+
+    /// <summary>Sets the value of <c>telemetry_reports_dirty_days</c> (the report grain, after each change).</summary>
+    public void SetReportDirtyDays(long days) => Interlocked.Exchange(ref reportDirtyDays, days);
 
     public Counter<long> MessagesRefused { get; }
     public Counter<long> MessagesFailed { get; }
@@ -129,6 +146,11 @@ public sealed class TelemetryMetrics : IDisposable
     public Counter<long> AlertFanoutGaps { get; }
     public Counter<long> ApiRequestsRefused { get; }
     public Counter<long> WritePathErrors { get; }
+    public Counter<long> ReportDaysComputed { get; }
+    public Counter<long> ReportFailures { get; }
+    public Counter<long> ReportMarks { get; }
+    public Counter<long> ReportMarksTooLate { get; }
+    public Histogram<double> ReportComputeDuration { get; }
 
     /// <summary>
     /// Exports the accepted-message and reading counts the ingest path keeps (they also go to <c>service_stats</c>),

@@ -6,6 +6,7 @@ using Polly;
 using Polly.Retry;
 using Telemetry.Domain.Observability;
 using Telemetry.Storage.Influx;
+using Telemetry.Storage.Reports;
 using Telemetry.Storage.Spool;
 
 namespace Telemetry.Storage.Drain;
@@ -30,6 +31,7 @@ public sealed class InfluxDrainer : BackgroundService
     readonly TelemetryMetrics metrics;
     readonly ILogger<InfluxDrainer> logger;
     readonly DeadLetters deadLetters;
+    readonly IReportMarks marks;
     readonly ResiliencePipeline pipeline;
     readonly ResiliencePipeline roundPipeline;
     static readonly TimeSpan HousekeepingRetry = TimeSpan.FromMilliseconds(250);
@@ -46,7 +48,8 @@ public sealed class InfluxDrainer : BackgroundService
         IOptions<SpoolOptions> spoolOptions,
         TelemetryMetrics metrics,
         ILogger<InfluxDrainer> logger,
-        TimeProvider time)
+        TimeProvider time,
+        IReportMarks marks)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(spoolOptions);
@@ -57,6 +60,7 @@ public sealed class InfluxDrainer : BackgroundService
         this.spoolOptions = spoolOptions.Value;
         this.metrics = metrics;
         this.logger = logger;
+        this.marks = marks ?? NoReportMarks.Instance;
         deadLetters = new DeadLetters(Path.Combine(spool.Directory, "dead-letter"), metrics, logger, time);
         pipeline = BuildPipeline();
         roundPipeline = new ResiliencePipelineBuilder()
@@ -151,6 +155,8 @@ public sealed class InfluxDrainer : BackgroundService
                         var started = Stopwatch.GetTimestamp();
                         await WriteAsync(batch.Lines, token);
                         metrics.WriteDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds);
+                        // Late readings mark their report days once InfluxDB holds them, before the spool forgets them.
+                        marks.Note(batch.Lines);
                         spool.Acknowledge(batch);
                         batch = null;
                         spool.Health.Succeeded(stage);

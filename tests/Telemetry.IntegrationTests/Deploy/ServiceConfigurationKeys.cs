@@ -27,7 +27,7 @@ public static partial class ServiceConfigurationKeys
     static readonly Type[] OptionTypes =
     [
         typeof(InfluxOptions), typeof(WriterOptions), typeof(SpoolOptions), typeof(BrokerOptions), typeof(IngestLimits),
-        typeof(CampusOptions), typeof(AlertOptions), typeof(SiloOptions), typeof(ApiOptions),
+        typeof(CampusOptions), typeof(AlertOptions), typeof(SiloOptions), typeof(ApiOptions), typeof(Telemetry.Grains.Reports.ReportOptions),
     ];
 
     /// <summary>Keys read directly from the configuration rather than through an option class.</summary>

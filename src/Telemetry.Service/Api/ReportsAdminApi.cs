@@ -1,0 +1,68 @@
+using System.Globalization;
+using Microsoft.Extensions.Options;
+using Telemetry.Contracts;
+using Telemetry.Grains.Reports;
+using Telemetry.Service.Security;
+
+namespace Telemetry.Service.Api;
+
+/// <summary>
+/// The report grain for operators (docs/operations.md, "Reports"):
+/// <list type="bullet">
+/// <item><c>GET /api/reports/status</c> (role viewer): the dirty local days waiting to be computed, the end of the last
+///   closed hour, days computed since the grain's activation and its last failure.</item>
+/// <item><c>POST /api/reports/recompute?from=YYYY-MM-DD&amp;to=YYYY-MM-DD</c> (role admin): marks the campus local days
+///   <c>from</c> to <c>to</c> (inclusive, at most 366) dirty; the grain computes them from the raw readings at its next
+///   ticks. 202 with the days marked; 400 for a bad range; 404 when reports are off.</item>
+/// </list>
+/// </summary>
+public static class ReportsAdminApi
+{
+    /// <summary>The longest range one recompute request may mark.</summary>
+    public const int MaxDays = 366;
+
+    public static WebApplication MapReportsAdminApi(this WebApplication app)
+    {
+        app.MapGet("/api/reports/status", async (IGrainFactory grains, IOptions<ReportOptions> options, CancellationToken ct) =>
+        {
+            if (!options.Value.Enabled)
+            {
+                return Results.Problem("reports are off (Reports:Enabled=false)", statusCode: StatusCodes.Status404NotFound);
+            }
+
+            var status = await grains.GetGrain<IReportGrain>(ReportKeys.Campus).GetStatusAsync().WaitAsync(ct);
+            return Results.Ok(new
+            {
+                dirtyDays = status.DirtyDays,
+                lastClosedHourEnd = status.LastClosedHourEndMs == 0 ? null : DateTimeOffset.FromUnixTimeMilliseconds(status.LastClosedHourEndMs).ToString("O", CultureInfo.InvariantCulture),
+                daysComputed = status.DaysComputed,
+                lastFailure = status.LastFailure,
+            });
+        }).RequireAuthorization(ApiRoles.Viewer);
+
+        app.MapPost("/api/reports/recompute", async (string? from, string? to, IGrainFactory grains, IOptions<ReportOptions> options, CancellationToken ct) =>
+        {
+            if (!options.Value.Enabled)
+            {
+                return Results.Problem("reports are off (Reports:Enabled=false)", statusCode: StatusCodes.Status404NotFound);
+            }
+
+            if (!TryDate(from, out var first) || !TryDate(to, out var last))
+            {
+                return Results.Problem("from and to must be campus local dates YYYY-MM-DD", statusCode: StatusCodes.Status400BadRequest);
+            }
+
+            if (last < first || last.DayNumber - first.DayNumber + 1 > MaxDays)
+            {
+                return Results.Problem($"to must not be before from, and the range at most {MaxDays} days", statusCode: StatusCodes.Status400BadRequest);
+            }
+
+            var marked = await grains.GetGrain<IReportGrain>(ReportKeys.Campus).RecomputeAsync(from!, to!).WaitAsync(ct);
+            return Results.Accepted(value: new { from, to, days = marked });
+        }).RequireAuthorization(ApiRoles.Admin);
+        return app;
+    }
+
+    static bool TryDate(string? text, out DateOnly date) =>
+        DateOnly.TryParseExact(text, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out date);
+}
