@@ -2,6 +2,7 @@ using MQTTnet.Formatter;
 using MQTTnet.Protocol;
 using Telemetry.DeviceSim.Scenarios;
 using Telemetry.Domain.Campus;
+using Timetable = Telemetry.DeviceSim.Scenarios.Timetable;
 
 namespace Telemetry.DeviceSim;
 

@@ -2,6 +2,7 @@ using Telemetry.DeviceSim.Campus;
 using Telemetry.DeviceSim.Devices;
 using Telemetry.DeviceSim.Scenarios;
 using Telemetry.Domain.Campus;
+using Timetable = Telemetry.DeviceSim.Scenarios.Timetable;
 
 namespace Telemetry.DeviceSim.Behaviours;
 

@@ -160,50 +160,10 @@ public static class ScenarioLoader
             }
 
             CheckKeys(map, path, PeriodKeys);
-            IReadOnlySet<DayOfWeek>? days = null;
-            if (Required(map, "days", path) is { } daysNode && Text(daysNode, $"{path}.days") is { } daysText)
-            {
-                if (TimetablePeriod.TryParseDays(daysText, out var parsed))
-                {
-                    days = parsed;
-                }
-                else
-                {
-                    Error(daysNode, $"{path}.days '{daysText}' is not days like mon-fri, sat, mon,wed,fri or daily");
-                }
-            }
-
-            var from = Time("from");
-            var to = Time("to");
+            // Days and times follow the registry's timetable grammar (one rule, one place).
+            var slot = TimetableSlot(map, path);
             var occupancy = InRange(Required(map, "occupancy", path), $"{path}.occupancy", 0, 1);
-            if (days is null || from is null || to is null || occupancy is null)
-            {
-                return null;
-            }
-
-            if (to <= from)
-            {
-                Error(map, $"{path}: 'to' ({to:HH\\:mm}) must be after 'from' ({from:HH\\:mm}) on the same day");
-                return null;
-            }
-
-            return new TimetablePeriod(days, from.Value, to.Value, occupancy.Value);
-
-            TimeOnly? Time(string key)
-            {
-                if (Required(map, key, path) is not { } timeNode || Text(timeNode, $"{path}.{key}") is not { } text)
-                {
-                    return null;
-                }
-
-                if (TimetablePeriod.TryParseTime(text, out var time))
-                {
-                    return time;
-                }
-
-                Error(timeNode, $"{path}.{key} '{text}' is not a time like \"08:15\"");
-                return null;
-            }
+            return slot is null || occupancy is null ? null : new TimetablePeriod(slot.Days, slot.From, slot.To, occupancy.Value);
         }
 
         DeviceBehaviour? ReadBehaviour(YamlTreeNode node)

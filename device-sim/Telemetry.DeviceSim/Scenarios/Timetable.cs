@@ -5,64 +5,10 @@ namespace Telemetry.DeviceSim.Scenarios;
 /// <summary>
 /// One period of a room type's timetable: on <paramref name="Days"/>, from <paramref name="From"/> to
 /// <paramref name="To"/> (campus local time, same day), rooms of the type are filled to <paramref name="Occupancy"/>
-/// of their capacity (0–1).
+/// of their capacity (0–1). Days and times are written in the registry's timetable grammar
+/// (<see cref="Telemetry.Domain.Campus.TimetableSlot"/>).
 /// </summary>
-public sealed record TimetablePeriod(IReadOnlySet<DayOfWeek> Days, TimeOnly From, TimeOnly To, double Occupancy)
-{
-    /// <summary>Parses <c>mon-fri</c>, <c>sat</c>, <c>mon,wed,fri</c>, <c>sat-sun</c>, <c>daily</c>.</summary>
-    public static bool TryParseDays(string? text, out IReadOnlySet<DayOfWeek> days)
-    {
-        var set = new HashSet<DayOfWeek>();
-        days = set;
-        if (string.IsNullOrWhiteSpace(text))
-        {
-            return false;
-        }
-
-        if (text.Trim() is "daily" or "every day")
-        {
-            set.UnionWith(Enum.GetValues<DayOfWeek>());
-            return true;
-        }
-
-        foreach (var part in text.Split(',', StringSplitOptions.TrimEntries))
-        {
-            var range = part.Split('-', StringSplitOptions.TrimEntries);
-            if (range.Length is < 1 or > 2 || !TryDay(range[0], out var first))
-            {
-                return false;
-            }
-
-            var last = first;
-            if (range.Length == 2 && !TryDay(range[1], out last))
-            {
-                return false;
-            }
-
-            for (var day = first; ; day = (DayOfWeek)(((int)day + 1) % 7))
-            {
-                set.Add(day);
-                if (day == last)
-                {
-                    break;
-                }
-            }
-        }
-
-        return set.Count > 0;
-    }
-
-    static bool TryDay(string text, out DayOfWeek day)
-    {
-        string[] names = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"];
-        var index = Array.IndexOf(names, text.ToLowerInvariant().Length >= 3 ? text.ToLowerInvariant()[..3] : text);
-        day = (DayOfWeek)Math.Max(index, 0);
-        return index >= 0;
-    }
-
-    public static bool TryParseTime(string? text, out TimeOnly time) =>
-        TimeOnly.TryParseExact(text, ["H:mm", "HH:mm"], CultureInfo.InvariantCulture, DateTimeStyles.None, out time);
-}
+public sealed record TimetablePeriod(IReadOnlySet<DayOfWeek> Days, TimeOnly From, TimeOnly To, double Occupancy);
 
 /// <summary>
 /// When rooms are used, by room type (free text as in the registry: classroom, lab, library, …). Room types without

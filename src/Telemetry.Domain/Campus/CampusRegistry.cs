@@ -1,5 +1,6 @@
 using Telemetry.Contracts;
 using Telemetry.Domain.Alerts;
+using Telemetry.Domain.Reports;
 
 namespace Telemetry.Domain.Campus;
 
@@ -17,7 +18,8 @@ public sealed class CampusRegistry
         UnregisteredPolicy unregistered,
         ComfortBands comfort,
         IReadOnlyDictionary<string, SensorKind> kinds,
-        IReadOnlyList<Building> buildings)
+        IReadOnlyList<Building> buildings,
+        IReadOnlyDictionary<string, Timetable>? timetables = null)
     {
         ArgumentNullException.ThrowIfNull(campus);
         ArgumentNullException.ThrowIfNull(comfort);
@@ -28,6 +30,7 @@ public sealed class CampusRegistry
         Comfort = comfort;
         Kinds = kinds;
         Buildings = buildings;
+        Timetables = timetables ?? new Dictionary<string, Timetable>(StringComparer.Ordinal);
         _buildings = buildings.ToDictionary(b => b.Id, StringComparer.Ordinal);
         _sensors = new Dictionary<string, RegisteredSensor>(StringComparer.Ordinal);
         foreach (var building in buildings)
@@ -52,6 +55,9 @@ public sealed class CampusRegistry
     public ComfortBands Comfort { get; }
     public IReadOnlyDictionary<string, SensorKind> Kinds { get; }
     public IReadOnlyList<Building> Buildings { get; }
+
+    /// <summary>When rooms of a type are timetabled, by room type (registry <c>timetables:</c>); types not listed have none.</summary>
+    public IReadOnlyDictionary<string, Timetable> Timetables { get; }
 
     public IEnumerable<RegisteredSensor> Sensors => _sensors.Values;
 
@@ -92,7 +98,11 @@ public sealed record Building(string Id, string Name, IReadOnlyList<Room> Rooms)
 public sealed record Room(string Id, string Name, string Type, int Capacity, IReadOnlyList<Sensor> Sensors);
 
 /// <summary>A sensor: campus-unique id and its kind (a key of <see cref="CampusRegistry.Kinds"/>).</summary>
-public sealed record Sensor(string Id, string Kind);
+public sealed record Sensor(string Id, string Kind)
+{
+    /// <summary>Meter replacements recorded for this sensor (registry <c>replacements:</c>), oldest first.</summary>
+    public IReadOnlyList<MeterReplacement> Replacements { get; init; } = [];
+}
 
 /// <summary>A registered sensor with everything the registry says about it.</summary>
 public sealed record RegisteredSensor(Sensor Sensor, SensorKind Kind, Building Building, Room Room)
@@ -130,7 +140,16 @@ public sealed record SensorKind(
 /// <c>kW</c>, <c>kWh</c>, <c>W</c>, <c>count</c>); <paramref name="Rollup"/> says what the metric contributes to its room's
 /// and building's figures.
 /// </summary>
-public sealed record MetricSpec(string Unit, RollupRole Rollup);
+public sealed record MetricSpec(string Unit, RollupRole Rollup)
+{
+    /// <summary>A value of this metric in the unit its rollup is figured in: power in kW (W ÷ 1000), energy in kWh (Wh ÷ 1000).</summary>
+    public double InRollupUnit(double value) => (Rollup, Unit) switch
+    {
+        (RollupRole.Power, "W") => value / 1000,
+        (RollupRole.Energy, "Wh") => value / 1000,
+        _ => value,
+    };
+}
 
 /// <summary>What a metric contributes to the room, building and campus figures.</summary>
 public enum RollupRole

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Telemetry.Domain.Campus;
 
 namespace Telemetry.Domain.Configuration;
 
@@ -137,5 +138,58 @@ public abstract class YamlReader(string source, List<YamlError> errors)
             return null;
         }
         return duration;
+    }
+
+    /// <summary>
+    /// The <c>days</c>, <c>from</c> and <c>to</c> of a timetable period in <paramref name="map"/> (the one grammar of
+    /// <see cref="TimetableSlot"/>; the caller checks the map's keys). <paramref name="path"/> names the period in
+    /// messages (<c>timetable.lab[0]</c>). Null after reporting a problem.
+    /// </summary>
+    protected TimetableSlot? TimetableSlot(YamlTreeMapping map, string path)
+    {
+        ArgumentNullException.ThrowIfNull(map);
+        IReadOnlySet<DayOfWeek>? days = null;
+        if (Required(map, "days", path) is { } daysNode && Text(daysNode, $"{path}.days") is { } daysText)
+        {
+            if (Campus.TimetableSlot.TryParseDays(daysText, out var parsed))
+            {
+                days = parsed;
+            }
+            else
+            {
+                Error(daysNode, $"{path}.days '{daysText}' is not days like {Campus.TimetableSlot.DaysExample}");
+            }
+        }
+
+        var from = Time("from");
+        var to = Time("to");
+        if (days is null || from is null || to is null)
+        {
+            return null;
+        }
+
+        if (to <= from)
+        {
+            Error(map, $"{path}: 'to' ({to:HH\\:mm}) must be after 'from' ({from:HH\\:mm}) on the same day");
+            return null;
+        }
+
+        return new TimetableSlot(days, from.Value, to.Value);
+
+        TimeOnly? Time(string key)
+        {
+            if (Required(map, key, path) is not { } timeNode || Text(timeNode, $"{path}.{key}") is not { } text)
+            {
+                return null;
+            }
+
+            if (Campus.TimetableSlot.TryParseTime(text, out var time))
+            {
+                return time;
+            }
+
+            Error(timeNode, $"{path}.{key} '{text}' is not a time like {Campus.TimetableSlot.TimeExample}");
+            return null;
+        }
     }
 }

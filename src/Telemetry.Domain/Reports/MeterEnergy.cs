@@ -9,8 +9,18 @@ public enum EnergySource
     IntegratedPower,
 }
 
+/// <summary>A value at a Unix time in milliseconds.</summary>
+public sealed record TimedValue(long TimestampMs, double Value);
+
 /// <summary>A meter replaced at <paramref name="TimestampMs"/>; the new register started at <paramref name="NewRegisterStartKwh"/>.</summary>
 public sealed record MeterReplacement(long TimestampMs, double NewRegisterStartKwh);
+
+/// <summary>The energy of the register interval (<paramref name="StartMs"/>, <paramref name="EndMs"/>]; <paramref name="Reset"/> when the register went backwards.</summary>
+public sealed record RegisterInterval(long StartMs, long EndMs, double Kwh, bool Reset)
+{
+    /// <summary>The interval's mean power in kW.</summary>
+    public double MeanKw => Kwh / ((EndMs - StartMs) / 3_600_000.0);
+}
 
 /// <summary>
 /// One window's energy. <paramref name="PeakKw"/>: the highest power reading in the window (register source without
@@ -48,31 +58,15 @@ public static class MeterEnergy
         IEnumerable<TimedValue>? powerKw = null)
     {
         ArgumentNullException.ThrowIfNull(calendar);
-        var readings = Sorted(registerKwh);
-        var swaps = replacements.OrderBy(r => r.TimestampMs).ToList();
         var acc = new Accumulator(calendar, period, EnergySource.Register);
-        for (var i = 1; i < readings.Count; i++)
+        foreach (var interval in RegisterIntervals(registerKwh, replacements))
         {
-            var (t0, v0) = (readings[i - 1].TimestampMs, readings[i - 1].Value);
-            var (t1, v1) = (readings[i].TimestampMs, readings[i].Value);
-            double kwh;
-            var swap = swaps.LastOrDefault(r => r.TimestampMs > t0 && r.TimestampMs <= t1);
-            if (swap is not null)
+            if (interval.Reset)
             {
-                // From the new register's start; a new register already below its recorded start counts from zero.
-                kwh = v1 >= swap.NewRegisterStartKwh ? v1 - swap.NewRegisterStartKwh : Math.Max(0, v1);
-            }
-            else if (v1 < v0)
-            {
-                kwh = Math.Max(0, v1);
-                acc.Window(t1).Resets++;
-            }
-            else
-            {
-                kwh = v1 - v0;
+                acc.Window(interval.EndMs).Resets++;
             }
 
-            acc.Share(t0, t1, kwh);
+            acc.Share(interval.StartMs, interval.EndMs, interval.Kwh);
         }
 
         foreach (var p in Sorted(powerKw ?? []))
@@ -114,6 +108,40 @@ public static class MeterEnergy
         }
 
         return acc.Result(derivePeakFromEnergy: false);
+    }
+
+    /// <summary>
+    /// The energy of each interval between consecutive register readings (sorted; of two readings with the same
+    /// timestamp the later in the input wins), with the reset and replacement rules above: never negative.
+    /// </summary>
+    public static IReadOnlyList<RegisterInterval> RegisterIntervals(IEnumerable<TimedValue> registerKwh, IEnumerable<MeterReplacement> replacements)
+    {
+        ArgumentNullException.ThrowIfNull(registerKwh);
+        ArgumentNullException.ThrowIfNull(replacements);
+        var readings = Sorted(registerKwh);
+        var swaps = replacements.OrderBy(r => r.TimestampMs).ToList();
+        var intervals = new List<RegisterInterval>(Math.Max(0, readings.Count - 1));
+        for (var i = 1; i < readings.Count; i++)
+        {
+            var (t0, v0) = (readings[i - 1].TimestampMs, readings[i - 1].Value);
+            var (t1, v1) = (readings[i].TimestampMs, readings[i].Value);
+            var swap = swaps.LastOrDefault(r => r.TimestampMs > t0 && r.TimestampMs <= t1);
+            if (swap is not null)
+            {
+                // From the new register's start; a new register already below its recorded start counts from zero.
+                intervals.Add(new(t0, t1, v1 >= swap.NewRegisterStartKwh ? v1 - swap.NewRegisterStartKwh : Math.Max(0, v1), false));
+            }
+            else if (v1 < v0)
+            {
+                intervals.Add(new(t0, t1, Math.Max(0, v1), true));
+            }
+            else
+            {
+                intervals.Add(new(t0, t1, v1 - v0, false));
+            }
+        }
+
+        return intervals;
     }
 
     /// <summary>Register where the meter reports one (two or more register readings), integrated power otherwise.</summary>

@@ -290,8 +290,8 @@ public sealed class SensorModel
                 case RollupRole.Temperature: temperature = value; break;
                 case RollupRole.Humidity: humidity = value; break;
                 case RollupRole.Co2: co2 = value; break;
-                case RollupRole.Power: power = IsUnit(spec, "W") ? value / 1000 : value; break;
-                case RollupRole.Energy: energy = IsUnit(spec, "Wh") ? value / 1000 : value; break;
+                case RollupRole.Power: power = spec.InRollupUnit(value); break;
+                case RollupRole.Energy: energy = spec.InRollupUnit(value); break;
             }
         }
 
@@ -337,8 +337,6 @@ public sealed class SensorModel
     bool HasOfflineRule => registered?.Kind.Alerts.Any(r => r is OfflineRule) == true;
 
     long IntervalMs => (long)(registered?.Kind.Interval.TotalMilliseconds ?? 60_000);
-
-    static bool IsUnit(MetricSpec spec, string unit) => string.Equals(spec.Unit, unit, StringComparison.Ordinal);
 
     void AddRollups(List<RollupPoint> points, SensorAddress? at, SensorOutput output)
     {

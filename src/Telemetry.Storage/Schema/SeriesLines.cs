@@ -25,6 +25,9 @@ public static class SeriesLines
     public static IReadOnlySet<string> LongRetention { get; } = new HashSet<string>(StringComparer.Ordinal)
     {
         Rollup, RoomState, BuildingState, CampusState, Alerts,
+        ReportLines.TelemetryHour, ReportLines.TelemetryDay, ReportLines.MeterHour, ReportLines.MeterDay,
+        ReportLines.RoomHour, ReportLines.RoomDay, ReportLines.BuildingHour, ReportLines.BuildingDay,
+        ReportLines.CampusHour, ReportLines.CampusDay,
     };
 
     public static string RollupWindow(
@@ -186,10 +189,10 @@ public static class SeriesLines
         return line;
     }
 
-    static PointData Optional(PointData point, string field, double? value) =>
+    internal static PointData Optional(PointData point, string field, double? value) =>
         value is { } v && double.IsFinite(v) ? point.Field(field, v) : point;
 
-    static string Line(PointData point)
+    internal static string Line(PointData point)
     {
         var line = point.ToLineProtocol();
         if (line.Length == 0)

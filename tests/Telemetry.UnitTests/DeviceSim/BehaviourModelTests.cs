@@ -1,7 +1,9 @@
+using Telemetry.Domain.Campus;
 using Telemetry.DeviceSim.Behaviours;
 using Telemetry.DeviceSim.Campus;
 using Telemetry.DeviceSim.Devices;
 using Telemetry.DeviceSim.Scenarios;
+using Timetable = Telemetry.DeviceSim.Scenarios.Timetable;
 
 namespace Telemetry.UnitTests.DeviceSim;
 
@@ -13,9 +15,9 @@ public sealed class BehaviourModelTests
 
     static TimetablePeriod Period(string days, string from, string to, double occupancy)
     {
-        Assert.True(TimetablePeriod.TryParseDays(days, out var set));
-        Assert.True(TimetablePeriod.TryParseTime(from, out var f));
-        Assert.True(TimetablePeriod.TryParseTime(to, out var t));
+        Assert.True(TimetableSlot.TryParseDays(days, out var set));
+        Assert.True(TimetableSlot.TryParseTime(from, out var f));
+        Assert.True(TimetableSlot.TryParseTime(to, out var t));
         return new TimetablePeriod(set, f, t, occupancy);
     }
 
@@ -46,11 +48,11 @@ public sealed class BehaviourModelTests
         Assert.All(new[] { "09:00", "13:00", "21:00" }, time => Assert.InRange(room.PeopleAt(At(Monday, time)), 15, 35));
         Assert.InRange(room.PeopleAt(At(Monday.AddDays(5), "12:00")), 8, 20);
         Assert.Equal(0, room.PeopleAt(At(Monday.AddDays(6), "12:00")));
-        Assert.True(TimetablePeriod.TryParseDays("mon,wed,fri", out var days));
+        Assert.True(TimetableSlot.TryParseDays("mon,wed,fri", out var days));
         Assert.Equal([DayOfWeek.Monday, DayOfWeek.Wednesday, DayOfWeek.Friday], days.Order());
-        Assert.True(TimetablePeriod.TryParseDays("fri-mon", out var wrap));
+        Assert.True(TimetableSlot.TryParseDays("fri-mon", out var wrap));
         Assert.Equal(4, wrap.Count);
-        Assert.False(TimetablePeriod.TryParseDays("someday", out _));
+        Assert.False(TimetableSlot.TryParseDays("someday", out _));
     }
 
     [Fact]
