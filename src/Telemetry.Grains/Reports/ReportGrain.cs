@@ -11,6 +11,7 @@ using Telemetry.Domain.Reports;
 using Telemetry.Grains.Persistence;
 using Telemetry.Storage;
 using Telemetry.Storage.Influx;
+using Telemetry.Storage.Schema;
 
 namespace Telemetry.Grains.Reports;
 
@@ -253,7 +254,7 @@ public sealed class ReportGrain(
         try
         {
             var campus = DayReport.Combine(current.Campus.Id, day, results, settings);
-            lines = ReportLinesOf(current.Campus.Id, results, campus);
+            lines = ReportLinesOf(results, campus);
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
@@ -327,8 +328,8 @@ public sealed class ReportGrain(
         return readings.ToDictionary(p => p.Key, p => (IReadOnlyList<RawReading>)p.Value, StringComparer.Ordinal);
     }
 
-    static IReadOnlyList<string> ReportLinesOf(string campusId, IReadOnlyList<DayReportResult> buildings, IReadOnlyList<EnergyFigures> campus) =>
-        throw new NotImplementedException("the report line builders are being built");
+    static IReadOnlyList<string> ReportLinesOf(IReadOnlyList<DayReportResult> buildings, IReadOnlyList<EnergyFigures> campus) =>
+        [.. buildings.SelectMany(ReportLines.Of), .. campus.Select(ReportLines.Campus)];
 
     string Failed(string reason, DateOnly date, Exception error)
     {

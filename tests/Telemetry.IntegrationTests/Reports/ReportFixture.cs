@@ -8,7 +8,7 @@ using Telemetry.IntegrationTests.Fixtures;
 namespace Telemetry.IntegrationTests.Reports;
 
 /// <summary>
-/// InfluxDB 1.6 and the service with reports on short settings (1 s tick and settle, 200 ms mark flush), reading a
+/// InfluxDB 1.6 (report series in the retention policy <c>long</c>, as run.sh sets it up) and the service with reports on short settings (1 s tick and settle, 200 ms mark flush), reading a
 /// small registry written here: three buildings, each with a mains energy meter (<c>power</c> kW and <c>energy</c>
 /// kWh register), two with a room holding an occupancy sensor. Each test uses its own building, so they are independent.
 /// <para>
@@ -20,6 +20,7 @@ public sealed class ReportFixture : IAsyncLifetime
 {
     public const string CollectionName = "reports";
     public const string Database = "campus";
+    public const string LongPolicy = "long";
 
     InfluxDbServer? influx;
     TelemetryServiceHost? service;
@@ -103,12 +104,14 @@ public sealed class ReportFixture : IAsyncLifetime
         {
             influx = await InfluxDbServer.StartAsync(ct);
             await influx.CreateDatabaseAsync(Database, ct);
+            // As run.sh: report series go to a retention policy of their own, raw readings stay in the default one.
+            await influx.QueryAsync(null, $"CREATE RETENTION POLICY {InfluxDbServer.QuoteIdentifier(LongPolicy)} ON {InfluxDbServer.QuoteIdentifier(Database)} DURATION 0s REPLICATION 1", ct);
             registryDirectory = Directory.CreateTempSubdirectory("telemetry-it-registry-").FullName;
             var registryPath = Path.Combine(registryDirectory, "campus.yaml");
             await File.WriteAllTextAsync(registryPath, Registry, ct);
             service = await TelemetryServiceHost.StartAsync(
             [
-                "--Influx:Api=V1", $"--Influx:Url={influx.Url}", $"--Influx:Database={Database}",
+                "--Influx:Api=V1", $"--Influx:Url={influx.Url}", $"--Influx:Database={Database}", $"--Influx:LongRetentionPolicy={LongPolicy}",
                 $"--Campus:RegistryPath={registryPath}",
                 "--Reports:Interval=00:00:01",
                 "--Reports:Settle=00:00:01",
@@ -171,12 +174,12 @@ public sealed class ReportFixture : IAsyncLifetime
         await client.DisconnectAsync(cancellationToken: ct);
     }
 
-    /// <summary>Every point of <paramref name="measurement"/> at <paramref name="time"/> whose tag matches, as column → value rows.</summary>
+    /// <summary>Every point of <paramref name="measurement"/> (in the long-retention policy) at <paramref name="time"/> whose tag matches, as column → value rows.</summary>
     public async Task<IReadOnlyList<IReadOnlyDictionary<string, System.Text.Json.JsonElement>>> PointsAsync(
         string measurement, string tag, string value, DateTimeOffset time, CancellationToken ct)
     {
         var series = await Influx.QueryAsync(Database,
-            $"SELECT * FROM {InfluxDbServer.QuoteIdentifier(measurement)} WHERE {InfluxDbServer.QuoteIdentifier(tag)} = '{value}' AND time = {time.ToUnixTimeMilliseconds()}ms",
+            $"SELECT * FROM {InfluxDbServer.QuoteIdentifier(LongPolicy)}.{InfluxDbServer.QuoteIdentifier(measurement)} WHERE {InfluxDbServer.QuoteIdentifier(tag)} = '{value}' AND time = {time.ToUnixTimeMilliseconds()}ms",
             ct);
         return [.. series.SelectMany(s => Enumerable.Range(0, s.Values.Count)
             .Select(i => (IReadOnlyDictionary<string, System.Text.Json.JsonElement>)s.Columns.Select((c, k) => (c, v: s.Values[i][k]))

@@ -141,7 +141,7 @@ public sealed class ReportTests(ReportFixture fixture)
         await PointAsync("building_1d", "building", "reset", yesterday, "energy_kwh", 12 * Hours(yesterday, todayStart));
 
         var hours = await fixture.Influx.QueryAsync(ReportFixture.Database,
-            $"SELECT energy_kwh FROM meter_1h WHERE sensor = 'reset-mains' AND time >= {yesterday.ToUnixTimeMilliseconds()}ms AND time < {todayStart.ToUnixTimeMilliseconds()}ms", Ct);
+            $"SELECT energy_kwh FROM \"{ReportFixture.LongPolicy}\".meter_1h WHERE sensor = 'reset-mains' AND time >= {yesterday.ToUnixTimeMilliseconds()}ms AND time < {todayStart.ToUnixTimeMilliseconds()}ms", Ct);
         var values = hours.SelectMany(s => Enumerable.Range(0, s.Values.Count).Select(i => s.Get(i, "energy_kwh").GetDouble())).ToList();
         Assert.Equal((int)Math.Round(Hours(yesterday, todayStart)), values.Count);
         Assert.All(values, v => Assert.Equal(12, v, 6));
