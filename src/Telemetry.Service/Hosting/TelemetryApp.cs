@@ -48,6 +48,7 @@ public static class TelemetryApp
         app.MapRefusalApi();
         app.MapRegistryApi();
         app.MapClusterApi();
+        app.MapReportsApi();
         return app;
     }
 }
