@@ -49,6 +49,7 @@ public static class TelemetryApp
         app.MapRefusalApi();
         app.MapRegistryApi();
         app.MapClusterApi();
+        app.MapReportsApi();
         app.MapReportsAdminApi();
         return app;
     }

@@ -35,6 +35,7 @@ public sealed class ApiAuthenticationTests(ApiAuthFixture fixture)
         (HttpMethod.Post, "api/alerts/frz-viewer/freezer-fault/1/clear"),
         (HttpMethod.Post, "api/registry/reload"),
         (HttpMethod.Get, "api/cluster"),
+        (HttpMethod.Get, "api/reports/energy?from=2026-11-01&to=2026-11-30&by=building&period=month"),
         (HttpMethod.Get, "api/not-an-endpoint"),
     ];
 
