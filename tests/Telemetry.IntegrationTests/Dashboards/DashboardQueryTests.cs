@@ -132,7 +132,9 @@ public sealed partial class DashboardQueryTests(CampusDayFixture fixture)
     public async Task Active_alerts_show_alerts_raised_long_ago_since_their_raise_time()
     {
         const string database = "dashboards_alert_history";
+        const string policy = CampusDayFixture.LongRetentionPolicy;
         await fixture.Influx.CreateDatabaseAsync(database, Ct);
+        await fixture.Influx.CreateRetentionPolicyAsync(database, policy, Ct);
         var now = DateTimeOffset.UtcNow;
         long Ago(double days) => now.AddDays(-days).ToUnixTimeMilliseconds();
         string Step(string sensor, string ev, long raisedAt, long at, int active, int acknowledged) =>
@@ -140,19 +142,19 @@ public sealed partial class DashboardQueryTests(CampusDayFixture fixture)
 
         // s-old: raised 40 days ago, acknowledged, still open. s-gone: raised and cleared long ago.
         // s-again: an old alert cleared, a new one raised 2 days ago and open.
-        await fixture.Influx.WriteAsync(database, string.Join('\n',
+        await fixture.Influx.WriteToPolicyAsync(database, policy, string.Join('\n',
             Step("s-old", "raised", Ago(40), Ago(40), 1, 0),
             Step("s-old", "acknowledged", Ago(40), Ago(39), 1, 1),
             Step("s-gone", "raised", Ago(50), Ago(50), 1, 0),
             Step("s-gone", "cleared", Ago(50), Ago(45), 0, 0),
             Step("s-again", "raised", Ago(60), Ago(60), 1, 0),
             Step("s-again", "cleared", Ago(60), Ago(55), 0, 0),
-            Step("s-again", "raised", Ago(2), Ago(2), 1, 0)), cancellationToken: Ct);
+            Step("s-again", "raised", Ago(2), Ago(2), 1, 0)), Ct);
 
         var panel = DashboardCatalog.Load("alerts.json").Panels.Single(p => (string?)p["title"] == "Active alerts");
         var targets = panel["targets"]!.AsArray().OfType<System.Text.Json.Nodes.JsonObject>()
             .ToDictionary(t => (string?)t["refId"] ?? "", t => (string?)t["query"] ?? "");
-        var grafana = new GrafanaInfluxQl(now.AddHours(-24), now, [new GrafanaVariable("building", ["b1"], Multi: true, IncludeAll: true)]);
+        var grafana = new GrafanaInfluxQl(now.AddHours(-24), now, [new GrafanaVariable("long_rp", [policy]), new GrafanaVariable("building", ["b1"], Multi: true, IncludeAll: true)]);
         var open = await fixture.Influx.QueryAsync(database, grafana.Interpolate(targets["A"]), Ct);
         var raised = await fixture.Influx.QueryAsync(database, grafana.Interpolate(targets["B"]), Ct);
 
