@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # Runs Campus Telemetry locally with a demo campus:
-#   InfluxDB 1.x on 127.0.0.1:8086 (data in ./.data/influxdb), database "campus";
+#   InfluxDB 1.x on 127.0.0.1:8086 (data in ./.data/influxdb), database "campus" with two retention policies: the
+#   default one for raw readings and "long" (kept forever) for roll-ups, hourly/daily figures, state and alerts;
 #   the service (MQTT on 127.0.0.1:1883, HTTP on 127.0.0.1:8080) writing through the v1 /write API, with the demo
 #   campus registry deploy/campus.yaml (3 buildings, 29 rooms, 117 sensors);
-#   the device simulator playing deploy/scenario.yaml: first the last 24 hours in 2 minutes (history for the
-#   dashboards, faults and their alerts), then live in real time; every sensor is its own MQTT client.
+#   the device simulator playing deploy/scenario.yaml: first the last 29 days as history, as fast as the service
+#   acknowledges (2-3 minutes; output in .data/backfill.log), then live in real time; every sensor is its own client.
 # Ctrl-C stops everything this script started.
 #   ./run.sh            everything
 #   ./run.sh --no-sim   everything but the simulator
-# Ports can be moved with MQTT_PORT, HTTP_PORT and INFLUX_PORT.
+# Ports can be moved with MQTT_PORT, HTTP_PORT and INFLUX_PORT. BACKFILL=7d plays another span of history;
+# BACKFILL=0 plays only the last 24 hours in 2 minutes instead (as before the month of history).
 set -euo pipefail
 cd "$(dirname "$0")"
 source scripts/lib.sh
@@ -17,7 +19,7 @@ SIM=1
 for arg in "$@"; do
   case "$arg" in
     --no-sim) SIM=0 ;;
-    -h|--help) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown option $arg (try --help)" ;;
   esac
 done
@@ -26,6 +28,11 @@ MQTT_PORT="${MQTT_PORT:-1883}"
 HTTP_PORT="${HTTP_PORT:-8080}"
 INFLUX_PORT="${INFLUX_PORT:-8086}"
 INFLUX_RPC_PORT="${INFLUX_RPC_PORT:-8088}"
+# History played before the campus runs live. The service refuses readings older than Ingest:MaxAge (30 days), so a
+# span close to 30d loses its oldest readings; 0 or empty: the last 24 hours in 2 minutes.
+BACKFILL="${BACKFILL-29d}"
+# The retention policy of the derived series (Influx:LongRetentionPolicy); the dashboards' constant $long_rp names it.
+LONG_RP=long
 ROOT="$PWD"
 DATA="$ROOT/.data"
 
@@ -75,6 +82,10 @@ influxd -config "$DATA/influxdb.conf" >"$DATA/influxdb.log" 2>&1 &
 PIDS+=($!)
 wait_http "http://127.0.0.1:$INFLUX_PORT/ping" 30 || die "InfluxDB did not start; see .data/influxdb.log"
 curl -fsS -XPOST "http://127.0.0.1:$INFLUX_PORT/query" --data-urlencode "q=CREATE DATABASE campus" >/dev/null
+# Raw readings stay in the database's default policy; roll-ups, hourly/daily figures, state and alerts go to "long",
+# kept forever (DURATION 0s); a no-op when the policy already exists with these settings.
+curl -fsS -XPOST "http://127.0.0.1:$INFLUX_PORT/query" \
+  --data-urlencode "q=CREATE RETENTION POLICY \"$LONG_RP\" ON \"campus\" DURATION 0s REPLICATION 1" >/dev/null
 
 say "building (Release)..."
 dotnet build src/Telemetry.Service/Telemetry.Service.csproj -c Release -m:2 -v q -nologo >"$DATA/build.log" 2>&1 \
@@ -89,6 +100,7 @@ dotnet src/Telemetry.Service/bin/Release/net10.0/Telemetry.Service.dll \
   --Urls="http://127.0.0.1:$HTTP_PORT" \
   --Broker:Port="$MQTT_PORT" \
   --Influx:Api=V1 --Influx:Url="http://127.0.0.1:$INFLUX_PORT" --Influx:Database=campus \
+  --Influx:LongRetentionPolicy="$LONG_RP" \
   --Spool:Path="$DATA/spool" --Campus:StatePath="$DATA/state" \
   --Campus:RegistryPath="$ROOT/deploy/campus.yaml" &
 PIDS+=($!)
@@ -111,16 +123,25 @@ Ctrl-C stops everything.
 INFO
 
 if [ "$SIM" -eq 1 ]; then
-  # First the last 24 hours of the demo scenario in two minutes (so every dashboard has a day of history and the
-  # scenario's faults have raised and cleared their alerts), then the campus live, in real time.
-  say "simulating the last 24 hours of the demo campus in 2 minutes (deploy/scenario.yaml)"
-  dotnet device-sim/Telemetry.DeviceSim/bin/Release/net10.0/device-sim.dll run \
-    --host 127.0.0.1 --port "$MQTT_PORT" --scenario "$ROOT/deploy/scenario.yaml" --speed 720 --duration 2m --qos 1 &
+  SIM_DLL=device-sim/Telemetry.DeviceSim/bin/Release/net10.0/device-sim.dll
+  if [ -n "$BACKFILL" ] && [ "$BACKFILL" != "0" ]; then
+    # A month of history (so the dashboards' long ranges and the energy report have data, with the scenario's faults
+    # and their alerts), played as fast as the service acknowledges; then the campus live. The two runs use the same
+    # MQTT client ids (one per sensor), so they follow each other.
+    say "playing the last $BACKFILL of the demo campus as history in the background (output: .data/backfill.log)"
+    dotnet "$SIM_DLL" run --host 127.0.0.1 --port "$MQTT_PORT" --scenario "$ROOT/deploy/scenario.yaml" \
+      --backfill "$BACKFILL" --batch 100 --qos 1 >"$DATA/backfill.log" 2>&1 &
+  else
+    # The last 24 hours of the demo scenario in two minutes (a day of history, faults and their alerts).
+    say "simulating the last 24 hours of the demo campus in 2 minutes (deploy/scenario.yaml)"
+    dotnet "$SIM_DLL" run \
+      --host 127.0.0.1 --port "$MQTT_PORT" --scenario "$ROOT/deploy/scenario.yaml" --speed 720 --duration 2m --qos 1 &
+  fi
   PIDS+=($!)
-  wait "${PIDS[-1]}" || true
+  wait "${PIDS[-1]}" || say "the history run ended with an error; see .data/backfill.log"
   unset 'PIDS[-1]' # finished; the final wait below must only name running processes
   say "the demo campus now runs live"
-  dotnet device-sim/Telemetry.DeviceSim/bin/Release/net10.0/device-sim.dll run \
+  dotnet "$SIM_DLL" run \
     --host 127.0.0.1 --port "$MQTT_PORT" --scenario "$ROOT/deploy/scenario.yaml" --speed 1 --qos 1 &
   PIDS+=($!)
 fi

@@ -15,8 +15,9 @@ influx v1 dbrp create \
   --rp autogen \
   --default
 
-# Optional long-retention bucket (Influx__LongBucket): roll-ups, room/building/campus state and alerts. InfluxQL reaches
-# it as "$db"."long"; the provisioned dashboards read the default mapping only.
+# The long-retention bucket (Influx__LongBucket; compose's default campus-long): roll-ups, hourly/daily figures,
+# room/building/campus state and alerts. InfluxQL reaches it as retention policy "long" of "$db" ("long"."building_1d"),
+# which is how the dashboards ($long_rp) and the service (Influx__LongRetentionPolicy=long) read it.
 if [ -n "${CAMPUS_LONG_BUCKET:-}" ]; then
   influx bucket create --org "$org" --name "$CAMPUS_LONG_BUCKET" --retention "${CAMPUS_LONG_RETENTION:-0}"
   long_id="$(influx bucket list --org "$org" --name "$CAMPUS_LONG_BUCKET" --hide-headers | cut -f 1)"

@@ -330,7 +330,7 @@ public sealed class SensorGrain(
         await PersistAsync();
         try
         {
-            await writer.WriteDerivedAsync([.. steps.Select(SeriesLines.Alert)], CancellationToken.None);
+            await writer.WriteDerivedAsync([.. steps.SelectMany(SeriesLines.AlertLines)], CancellationToken.None);
         }
         catch (Exception ex) when (ex is TimeoutException or IOException or UnauthorizedAccessException)
         {

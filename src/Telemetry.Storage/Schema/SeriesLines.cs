@@ -155,6 +155,31 @@ public static class SeriesLines
         return Line(point);
     }
 
+    /// <summary>
+    /// The points an alert step writes: the step's own point and, when the alert clears, a numeric field
+    /// <c>cleared_at_ms</c> added to the alert's <c>raised</c> point (same tags and time, so InfluxDB merges it into that
+    /// point instead of adding one). A row of the raise then carries its start (time) and end, which is what Grafana's
+    /// InfluxDB annotations need for a region (<c>timeEndColumn</c>); InfluxQL cannot join the raise and clear points.
+    /// </summary>
+    public static IEnumerable<string> AlertLines(AlertStep step)
+    {
+        ArgumentNullException.ThrowIfNull(step);
+        yield return Alert(step);
+        if (step.Event == AlertEvent.Cleared)
+        {
+            var alert = step.Alert;
+            yield return Line(PointData.Measurement(Alerts)
+                .Tag(TagKeys.Building, alert.Building)
+                .Tag(TagKeys.Room, alert.Room)
+                .Tag(TagKeys.Sensor, alert.Sensor)
+                .Tag(TagKeys.Rule, alert.Rule)
+                .Tag(TagKeys.Severity, WireName.Of(alert.Severity))
+                .Tag(TagKeys.Event, WireName.Of(AlertEvent.Raised))
+                .Field("cleared_at_ms", (double)step.AtMs)
+                .Timestamp(alert.RaisedAtMs, LineProtocol.Precision));
+        }
+    }
+
     public static string Stats(string host, long messagesAccepted, long readingsAccepted, long messagesRefused, long atMs) =>
         Line(PointData.Measurement(ServiceStats)
             .Tag(TagKeys.Host, host)

@@ -80,6 +80,22 @@ public sealed class AlertWireFormatTests
     }
 
     [Fact]
+    public void A_clear_also_adds_its_time_to_the_raise_point_and_other_steps_write_one_point()
+    {
+        var alert = Alert(AlertRuleType.Threshold, AlertSeverity.Critical, AlertState.Cleared) with { ClearedAtMs = 9000, ClearedBy = "auto" };
+
+        var cleared = SeriesLines.AlertLines(new AlertStep(AlertEvent.Cleared, 9000, alert)).ToList();
+
+        Assert.Equal(2, cleared.Count);
+        Assert.StartsWith("alerts,building=b,event=cleared,room=r,rule=hot,sensor=s,severity=critical ", cleared[0], StringComparison.Ordinal);
+        // Same series and time as the raised point (raised at 1000): InfluxDB merges the field into it.
+        Assert.Equal("alerts,building=b,event=raised,room=r,rule=hot,sensor=s,severity=critical cleared_at_ms=9000 1000", cleared[1]);
+
+        Assert.Single(SeriesLines.AlertLines(new AlertStep(AlertEvent.Raised, 1000, alert with { State = AlertState.Active })));
+        Assert.Single(SeriesLines.AlertLines(new AlertStep(AlertEvent.Acknowledged, 5000, alert with { State = AlertState.Acknowledged })));
+    }
+
+    [Fact]
     public void Campus_state_counts_alerts_by_kebab_case_severity_in_json_and_fields()
     {
         var counts = new Dictionary<AlertSeverity, int> { [AlertSeverity.Critical] = 2, [AlertSeverity.Info] = 1 };

@@ -26,6 +26,9 @@ public sealed class CampusDayFixture : IAsyncLifetime
 {
     public const string CollectionName = "campus-day";
     public const string Database = "campus";
+
+    /// <summary>The retention policy of the derived series, as <c>./run.sh</c> and compose configure it (Influx:LongRetentionPolicy).</summary>
+    public const string LongRetentionPolicy = "long";
     public const string Freezer = "bldg-1-lab1-freezer1";
     public const string StuckSensor = "bldg-1-r103-temp";
     public const string OfflineSensor = "bldg-2-r102-co2";
@@ -89,6 +92,7 @@ public sealed class CampusDayFixture : IAsyncLifetime
         {
             influx = await InfluxDbServer.StartAsync(ct);
             await influx.CreateDatabaseAsync(Database, ct);
+            await influx.CreateRetentionPolicyAsync(Database, LongRetentionPolicy, ct);
             webhooks = await WebhookReceiver.StartAsync(ct);
 
             var demo = RepoFile("deploy", "campus.yaml");
@@ -99,6 +103,7 @@ public sealed class CampusDayFixture : IAsyncLifetime
             service = await TelemetryServiceHost.StartAsync(
             [
                 "--Influx:Api=V1", $"--Influx:Url={influx.Url}", $"--Influx:Database={Database}",
+                $"--Influx:LongRetentionPolicy={LongRetentionPolicy}",
                 $"--Campus:RegistryPath={registryPath}",
                 "--Campus:StateInterval=00:00:01",
                 "--Campus:DeviceStatusInterval=00:00:02",

@@ -134,7 +134,7 @@ public sealed class CampusDayTests(CampusDayFixture fixture)
         var series = await Poll.UntilAsync(
             "three points of the freezer alert in the alerts measurement",
             () => fixture.Influx.QueryAsync(CampusDayFixture.Database,
-                $"SELECT \"event\", active, severity FROM alerts WHERE alert_id = '{freezer.Id}'", Ct),
+                $"SELECT \"event\", active, severity FROM \"{CampusDayFixture.LongRetentionPolicy}\".alerts WHERE alert_id = '{freezer.Id}'", Ct),
             found => found.Sum(s => s.Values.Count) >= 3, cancellationToken: Ct);
         var rows = series.Single();
 

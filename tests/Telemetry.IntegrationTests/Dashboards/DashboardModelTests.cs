@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
+using Telemetry.Storage.Schema;
 using Telemetry.Tests.Dashboards;
 using YamlDotNet.RepresentationModel;
 
@@ -143,10 +144,10 @@ public sealed partial class DashboardModelTests
         var sensor = Assert.Single(dashboard.Variables, v => v.Name == "sensor");
         Assert.False(sensor.Multi || sensor.IncludeAll, "$sensor must name exactly one sensor");
 
-        foreach (var measurement in new[] { "telemetry", "telemetry_1m", "device_status", "alerts" })
+        foreach (var source in new[] { "\"telemetry\"", "\"${long_rp}\".\"telemetry_1m\"", "\"${long_rp}\".\"telemetry_1h\"", "\"device_status\"", "\"${long_rp}\".\"alerts\"" })
         {
             Assert.Contains(dashboard.Queries, q => q.Kind == DashboardQueryKind.PanelTarget
-                && q.Query.Contains($"FROM \"{measurement}\" WHERE \"sensor\" = '$sensor'", StringComparison.Ordinal));
+                && q.Query.Contains($"FROM {source} WHERE \"sensor\" = '$sensor'", StringComparison.Ordinal));
         }
     }
 
@@ -185,6 +186,73 @@ public sealed partial class DashboardModelTests
         Assert.Equal("since", (string?)organize["options"]?["renameByName"]?["Time 2"]);
     }
 
+    [Theory]
+    [MemberData(nameof(Files))]
+    public void Long_retention_series_are_read_through_the_long_policy_variable_and_raw_ones_without(string file)
+    {
+        var dashboard = DashboardCatalog.Load(file);
+        var count = 0;
+        foreach (var query in dashboard.Queries)
+        {
+            foreach (Match source in MeasurementSource().Matches(query.Query))
+            {
+                count++;
+                var policy = source.Groups["rp"].Value;
+                var measurement = source.Groups["m"].Value;
+                if (IsLongRetention(measurement))
+                {
+                    // Written to Influx:LongRetentionPolicy (1.x) / the long bucket's DBRP mapping (2.x): the default
+                    // policy of the database has none of it.
+                    Assert.True(policy == "${long_rp}", $"{query}: reads \"{measurement}\" from {(policy.Length == 0 ? "the default policy" : $"policy '{policy}'")}, not \"${{long_rp}}\".\"{measurement}\"");
+                }
+                else
+                {
+                    Assert.True(policy.Length == 0, $"{query}: reads the raw measurement \"{measurement}\" from policy '{policy}'");
+                }
+            }
+
+            if (query.Query.Contains("${long_rp}", StringComparison.Ordinal))
+            {
+                var variable = Assert.Single(dashboard.Variables, v => v.Name == "long_rp");
+                Assert.Equal("constant", variable.Type);
+            }
+        }
+
+        Assert.True(count > 0, $"{file}: no FROM clause found");
+    }
+
+    [Theory]
+    [MemberData(nameof(Files))]
+    public void Every_dashboard_has_a_panel_on_the_hourly_or_daily_series_for_long_ranges(string file)
+    {
+        var dashboard = DashboardCatalog.Load(file);
+
+        Assert.Contains(dashboard.Queries, q => q.Kind == DashboardQueryKind.PanelTarget
+            && MeasurementSource().Matches(q.Query).Any(m => m.Groups["rp"].Value == "${long_rp}" && ReportSeries().IsMatch(m.Groups["m"].Value)));
+    }
+
+    [Fact]
+    public void The_long_policy_variable_is_a_hidden_constant_before_the_variables_that_use_it()
+    {
+        foreach (var dashboard in DashboardCatalog.LoadAll())
+        {
+            var nodes = dashboard.VariableNodes.ToList();
+            var index = nodes.FindIndex(v => (string?)v["name"] == "long_rp");
+            Assert.True(index >= 0, $"{dashboard.Uid}: no long_rp variable");
+            Assert.Equal("constant", (string?)nodes[index]["type"]);
+            Assert.Equal(2, (int?)nodes[index]["hide"]);
+            Assert.Equal((string?)nodes[index]["query"], (string?)nodes[index]["current"]?["value"]);
+            for (var i = 0; i < index; i++)
+            {
+                Assert.DoesNotContain("long_rp", (string?)nodes[i]["query"] ?? "", StringComparison.Ordinal);
+            }
+        }
+    }
+
+    /// <summary>What the service writes to the long-retention destination: <see cref="SeriesLines.LongRetention"/> and the
+    /// hourly/daily report series (<c>*_1h</c>, <c>*_1d</c>).</summary>
+    static bool IsLongRetention(string measurement) => SeriesLines.LongRetention.Contains(measurement) || ReportSeries().IsMatch(measurement);
+
     static YamlNode LoadYaml(string path)
     {
         var stream = new YamlStream();
@@ -192,6 +260,12 @@ public sealed partial class DashboardModelTests
         stream.Load(reader);
         return stream.Documents[0].RootNode;
     }
+
+    [GeneratedRegex(@"FROM\s+(?:""(?<rp>[^""]+)""\.)?""(?<m>\w+)""")]
+    private static partial Regex MeasurementSource();
+
+    [GeneratedRegex(@"^\w+_1[hd]$")]
+    private static partial Regex ReportSeries();
 
     [GeneratedRegex(@"tz\([^)]*\)", RegexOptions.IgnoreCase)]
     private static partial Regex TzClause();

@@ -1,5 +1,7 @@
 using System.Text;
 using System.Text.RegularExpressions;
+using Telemetry.Contracts;
+using Telemetry.Storage.Schema;
 using Telemetry.IntegrationTests.Campus;
 using Telemetry.IntegrationTests.EndToEnd;
 using Telemetry.Tests.Dashboards;
@@ -35,6 +37,7 @@ public sealed partial class DashboardQueryTests(CampusDayFixture fixture)
     public async Task Every_query_is_accepted_by_influxdb_on_an_empty_database()
     {
         await fixture.Influx.CreateDatabaseAsync(EmptyDatabase, Ct);
+        await fixture.Influx.CreateRetentionPolicyAsync(EmptyDatabase, CampusDayFixture.LongRetentionPolicy, Ct);
         var failures = new StringBuilder();
         var count = 0;
         foreach (var dashboard in DashboardCatalog.LoadAll())
@@ -116,7 +119,7 @@ public sealed partial class DashboardQueryTests(CampusDayFixture fixture)
             {
                 failures.Add(Describe(query, text, error, measurements));
             }
-            else if (series!.Count == 0 && !PastWindowPanels.Contains((query.Dashboard, query.Owner)))
+            else if (series!.Count == 0 && !PastWindowPanels.Contains((query.Dashboard, query.Owner)) && !ReadsReportSeries(query.Query))
             {
                 failures.Add(Describe(query, text, "no series", measurements));
             }
@@ -129,7 +132,9 @@ public sealed partial class DashboardQueryTests(CampusDayFixture fixture)
     public async Task Active_alerts_show_alerts_raised_long_ago_since_their_raise_time()
     {
         const string database = "dashboards_alert_history";
+        const string policy = CampusDayFixture.LongRetentionPolicy;
         await fixture.Influx.CreateDatabaseAsync(database, Ct);
+        await fixture.Influx.CreateRetentionPolicyAsync(database, policy, Ct);
         var now = DateTimeOffset.UtcNow;
         long Ago(double days) => now.AddDays(-days).ToUnixTimeMilliseconds();
         string Step(string sensor, string ev, long raisedAt, long at, int active, int acknowledged) =>
@@ -137,19 +142,19 @@ public sealed partial class DashboardQueryTests(CampusDayFixture fixture)
 
         // s-old: raised 40 days ago, acknowledged, still open. s-gone: raised and cleared long ago.
         // s-again: an old alert cleared, a new one raised 2 days ago and open.
-        await fixture.Influx.WriteAsync(database, string.Join('\n',
+        await fixture.Influx.WriteToPolicyAsync(database, policy, string.Join('\n',
             Step("s-old", "raised", Ago(40), Ago(40), 1, 0),
             Step("s-old", "acknowledged", Ago(40), Ago(39), 1, 1),
             Step("s-gone", "raised", Ago(50), Ago(50), 1, 0),
             Step("s-gone", "cleared", Ago(50), Ago(45), 0, 0),
             Step("s-again", "raised", Ago(60), Ago(60), 1, 0),
             Step("s-again", "cleared", Ago(60), Ago(55), 0, 0),
-            Step("s-again", "raised", Ago(2), Ago(2), 1, 0)), cancellationToken: Ct);
+            Step("s-again", "raised", Ago(2), Ago(2), 1, 0)), Ct);
 
         var panel = DashboardCatalog.Load("alerts.json").Panels.Single(p => (string?)p["title"] == "Active alerts");
         var targets = panel["targets"]!.AsArray().OfType<System.Text.Json.Nodes.JsonObject>()
             .ToDictionary(t => (string?)t["refId"] ?? "", t => (string?)t["query"] ?? "");
-        var grafana = new GrafanaInfluxQl(now.AddHours(-24), now, [new GrafanaVariable("building", ["b1"], Multi: true, IncludeAll: true)]);
+        var grafana = new GrafanaInfluxQl(now.AddHours(-24), now, [new GrafanaVariable("long_rp", [policy]), new GrafanaVariable("building", ["b1"], Multi: true, IncludeAll: true)]);
         var open = await fixture.Influx.QueryAsync(database, grafana.Interpolate(targets["A"]), Ct);
         var raised = await fixture.Influx.QueryAsync(database, grafana.Interpolate(targets["B"]), Ct);
 
@@ -165,6 +170,106 @@ public sealed partial class DashboardQueryTests(CampusDayFixture fixture)
 
         Assert.Equal([("s-again", Ago(2)), ("s-old", Ago(40))], shown);
     }
+
+    [Fact]
+    public async Task Long_term_panels_read_the_hourly_and_daily_series_from_the_long_policy()
+    {
+        const string database = "dashboards_long_term";
+        const string policy = CampusDayFixture.LongRetentionPolicy;
+        await fixture.Influx.CreateDatabaseAsync(database, Ct);
+        await fixture.Influx.CreateRetentionPolicyAsync(database, policy, Ct);
+        var now = DateTimeOffset.UtcNow;
+
+        // The report series of docs/schema.md, written only to the long policy (as the service does with
+        // Influx:LongRetentionPolicy): ten local days and the last 48 hours of one building, room, meter and sensor.
+        var lines = new List<string>();
+        var today = TimeZoneInfo.ConvertTime(now, CampusZone).Date;
+        for (var d = 0; d < 10; d++)
+        {
+            var date = today.AddDays(-d);
+            var start = new DateTimeOffset(TimeZoneInfo.ConvertTimeToUtc(DateTime.SpecifyKind(date, DateTimeKind.Unspecified), CampusZone)).ToUnixTimeMilliseconds();
+            var weekend = date.DayOfWeek is DayOfWeek.Saturday or DayOfWeek.Sunday ? 1 : 0;
+            lines.AddRange(ReportPoints("1d", start, $"hours=24,base_load_kw=3.5,weekend={weekend}"));
+        }
+
+        var hour = now.ToUnixTimeMilliseconds() / 3_600_000 * 3_600_000;
+        for (var h = 1; h <= 48; h++)
+        {
+            var start = hour - (h * 3_600_000L);
+            var local = TimeZoneInfo.ConvertTime(DateTimeOffset.FromUnixTimeMilliseconds(start), CampusZone);
+            lines.AddRange(ReportPoints("1h", start, $"hours=1,overnight={(local.Hour < 5 ? 1 : 0)},weekend={(local.DayOfWeek is DayOfWeek.Saturday or DayOfWeek.Sunday ? 1 : 0)}"));
+        }
+
+        // An alert raised 6 h ago and cleared 2 h ago, one raised 1 h ago and still open: the points the service writes.
+        var cleared = LongTermAlert("bldg-1-r101-temp", now.AddHours(-6)) with { State = AlertState.Cleared, ClearedAtMs = now.AddHours(-2).ToUnixTimeMilliseconds(), ClearedBy = "auto" };
+        var open = LongTermAlert("bldg-1-r101-co2", now.AddHours(-1));
+        lines.AddRange(SeriesLines.AlertLines(new AlertStep(AlertEvent.Raised, cleared.RaisedAtMs, cleared with { State = AlertState.Active, ClearedAtMs = null, ClearedBy = null })));
+        lines.AddRange(SeriesLines.AlertLines(new AlertStep(AlertEvent.Cleared, cleared.ClearedAtMs!.Value, cleared)));
+        lines.AddRange(SeriesLines.AlertLines(new AlertStep(AlertEvent.Raised, open.RaisedAtMs, open)));
+        await fixture.Influx.WriteToPolicyAsync(database, policy, string.Join('\n', lines), Ct);
+
+        // The database's default policy has none of it: a read must name the policy.
+        Assert.Empty(await fixture.Influx.QueryAsync(database, "SELECT count(\"energy_kwh\") FROM \"building_1d\"", Ct));
+        Assert.NotEmpty(await fixture.Influx.QueryAsync(database, $"SELECT count(\"energy_kwh\") FROM \"{policy}\".\"building_1d\"", Ct));
+
+        var failures = new List<string>();
+        var count = 0;
+        foreach (var dashboard in DashboardCatalog.LoadAll())
+        {
+            var variables = dashboard.Variables.Select(v => v.Type == "constant"
+                ? new GrafanaVariable(v.Name, [v.Query])
+                : new GrafanaVariable(v.Name, [v.Name switch { "building" => "bldg-1", "room" => "r101", _ => "bldg-1-r101-temp" }], v.Multi, v.IncludeAll)).ToList();
+            Assert.Equal(policy, variables.Single(v => v.Name == "long_rp").Values.Single());
+            foreach (var query in dashboard.Queries.Where(q => q.Kind != DashboardQueryKind.Variable && ReadsReportSeries(q.Query)))
+            {
+                count++;
+                var (from, to) = GrafanaInfluxQl.PanelRange(now.AddHours(-24), now, query.TimeFrom, CampusZone);
+                var text = new GrafanaInfluxQl(from, to, variables, minInterval: TimeSpan.FromSeconds(15)).Interpolate(query.Query);
+                try
+                {
+                    var series = await fixture.Influx.QueryAsync(database, text, Ct);
+                    if (series.Sum(s => s.Values.Count(row => row.Skip(1).Any(v => v.ValueKind == System.Text.Json.JsonValueKind.Number))) == 0)
+                    {
+                        failures.Add($"- {query}: no values\n    query: {text}");
+                    }
+                }
+                catch (InvalidOperationException ex)
+                {
+                    failures.Add($"- {query}: {ex.Message}\n    query: {text}");
+                }
+            }
+        }
+
+        Assert.True(count >= 12, $"only {count} queries of hourly/daily series found");
+        Assert.True(failures.Count == 0, $"{failures.Count} of {count} long-term queries failed:\n" + string.Join('\n', failures));
+
+        // Alert annotations: the raise row carries the clear time (timeEndColumn), the open alert's row has none.
+        var annotation = Assert.Single(DashboardCatalog.Load("alerts.json").Annotations);
+        Assert.Equal("cleared_at_ms", (string?)annotation["timeEndColumn"]);
+        var grafana = new GrafanaInfluxQl(now.AddHours(-24), now, [new GrafanaVariable("long_rp", [policy]), new GrafanaVariable("building", ["bldg-1"], Multi: true, IncludeAll: true)]);
+        var rows = (await fixture.Influx.QueryAsync(database, grafana.Interpolate((string)annotation["query"]!), Ct))
+            .SelectMany(s => s.Values.Select(row => (Time: row[s.ColumnIndex("time")].GetInt64(), End: row[s.ColumnIndex("cleared_at_ms")], Text: row[s.ColumnIndex("message")].GetString())))
+            .OrderBy(r => r.Time)
+            .ToList();
+        Assert.Equal(2, rows.Count);
+        Assert.Equal((cleared.RaisedAtMs, (double)cleared.ClearedAtMs!.Value, "m"), (rows[0].Time, rows[0].End.GetDouble(), rows[0].Text));
+        Assert.Equal((open.RaisedAtMs, System.Text.Json.JsonValueKind.Null, "m"), (rows[1].Time, rows[1].End.ValueKind, rows[1].Text));
+    }
+
+    /// <summary>One window of every report measurement (docs/schema.md) for bldg-1, room r101, its meter and a sensor.</summary>
+    static IEnumerable<string> ReportPoints(string window, long startMs, string calendarFields)
+    {
+        var energy = $"energy_kwh=12.5,peak_kw=4.2,mean_kw=3.9,meters=1,meters_register=1,meters_power=0,resets=0,gaps=0,occupied_hours=6,{calendarFields}";
+        yield return $"building_{window},building=bldg-1 {energy} {startMs}";
+        yield return $"campus_{window},campus=demo {energy} {startMs}";
+        yield return $"room_{window},building=bldg-1,room=r101,room_type=classroom occupied_hours=6,people_mean=8.5,people_max=30,timetabled_hours=10,utilisation_pct=60,comfort_minutes=500,comfort_observed_minutes=600,energy_kwh=2.5 {startMs}";
+        yield return $"meter_{window},building=bldg-1,room=r101,sensor=bldg-1-r101-meter,kind=energy-meter energy_kwh=2.5,peak_kw=1.1,resets=0,gaps=0,source=\"register\" {startMs}";
+        yield return $"telemetry_{window},building=bldg-1,room=r101,sensor=bldg-1-r101-temp,kind=temperature,metric=temperature min=19.5,max=23.1,mean=21.4,count=60,last=21.2 {startMs}";
+    }
+
+    static AlertInfo LongTermAlert(string sensor, DateTimeOffset raisedAt) =>
+        new($"{sensor}/high/{raisedAt.ToUnixTimeMilliseconds()}", "bldg-1", "r101", sensor, "high", AlertRuleType.Threshold, AlertSeverity.Warning,
+            AlertState.Active, raisedAt.ToUnixTimeMilliseconds(), 30, "m", null, null, null, null, null, false);
 
     async Task<(IReadOnlyList<Fixtures.InfluxSeries>? Series, string? Error)> RunAsync(string query)
     {
@@ -205,8 +310,15 @@ public sealed partial class DashboardQueryTests(CampusDayFixture fixture)
         return $"- {query}: {answer}{why}\n    query: {sent}";
     }
 
-    [GeneratedRegex("FROM \"(\\w+)\"")]
+    /// <summary>Hourly/daily report series: written by the report grain after an hour settles, not within the simulated
+    /// day; <see cref="Long_term_panels_read_the_hourly_and_daily_series_from_the_long_policy"/> covers them.</summary>
+    static bool ReadsReportSeries(string query) => MeasurementReference().Matches(query).Any(m => ReportSeries().IsMatch(m.Groups[1].Value));
+
+    [GeneratedRegex("FROM (?:\"[^\"]+\"\\.)?\"(\\w+)\"")]
     private static partial Regex MeasurementReference();
+
+    [GeneratedRegex(@"^\w+_1[hd]$")]
+    private static partial Regex ReportSeries();
 
     /// <summary>Waits until every derived series of the campus day is in InfluxDB (they are written on 1–2 s cycles).</summary>
     async Task SimulateCampusOnceAsync()

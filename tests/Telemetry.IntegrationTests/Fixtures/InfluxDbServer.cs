@@ -40,10 +40,22 @@ public sealed class InfluxDbServer : HttpTestServer
         await QueryAsync(null, $"CREATE DATABASE {QuoteIdentifier(name)}", cancellationToken);
     }
 
-    /// <summary>POST /write?db=..&amp;precision=.. with line protocol; throws unless 204.</summary>
+    /// <summary>POST /write?db=..&amp;precision=..[&amp;rp=..] with line protocol; throws unless 204.</summary>
     public async Task WriteAsync(string database, string lineProtocol, string precision = "ms", CancellationToken cancellationToken = default)
     {
         await PostLinesAsync($"write?db={Uri.EscapeDataString(database)}&precision={Uri.EscapeDataString(precision)}", lineProtocol, cancellationToken);
+    }
+
+    /// <summary>POST /write?db=..&amp;rp=..&amp;precision=ms with line protocol: into a retention policy other than the default.</summary>
+    public async Task WriteToPolicyAsync(string database, string retentionPolicy, string lineProtocol, CancellationToken cancellationToken = default)
+    {
+        await PostLinesAsync($"write?db={Uri.EscapeDataString(database)}&rp={Uri.EscapeDataString(retentionPolicy)}&precision=ms", lineProtocol, cancellationToken);
+    }
+
+    /// <summary>CREATE RETENTION POLICY … DURATION 0s (kept forever), not the database's default.</summary>
+    public async Task CreateRetentionPolicyAsync(string database, string policy, CancellationToken cancellationToken = default)
+    {
+        await QueryAsync(null, $"CREATE RETENTION POLICY {QuoteIdentifier(policy)} ON {QuoteIdentifier(database)} DURATION 0s REPLICATION 1", cancellationToken);
     }
 
     /// <summary>

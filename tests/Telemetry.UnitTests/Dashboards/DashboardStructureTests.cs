@@ -154,7 +154,7 @@ public sealed partial class DashboardStructureTests
         var building = Assert.Single(dashboard.Variables, v => v.Name == "building");
 
         Assert.True(building.Multi && building.IncludeAll);
-        Assert.Equal("SHOW TAG VALUES FROM \"building_state\" WITH KEY = \"building\"", building.Query);
+        Assert.Equal("SHOW TAG VALUES FROM \"${long_rp}\".\"building_state\" WITH KEY = \"building\"", building.Query);
         var room = dashboard.Variables.SingleOrDefault(v => v.Name == "room");
         if (room is not null)
         {
@@ -171,9 +171,13 @@ public sealed partial class DashboardStructureTests
 
         Assert.True((bool?)annotation["enable"]);
         var query = (string?)annotation["query"] ?? "";
-        Assert.Contains("FROM \"alerts\"", query, StringComparison.Ordinal);
+        Assert.Contains("FROM \"${long_rp}\".\"alerts\"", query, StringComparison.Ordinal);
         Assert.Contains("\"event\" = 'raised'", query, StringComparison.Ordinal);
         Assert.Contains("$timeFilter", query, StringComparison.Ordinal);
+
+        // A region from the raise (the row's time) to the clear: the field the clear adds to the raised point.
+        Assert.Contains("\"cleared_at_ms\"", query, StringComparison.Ordinal);
+        Assert.Equal("cleared_at_ms", (string?)annotation["timeEndColumn"]);
     }
 
     [Fact]
