@@ -135,7 +135,14 @@ public sealed class InfluxQuery : IInfluxQuery
             throw new InfluxQueryException($"InfluxDB answered {status} to a query: {Truncate(body)}");
         }
 
-        return Parse(body);
+        try
+        {
+            return Parse(body);
+        }
+        catch (JsonException ex)
+        {
+            throw new InfluxQueryException($"InfluxDB at {options.Url} answered {status} with a body that is not a query result: {Truncate(body)}", ex);
+        }
     }
 
     /// <summary>Parses a <c>/query</c> answer of one statement; an <c>error</c> in it throws.</summary>
