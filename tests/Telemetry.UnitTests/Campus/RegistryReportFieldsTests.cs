@@ -122,6 +122,8 @@ public class RegistryReportFieldsTests
             ],
             m1.Replacements);
         Assert.Empty(registry.FindSensor("m2")!.Sensor.Replacements);
+        Assert.Equal(m1, m1 with { Replacements = [.. m1.Replacements] });
+        Assert.NotEqual(m1, m1 with { Replacements = [m1.Replacements[0]] });
     }
 
     [Fact]
