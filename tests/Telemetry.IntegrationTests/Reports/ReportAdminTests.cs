@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using Telemetry.IntegrationTests.EndToEnd;
 
@@ -60,5 +61,27 @@ public sealed class ReportConfigurationTests
         });
         Assert.Contains("Reports:Lateness", error.Message, StringComparison.Ordinal);
         Assert.Contains("Ingest:MaxAge", error.Message, StringComparison.Ordinal);
+    }
+}
+
+/// <summary>With <c>Reports:Enabled=false</c> the drainer's marks are the no-op ones; by default they are kept.</summary>
+public sealed class ReportsDisabledTests
+{
+    [Fact]
+    public async Task Reports_off_leave_the_drainer_without_marks()
+    {
+        var spool = Directory.CreateTempSubdirectory("telemetry-it-spool-").FullName;
+        try
+        {
+            await using var off = Telemetry.Service.Hosting.TelemetryApp.Build(["--Reports:Enabled=false", $"--Spool:Path={spool}"]);
+            Assert.IsType<Telemetry.Storage.Reports.NoReportMarks>(off.Services.GetRequiredService<Telemetry.Storage.Reports.IReportMarks>());
+
+            await using var on = Telemetry.Service.Hosting.TelemetryApp.Build([$"--Spool:Path={spool}"]);
+            Assert.IsType<Telemetry.Storage.Reports.ReportMarks>(on.Services.GetRequiredService<Telemetry.Storage.Reports.IReportMarks>());
+        }
+        finally
+        {
+            Directory.Delete(spool, recursive: true);
+        }
     }
 }
