@@ -102,6 +102,12 @@ public sealed record Sensor(string Id, string Kind)
 {
     /// <summary>Meter replacements recorded for this sensor (registry <c>replacements:</c>), oldest first.</summary>
     public IReadOnlyList<MeterReplacement> Replacements { get; init; } = [];
+
+    /// <summary>Equal when id, kind and the replacements (in order) are equal: two loads of the same file give equal sensors.</summary>
+    public bool Equals(Sensor? other) =>
+        other is not null && Id == other.Id && Kind == other.Kind && Replacements.SequenceEqual(other.Replacements);
+
+    public override int GetHashCode() => HashCode.Combine(Id, Kind, Replacements.Count);
 }
 
 /// <summary>A registered sensor with everything the registry says about it.</summary>

@@ -3,6 +3,7 @@ using System.Globalization;
 using Telemetry.Domain.Configuration;
 using Telemetry.Domain.Alerts;
 using Telemetry.Domain.Ingest;
+using Telemetry.Domain.Reports;
 
 namespace Telemetry.Domain.Campus;
 
@@ -75,7 +76,7 @@ public static class CampusRegistryLoader
         return null;
     }
 
-    static readonly string[] TopKeys = ["campus", "unregistered", "comfort", "kinds", "buildings"];
+    static readonly string[] TopKeys = ["campus", "unregistered", "comfort", "timetables", "kinds", "buildings"];
     static readonly string[] CampusKeys = ["id", "name", "timezone"];
     static readonly string[] ComfortKeys = ["temperature", "co2", "humidity"];
     static readonly string[] MinMaxKeys = ["min", "max"];
@@ -84,7 +85,9 @@ public static class CampusRegistryLoader
     static readonly string[] MetricKeys = ["unit", "rollup"];
     static readonly string[] BuildingKeys = ["id", "name", "rooms"];
     static readonly string[] RoomKeys = ["id", "name", "type", "capacity", "sensors"];
-    static readonly string[] SensorKeys = ["id", "kind"];
+    static readonly string[] SensorKeys = ["id", "kind", "replacements"];
+    static readonly string[] PeriodKeys = ["days", "from", "to"];
+    static readonly string[] ReplacementKeys = ["at", "register"];
 
     static readonly string[] CommonRuleKeys = ["id", "type", "severity", "description"];
     static readonly Dictionary<AlertRuleType, string[]> RuleKeys = new()
@@ -139,14 +142,15 @@ public static class CampusRegistryLoader
             var campus = ReadCampus(Required(map, "campus", "the registry file"));
             var policy = Enum(Optional(map, "unregistered"), "unregistered policy", PolicyNames) ?? UnregisteredPolicy.Accept;
             var comfort = ReadComfort(Optional(map, "comfort"));
+            var timetables = ReadTimetables(Optional(map, "timetables"));
             var kindsNode = Required(map, "kinds", "the registry file");
             var (kinds, declaredKinds) = ReadKinds(kindsNode);
-            var buildings = ReadBuildings(Required(map, "buildings", "the registry file"), declaredKinds);
+            var buildings = ReadBuildings(Required(map, "buildings", "the registry file"), kinds, declaredKinds);
             if (errors.Count > 0 || campus is null)
             {
                 return null;
             }
-            return new CampusRegistry(campus, policy, comfort, kinds, buildings);
+            return new CampusRegistry(campus, policy, comfort, kinds, buildings, timetables);
         }
 
         CampusInfo? ReadCampus(YamlTreeNode? node)
@@ -213,6 +217,53 @@ public static class CampusRegistryLoader
                 Error(minNode ?? maxNode ?? map, $"{what}: min ({lo}) is greater than max ({hi})");
             }
             return (lo, hi);
+        }
+
+        /// <summary>
+        /// <c>timetables:</c> room type → list of <c>{ days, from, to }</c> periods, in the timetable grammar the
+        /// simulator's scenarios use (<see cref="YamlReader.TimetableSlot"/>).
+        /// </summary>
+        Dictionary<string, Timetable> ReadTimetables(YamlTreeNode? node)
+        {
+            var timetables = new Dictionary<string, Timetable>(StringComparer.Ordinal);
+            if (node is null || Mapping(node, "timetables") is not { } map)
+            {
+                return timetables;
+            }
+            foreach (var (key, value) in map.Entries)
+            {
+                var path = $"timetables.{key.Value}";
+                if (string.IsNullOrWhiteSpace(key.Value))
+                {
+                    Error(key, "timetables: a room type must not be empty");
+                    continue;
+                }
+                if (value is YamlTreeScalar { IsNull: true })
+                {
+                    Error(key, $"{path} needs a list of periods like [ {{ days: mon-fri, from: \"08:00\", to: \"18:00\" }} ]");
+                    continue;
+                }
+                if (Sequence(value, path) is not { } list)
+                {
+                    continue;
+                }
+                var slots = new List<TimetableSlot>();
+                for (var i = 0; i < list.Items.Count; i++)
+                {
+                    var periodPath = $"{path}[{i}]";
+                    if (Mapping(list.Items[i], periodPath) is not { } period)
+                    {
+                        continue;
+                    }
+                    CheckKeys(period, periodPath, PeriodKeys);
+                    if (TimetableSlot(period, periodPath) is { } slot)
+                    {
+                        slots.Add(slot);
+                    }
+                }
+                timetables[key.Value] = new Timetable(slots);
+            }
+            return timetables;
         }
 
         (Dictionary<string, SensorKind> Kinds, HashSet<string> Declared) ReadKinds(YamlTreeNode? node)
@@ -435,7 +486,7 @@ public static class CampusRegistryLoader
             return new ReadRuleResult(map, rule, unread);
         }
 
-        List<Building> ReadBuildings(YamlTreeNode? node, HashSet<string> declaredKinds)
+        List<Building> ReadBuildings(YamlTreeNode? node, Dictionary<string, SensorKind> kinds, HashSet<string> declaredKinds)
         {
             var buildings = new List<Building>();
             if (node is null || Sequence(node, "buildings") is not { } sequence)
@@ -461,7 +512,7 @@ public static class CampusRegistryLoader
                     var roomIds = new Dictionary<string, YamlTreeNode>(StringComparer.Ordinal);
                     foreach (var roomItem in roomItems.Items)
                     {
-                        if (ReadRoom(roomItem, what, roomIds, sensorIds, declaredKinds) is { } room)
+                        if (ReadRoom(roomItem, what, roomIds, sensorIds, kinds, declaredKinds) is { } room)
                         {
                             rooms.Add(room);
                         }
@@ -476,7 +527,7 @@ public static class CampusRegistryLoader
         }
 
         Room? ReadRoom(YamlTreeNode node, string buildingWhat, Dictionary<string, YamlTreeNode> roomIds,
-            Dictionary<string, YamlTreeNode> sensorIds, HashSet<string> declaredKinds)
+            Dictionary<string, YamlTreeNode> sensorIds, Dictionary<string, SensorKind> kinds, HashSet<string> declaredKinds)
         {
             if (Mapping(node, $"{buildingWhat} room") is not { } map)
             {
@@ -499,7 +550,7 @@ public static class CampusRegistryLoader
             {
                 foreach (var sensorItem in sensorItems.Items)
                 {
-                    if (ReadSensor(sensorItem, what, sensorIds, declaredKinds) is { } sensor)
+                    if (ReadSensor(sensorItem, what, sensorIds, kinds, declaredKinds) is { } sensor)
                     {
                         sensors.Add(sensor);
                     }
@@ -513,7 +564,8 @@ public static class CampusRegistryLoader
                 capacity, sensors);
         }
 
-        Sensor? ReadSensor(YamlTreeNode node, string roomWhat, Dictionary<string, YamlTreeNode> sensorIds, HashSet<string> declaredKinds)
+        Sensor? ReadSensor(YamlTreeNode node, string roomWhat, Dictionary<string, YamlTreeNode> sensorIds,
+            Dictionary<string, SensorKind> kinds, HashSet<string> declaredKinds)
         {
             if (Mapping(node, $"{roomWhat} sensor") is not { } map)
             {
@@ -531,7 +583,66 @@ public static class CampusRegistryLoader
                 Error(kindNode!, $"{what}: unknown kind '{kind}'; {known}");
                 return null;
             }
-            return id is null || kind is null ? null : new Sensor(id, kind);
+            var replacements = ReadReplacements(Optional(map, "replacements"), what, kind is null ? null : kinds.GetValueOrDefault(kind));
+            return id is null || kind is null ? null : new Sensor(id, kind) { Replacements = replacements };
+        }
+
+        /// <summary>
+        /// <c>replacements: [ { at: RFC 3339 with offset, register: kWh } ]</c> of a meter with a register (a metric with
+        /// rollup energy); sorted by time, no two at the same instant.
+        /// </summary>
+        List<MeterReplacement> ReadReplacements(YamlTreeNode? node, string sensorWhat, SensorKind? kind)
+        {
+            var replacements = new List<MeterReplacement>();
+            if (node is null || Sequence(node, $"{sensorWhat} replacements") is not { } list)
+            {
+                return replacements;
+            }
+            if (kind is not null && !kind.Metrics.Values.Any(m => m.Rollup == RollupRole.Energy))
+            {
+                Error(node, $"{sensorWhat}: replacements apply to meters with a register (a metric with rollup energy); kind '{kind.Id}' has none");
+                return replacements;
+            }
+            var seen = new Dictionary<long, YamlTreeNode>();
+            for (var i = 0; i < list.Items.Count; i++)
+            {
+                var what = $"{sensorWhat} replacements[{i}]";
+                if (Mapping(list.Items[i], what) is not { } map)
+                {
+                    continue;
+                }
+                CheckKeys(map, what, ReplacementKeys);
+                var atNode = Required(map, "at", what);
+                DateTimeOffset? at = null;
+                if (Text(atNode, $"{what} at") is { } atText)
+                {
+                    if (Rfc3339.TryParse(atText, out var parsed))
+                    {
+                        at = parsed;
+                    }
+                    else
+                    {
+                        Error(atNode!, $"{what} at '{atText}' is not a date and time with a UTC offset, e.g. 2026-11-10T09:00:00Z or 2026-11-10T10:00:00+01:00");
+                    }
+                }
+                var register = InRange(Required(map, "register", what), $"{what} register", 0, double.PositiveInfinity);
+                if (at is not { } instant || register is not { } start)
+                {
+                    continue;
+                }
+                var ms = instant.ToUnixTimeMilliseconds();
+                if (seen.TryGetValue(ms, out var first))
+                {
+                    Error(atNode!, $"{what}: a replacement at {Utc(instant)} is listed twice: first at line {first.Line}, again at line {atNode!.Line}");
+                    continue;
+                }
+                seen.Add(ms, atNode!);
+                replacements.Add(new MeterReplacement(ms, start));
+            }
+            replacements.Sort((a, b) => a.TimestampMs.CompareTo(b.TimestampMs));
+            return replacements;
+
+            static string Utc(DateTimeOffset instant) => instant.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
         }
 
         string? Unique(string? id, YamlTreeNode? node, Dictionary<string, YamlTreeNode> seen, string what, string scope)

@@ -235,7 +235,7 @@ public class CampusRegistryLoaderTests
             kinds: {}
             buildings: []
             colour: blue
-            """), 4, 1, "unknown key 'colour'", "allowed keys: campus, unregistered, comfort, kinds, buildings");
+            """), 4, 1, "unknown key 'colour'", "allowed keys: campus, unregistered, comfort, timetables, kinds, buildings");
     }
 
     [Fact]

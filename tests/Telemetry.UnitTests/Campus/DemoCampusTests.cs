@@ -151,6 +151,20 @@ public class DemoCampusTests
     }
 
     [Fact]
+    public void Every_occupied_room_type_of_the_demo_has_a_timetable_and_plant_rooms_have_none()
+    {
+        var types = Demo.Buildings.SelectMany(b => b.Rooms).Select(r => r.Type).Where(t => t != "plant").Distinct();
+        Assert.All(types, t => Assert.True(Demo.Timetables.ContainsKey(t), $"no timetable for room type '{t}'"));
+        Assert.False(Demo.Timetables.ContainsKey("plant"));
+        // Lectures 08:15-17:30 on weekdays: Monday 2 March 2026 08:15 is in, 17:30 and Saturday are out.
+        var classroom = Demo.Timetables["classroom"];
+        Assert.True(classroom.Contains(new DateTime(2026, 3, 2, 8, 15, 0)));
+        Assert.False(classroom.Contains(new DateTime(2026, 3, 2, 17, 30, 0)));
+        Assert.False(classroom.Contains(new DateTime(2026, 3, 7, 10, 0, 0)));
+        Assert.True(Demo.Timetables["library"].Contains(new DateTime(2026, 3, 7, 10, 0, 0)));
+    }
+
+    [Fact]
     public void The_documented_example_loads()
     {
         var doc = File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "registry.md"));

@@ -329,4 +329,58 @@ public class DayReportTests
         Assert.False(eight.Overnight);
         Assert.False(eight.Weekend);
     }
+
+    [Fact]
+    public void The_25_hour_autumn_day_has_25_hour_windows_and_250_kWh_and_its_timetable_counts_the_repeated_hour()
+    {
+        var autumn = new DateOnly(2026, 10, 25); // a Sunday: 02:00–03:00 happens twice
+        var building = OneRoom("b1", "study", new Sensor("m1", "power-meter"));
+        var daily = new Timetable([new TimetableSlot(Enum.GetValues<DayOfWeek>().ToHashSet(), new TimeOnly(2, 0), new TimeOnly(4, 0))]);
+        var registry = Registry(new Dictionary<string, Timetable>(StringComparer.Ordinal) { ["study"] = daily }, building);
+        var result = Compute(autumn, registry, building, new() { ["m1"] = PowerAllDay(autumn, _ => 10) });
+        Assert.Equal(250, DayFigures(result).EnergyKwh, 9);
+        Assert.Equal(25, DayFigures(result).Hours);
+        Assert.Equal(1500, result.MinutePowerKw.Count);
+        // Overnight 00:00–05:00 local is six hour windows on this day (02:00 twice): 60 kWh over 6 h.
+        Assert.Equal(6, result.BuildingFigures.Count(f => f.Overnight == true));
+        Assert.Equal(10, DayFigures(result).BaseLoadKw!.Value, 9);
+        // 02:00–04:00 local lasts three real hours on this day.
+        Assert.Equal(180, daily.TimetabledMinutes(Berlin, Berlin.Day(autumn)));
+        Assert.Equal(60, daily.TimetabledMinutes(Berlin, Berlin.Day(new DateOnly(2026, 3, 29)))); // 02:00–03:00 skipped
+    }
+
+    [Fact]
+    public void The_figures_do_not_depend_on_the_order_of_the_readings()
+    {
+        var building = new Building("b1", "b1",
+        [
+            new Room("r1", "r1", "office", 10, [new Sensor("o1", "occupancy"), new Sensor("c1", "climate")]),
+            new Room("plant", "plant", "plant", 0, [new Sensor("e1", "energy-meter"), new Sensor("m1", "power-meter")]),
+        ]);
+        var registry = Registry(null, building);
+        var start = Local(Wednesday, -0.25);
+        var end = Local(Wednesday, 24.25);
+        var step = TimeSpan.FromMinutes(3);
+        var readings = new Dictionary<string, IReadOnlyList<RawReading>>
+        {
+            ["o1"] = [.. Every(start, end, step, "people", t => t.Hour % 3)],
+            ["c1"] = [.. Every(start, end, step, "temperature", t => 19 + (t.Minute % 7)).Concat(Every(start, end, step, "co2", t => 500 + (10 * t.Minute)))],
+            ["e1"] = [.. Every(start, end, step, "energy", t => (t - start).TotalHours * 7)],
+            ["m1"] = [.. Every(start, end, step, "power", t => 3 + (t.Hour % 5))],
+        };
+        var shuffled = readings.ToDictionary(kv => kv.Key, kv => (IReadOnlyList<RawReading>)[.. kv.Value.OrderBy(r => (r.TimestampMs * 7919) % 1009)]);
+
+        var a = Compute(Wednesday, registry, building, readings);
+        var b = Compute(Wednesday, registry, building, shuffled);
+        Assert.Equal(a.Sensors, b.Sensors);
+        Assert.Equal(a.Rooms, b.Rooms);
+        Assert.Equal(a.BuildingFigures.Count, b.BuildingFigures.Count);
+        Assert.Equal(a.Meters.Count, b.Meters.Count);
+        for (var i = 0; i < a.Meters.Count; i++)
+        {
+            Assert.Equal(a.Meters[i].EnergyKwh, b.Meters[i].EnergyKwh, 9);
+        }
+        Assert.Equal(7 * 24, DayFigures(a).EnergyKwh - a.Meters.Where(m => m.Sensor == "m1" && m.Window.Period == ReportPeriod.Day).Sum(m => m.EnergyKwh), 6);
+        Assert.Equal((2, 1, 1), (DayFigures(a).Meters, DayFigures(a).MetersRegister, DayFigures(a).MetersPower));
+    }
 }
