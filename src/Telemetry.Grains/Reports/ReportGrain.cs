@@ -101,7 +101,11 @@ public sealed class ReportGrain(
     {
         if (!Options.Enabled)
         {
-            await this.UnregisterReminder(await this.GetReminder(reminderName) ?? throw new InvalidOperationException("the reminder went away"));
+            if (await this.GetReminder(reminderName) is { } reminder)
+            {
+                await this.UnregisterReminder(reminder);
+            }
+
             DeactivateOnIdle();
         }
     }

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Telemetry.IntegrationTests.Fixtures;
 
 namespace Telemetry.IntegrationTests.Reports;
 
@@ -120,6 +121,12 @@ public sealed class ReportTests(ReportFixture fixture)
         Assert.Equal(1, Number(roomHour, "occupied_hours"), 6);
         var roomDay = await PointAsync("room_1d", "room", "late-r1", yesterday, "occupied_hours", Hours(noon.AddMinutes(5), todayStart));
         Assert.Equal(3, Number(roomDay, "people_max"), 6);
+
+        // The marks that made yesterday dirty, and the days computed, are counted.
+        var metrics = await fixture.Service.Http.GetStringAsync(new Uri("metrics", UriKind.Relative), Ct);
+        Assert.True(PrometheusText.Sum(metrics, "telemetry_reports_marks_total") >= 24, metrics);
+        Assert.True(PrometheusText.Sum(metrics, "telemetry_reports_days_computed_total") >= 2, metrics);
+        Assert.Equal(0, PrometheusText.Sum(metrics, "telemetry_reports_marks_too_late_total"));
     }
 
     [Fact]
