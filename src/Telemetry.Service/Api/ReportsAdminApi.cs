@@ -40,7 +40,7 @@ public static class ReportsAdminApi
             });
         }).RequireAuthorization(ApiRoles.Viewer);
 
-        app.MapPost("/api/reports/recompute", async (string? from, string? to, IGrainFactory grains, IOptions<ReportOptions> options, CancellationToken ct) =>
+        app.MapPost("/api/reports/recompute", async (string? from, string? to, IGrainFactory grains, IOptions<ReportOptions> options, TimeProvider time, CancellationToken ct) =>
         {
             if (!options.Value.Enabled)
             {
@@ -55,6 +55,16 @@ public static class ReportsAdminApi
             if (last < first || last.DayNumber - first.DayNumber + 1 > MaxDays)
             {
                 return Results.Problem($"to must not be before from, and the range at most {MaxDays} days", statusCode: StatusCodes.Status400BadRequest);
+            }
+
+            // A day whose raw readings have expired would be recomputed from what is left and replace good figures:
+            // only days within Reports:Lateness (at most Ingest:MaxAge, readings the service still takes) are recomputed.
+            var oldest = DateOnly.FromDateTime(time.GetUtcNow().UtcDateTime).AddDays(-(int)Math.Ceiling(options.Value.Lateness.TotalDays));
+            if (first < oldest)
+            {
+                return Results.Problem(
+                    $"from is before {oldest:yyyy-MM-dd}, older than Reports:Lateness ({options.Value.Lateness.TotalDays:0.##} days): its raw readings may have expired and a recomputation would replace its figures with what is left; raise Reports:Lateness (at most Ingest:MaxAge, within the raw retention) to recompute older days",
+                    statusCode: StatusCodes.Status400BadRequest);
             }
 
             var marked = await grains.GetGrain<IReportGrain>(ReportKeys.Campus).RecomputeAsync(from!, to!).WaitAsync(ct);

@@ -162,6 +162,12 @@ public sealed class InfluxQuery : IInfluxQuery
                 throw new InfluxQueryException($"InfluxDB refused the query: {error.GetString()}");
             }
 
+            // max-row-limit (1.x) cuts an answer short and says so: figures computed from part of the rows would be wrong.
+            if (result.TryGetProperty("partial", out var partial) && partial.ValueKind == JsonValueKind.True)
+            {
+                throw new InfluxQueryException("InfluxDB answered only part of the rows (partial: its max-row-limit); set max-row-limit = 0");
+            }
+
             if (!result.TryGetProperty("series", out var list))
             {
                 continue;

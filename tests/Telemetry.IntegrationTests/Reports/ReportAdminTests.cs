@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
@@ -24,7 +25,9 @@ public sealed class ReportAdminTests(ReportFixture fixture)
     public async Task A_recompute_marks_the_days_and_the_grain_works_them_off()
     {
         var before = (await StatusAsync()).GetProperty("daysComputed").GetInt64();
-        using var response = await fixture.Service.Http.PostAsync(new Uri("api/reports/recompute?from=2026-01-01&to=2026-01-03", UriKind.Relative), null, Ct);
+        var first = DateOnly.FromDateTime(DateTime.UtcNow).AddDays(-5);
+        var prefixes = Enumerable.Range(0, 3).Select(d => first.AddDays(d).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture)).ToList();
+        using var response = await fixture.Service.Http.PostAsync(new Uri($"api/reports/recompute?from={prefixes[0]}&to={prefixes[2]}", UriKind.Relative), null, Ct);
         Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
         Assert.Equal(3, (await response.Content.ReadFromJsonAsync<JsonElement>(Ct)).GetProperty("days").GetInt32());
 
@@ -32,7 +35,7 @@ public sealed class ReportAdminTests(ReportFixture fixture)
             "the report grain to compute the three days asked for",
             StatusAsync,
             s => s.GetProperty("daysComputed").GetInt64() >= before + 3
-                 && !s.GetProperty("dirtyDays").EnumerateArray().Any(d => d.GetString()!.StartsWith("2026-01-0", StringComparison.Ordinal)),
+                 && !s.GetProperty("dirtyDays").EnumerateArray().Any(d => prefixes.Contains(d.GetString()!)),
             TimeSpan.FromSeconds(60), every: TimeSpan.FromMilliseconds(250), cancellationToken: Ct);
         Assert.True(status.GetProperty("lastClosedHourEnd").GetDateTimeOffset() <= DateTimeOffset.UtcNow);
     }
@@ -46,6 +49,15 @@ public sealed class ReportAdminTests(ReportFixture fixture)
     {
         using var response = await fixture.Service.Http.PostAsync(new Uri($"api/reports/recompute?{query}", UriKind.Relative), null, Ct);
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task A_day_older_than_the_lateness_is_refused_because_its_raw_readings_may_be_gone()
+    {
+        var old = DateOnly.FromDateTime(DateTime.UtcNow).AddDays(-40).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
+        using var response = await fixture.Service.Http.PostAsync(new Uri($"api/reports/recompute?from={old}&to={old}", UriKind.Relative), null, Ct);
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains("Reports:Lateness", await response.Content.ReadAsStringAsync(Ct), StringComparison.Ordinal);
     }
 }
 

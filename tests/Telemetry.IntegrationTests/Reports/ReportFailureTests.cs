@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
@@ -48,7 +49,8 @@ public sealed class ReportFailureTests
 
             // InfluxDB goes away; a day asked for cannot be read.
             influx.Process.Stop();
-            using var recompute = await service.Http.PostAsync(new Uri("api/reports/recompute?from=2026-02-01&to=2026-02-01", UriKind.Relative), null, Ct);
+            var day = DateOnly.FromDateTime(DateTime.UtcNow).AddDays(-3).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
+            using var recompute = await service.Http.PostAsync(new Uri($"api/reports/recompute?from={day}&to={day}", UriKind.Relative), null, Ct);
             Assert.Equal(HttpStatusCode.Accepted, recompute.StatusCode);
 
             var metrics = await Poll.UntilAsync(
@@ -59,7 +61,7 @@ public sealed class ReportFailureTests
             Assert.True(PrometheusText.Sum(metrics, "telemetry_reports_failures_total") >= 1, metrics);
 
             var status = await service.Http.GetFromJsonAsync<JsonElement>(new Uri("api/reports/status", UriKind.Relative), Ct);
-            Assert.Contains("2026-02-01", status.GetProperty("dirtyDays").EnumerateArray().Select(d => d.GetString()));
+            Assert.Contains(day, status.GetProperty("dirtyDays").EnumerateArray().Select(d => d.GetString()));
             Assert.Contains("query", status.GetProperty("lastFailure").GetString(), StringComparison.Ordinal);
         }
         finally
