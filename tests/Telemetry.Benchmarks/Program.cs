@@ -8,6 +8,7 @@ using Telemetry.Benchmarks;
 //   e2e     the whole pipeline under load from the device simulator, against mosquitto in the same run.
 //   connections  idle device connections one node holds, and memory per connection.
 //   scaling  msg/s and service CPU per 1,000 msg/s against connections; service peak RSS against active sensors.
+//   reports  CPU and allocations of one campus day's hourly/daily report figures, against a one-pass aggregate.
 // See docs/benchmarks.md.
 
 var root = new RootCommand("Benchmarks of Campus Telemetry's write pipeline.")
@@ -17,6 +18,7 @@ var root = new RootCommand("Benchmarks of Campus Telemetry's write pipeline.")
     E2eCommand.Create(),
     ConnectionsCommand.Create(),
     ScalingCommand.Create(),
+    ReportsCommand.Create(),
 };
 
 // Ctrl-C cancels the run; give it time to stop influxd and delete its folders before the process ends anyway.

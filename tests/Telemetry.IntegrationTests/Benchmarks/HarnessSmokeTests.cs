@@ -45,6 +45,15 @@ public sealed class HarnessSmokeTests
     }
 
     [Fact]
+    public async Task The_report_benchmark_computes_the_demo_campus_day()
+    {
+        var (exit, output) = await BenchAsync(["reports", "--iterations", "1"]);
+        Assert.True(exit == 0, output);
+        Assert.Contains("× baseline", output, StringComparison.Ordinal);
+        Assert.Matches(@"figures per campus day\s+[1-9]", output);
+    }
+
+    [Fact]
     public async Task The_connection_and_grain_probes_run()
     {
         var (exit, output) = await BenchAsync(["connections", "--connections", "300", "--hold", "2s"]);
