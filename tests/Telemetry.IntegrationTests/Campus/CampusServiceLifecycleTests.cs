@@ -97,7 +97,10 @@ public sealed class CampusServiceLifecycleTests(ServiceOnInfluxV1Fixture fixture
             result => result.ReasonCode == MqttClientPublishReasonCode.Success,
             within: TimeSpan.FromSeconds(15), show: result => $"{result.ReasonCode} {result.ReasonString}", cancellationToken: Ct);
         Assert.True(accepted.IsSuccess);
-        var room = await service.Http.GetFromJsonAsync<JsonElement>("api/rooms/lc/lab2", Ct);
+        // The PUBACK means stored in the spool; the grains take the reading from there a moment later.
+        var room = await Poll.UntilAsync("lab2 to report the accepted temperature",
+            () => service.Http.GetFromJsonAsync<JsonElement>("api/rooms/lc/lab2", Ct),
+            r => r.GetProperty("temperatureC").ValueKind == JsonValueKind.Number, show: r => r.ToString(), cancellationToken: Ct);
         Assert.Equal(4.5, room.GetProperty("temperatureC").GetDouble());
     }
 
