@@ -67,7 +67,8 @@ public static class ReportsApi
 
     /// <summary>
     /// The daily points of the request's local dates: one query over <c>[day(from).start, day(to).end)</c> in UTC.
-    /// By room, the buildings' <c>hours</c> are read as well: a room's day point is computed with its building's, so the
+    /// A building's day is complete when its <c>hours</c> (hour windows covered) reach the number of hour windows of that
+    /// local day (23, 24 or 25 across DST). By room, the buildings' <c>hours</c> are read as well: a room's day point is computed with its building's, so the
     /// building's hour count says whether the room's day is complete.
     /// </summary>
     static async Task<IReadOnlyList<EnergyDay>> ReadDaysAsync(IInfluxQuery influx, LocalCalendar calendar, EnergyReportRequest request, CancellationToken ct)
@@ -79,17 +80,24 @@ public static class ReportsApi
             $"SELECT \"energy_kwh\", \"peak_kw\", \"meters_register\", \"meters_power\", \"hours\" FROM {influx.LongTerm("building_1d")} {where} GROUP BY \"building\"", ct);
 
         var buildingDays = new List<EnergyDay>();
+        var expectedHours = new Dictionary<DateOnly, int>();
         foreach (var series in buildings)
         {
             for (var row = 0; row < series.Rows.Count; row++)
             {
                 var time = DateTimeOffset.FromUnixTimeMilliseconds(series.Time(row));
+                var day = calendar.DayOf(time);
+                if (!expectedHours.TryGetValue(day.LocalDate, out var expected))
+                {
+                    expected = expectedHours[day.LocalDate] = calendar.Windows(ReportPeriod.Hour, day.StartUtc, day.EndUtc).Count();
+                }
+
                 var hours = series.Number(row, "hours");
                 buildingDays.Add(new EnergyDay(
-                    calendar.DayOf(time).LocalDate, time, series.Tag("building"), null,
+                    day.LocalDate, time, series.Tag("building"), null,
                     series.Number(row, "energy_kwh"), series.Number(row, "peak_kw"),
                     ToCount(series.Number(row, "meters_register")), ToCount(series.Number(row, "meters_power")),
-                    hours is { } h && h >= ExpectedHours(calendar, time)));
+                    hours is { } h && h >= expected));
             }
         }
 
@@ -114,13 +122,6 @@ public static class ReportsApi
         }
 
         return roomDays;
-    }
-
-    /// <summary>How many hour windows the local day starting at <paramref name="dayStart"/> has (23, 24 or 25 across DST).</summary>
-    static int ExpectedHours(LocalCalendar calendar, DateTimeOffset dayStart)
-    {
-        var day = calendar.DayOf(dayStart);
-        return calendar.Windows(ReportPeriod.Hour, day.StartUtc, day.EndUtc).Count();
     }
 
     static int? ToCount(double? value) => value is { } v ? (int)Math.Round(v) : null;
