@@ -17,11 +17,11 @@ public interface IReportGrain : IGrainWithStringKey
     Task MarkAsync(long[] hourStartsMs);
 
     /// <summary>
-    /// Marks the local dates <paramref name="fromDate"/> to <paramref name="toDate"/> (inclusive, <c>yyyy-MM-dd</c>)
-    /// dirty (an operator's recompute); returns how many days were marked.
+    /// Marks the campus-local dates <paramref name="from"/> to <paramref name="to"/> (inclusive) dirty (an operator's
+    /// recompute); returns how many days were marked.
     /// </summary>
     [Alias("Recompute")]
-    Task<int> RecomputeAsync(string fromDate, string toDate);
+    Task<int> RecomputeAsync(DateOnly from, DateOnly to);
 
     [Alias("GetStatus")]
     Task<ReportStatus> GetStatusAsync();

@@ -1,3 +1,5 @@
+using System.Globalization;
+
 namespace Telemetry.Domain.Reports;
 
 /// <summary>Hourly or daily report windows.</summary>
@@ -38,6 +40,16 @@ public sealed class LocalCalendar
     }
 
     public TimeZoneInfo Zone { get; }
+
+    /// <summary>How a campus-local date is written in the API, the report grain's state and its status: <c>yyyy-MM-dd</c>.</summary>
+    public const string DateFormat = "yyyy-MM-dd";
+
+    /// <summary>Reads a campus-local date written as <see cref="DateFormat"/>; false for anything else.</summary>
+    public static bool TryParseDate(string? text, out DateOnly date) =>
+        DateOnly.TryParseExact(text, DateFormat, CultureInfo.InvariantCulture, DateTimeStyles.None, out date);
+
+    /// <summary>A campus-local date as <see cref="DateFormat"/>.</summary>
+    public static string FormatDate(DateOnly date) => date.ToString(DateFormat, CultureInfo.InvariantCulture);
 
     /// <summary>The calendar of an IANA zone id; throws <see cref="TimeZoneNotFoundException"/> for an unknown id.</summary>
     public static LocalCalendar ForZone(string ianaId)

@@ -50,7 +50,7 @@ public sealed class CampusGrain(
     /// <summary>Silos seen active since the sensors were last started: when one of them is dead, they are started again.</summary>
     readonly HashSet<SiloAddress> watched = [];
     MembershipVersion watchedVersion = MembershipVersion.MinValue;
-    bool reminderKept;
+    readonly KeepAliveReminder keepAlive = new(ReminderName);
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
@@ -128,26 +128,7 @@ public sealed class CampusGrain(
         return lost;
     }
 
-    /// <summary>Registers the reminder once per activation; a failure is logged and tried again at the next tick.</summary>
-    async Task KeepReminderAsync()
-    {
-        if (reminderKept)
-        {
-            return;
-        }
-
-        try
-        {
-            var period = reminderOptions.Value.MinimumReminderPeriod > TimeSpan.FromMinutes(1) ? reminderOptions.Value.MinimumReminderPeriod : TimeSpan.FromMinutes(1);
-            await this.RegisterOrUpdateReminder(ReminderName, period, period);
-            reminderKept = true;
-        }
-        catch (Exception ex) when (ex is not OutOfMemoryException)
-        {
-            logger.LogWarning("Campus: could not register its reminder ({Error}); tried again at the next tick. Until then the campus grain does not come back by itself if its node dies",
-                ex.Message);
-        }
-    }
+    Task KeepReminderAsync() => keepAlive.EnsureAsync(this, reminderOptions.Value, logger);
 
     /// <summary>Starts one sensor; returns its id if it failed (logged), so one bad sensor does not stop the others.</summary>
     async Task<string?> StartSensorAsync(string sensorId)

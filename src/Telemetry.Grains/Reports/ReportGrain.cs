@@ -58,8 +58,6 @@ public sealed class ReportGrain(
     /// <summary>Lines per spool record: a day of a large campus is tens of thousands of points.</summary>
     const int WriteChunk = 2000;
 
-    const string DateFormat = "yyyy-MM-dd";
-
     readonly SortedSet<DateOnly> dirty = [];
     /// <summary>Failures per dirty day since activation: a day that keeps failing goes behind those that do not.</summary>
     readonly Dictionary<DateOnly, int> failures = [];
@@ -67,7 +65,7 @@ public sealed class ReportGrain(
     (string Zone, LocalCalendar Calendar)? calendar;
     long daysComputed;
     string? lastFailure;
-    bool reminderKept;
+    readonly KeepAliveReminder keepAlive = new(ReminderName);
 
     ReportOptions Options => options.Value;
 
@@ -75,7 +73,7 @@ public sealed class ReportGrain(
     {
         foreach (var text in state.State.DirtyDays)
         {
-            if (DateOnly.TryParseExact(text, DateFormat, CultureInfo.InvariantCulture, DateTimeStyles.None, out var day))
+            if (LocalCalendar.TryParseDate(text, out var day))
             {
                 dirty.Add(day);
             }
@@ -155,10 +153,8 @@ public sealed class ReportGrain(
         }
     }
 
-    public async Task<int> RecomputeAsync(string fromDate, string toDate)
+    public async Task<int> RecomputeAsync(DateOnly from, DateOnly to)
     {
-        var from = DateOnly.ParseExact(fromDate, DateFormat, CultureInfo.InvariantCulture);
-        var to = DateOnly.ParseExact(toDate, DateFormat, CultureInfo.InvariantCulture);
         await KeepReminderAsync();
         var marked = 0;
         for (var day = from; day <= to; day = day.AddDays(1))
@@ -173,12 +169,12 @@ public sealed class ReportGrain(
             await SaveAsync();
         }
 
-        logger.LogInformation("Reports: {Days} day(s) from {From} to {To} marked for recomputation on request", marked, fromDate, toDate);
+        logger.LogInformation("Reports: {Days} day(s) from {From} to {To} marked for recomputation on request", marked, LocalCalendar.FormatDate(from), LocalCalendar.FormatDate(to));
         return marked;
     }
 
     public Task<ReportStatus> GetStatusAsync() => Task.FromResult(new ReportStatus(
-        [.. dirty.Select(d => d.ToString(DateFormat, CultureInfo.InvariantCulture))], state.State.LastClosedHourEndMs, daysComputed, lastFailure));
+        [.. dirty.Select(d => LocalCalendar.FormatDate(d))], state.State.LastClosedHourEndMs, daysComputed, lastFailure));
 
     async Task TickAsync(CancellationToken cancellationToken)
     {
@@ -338,11 +334,11 @@ public sealed class ReportGrain(
     string Failed(string reason, DateOnly date, Exception error)
     {
         metrics.ReportFailures.Add(1, new KeyValuePair<string, object?>("reason", reason));
-        lastFailure = $"{date.ToString(DateFormat, CultureInfo.InvariantCulture)}: {reason}: {error.Message}";
+        lastFailure = $"{LocalCalendar.FormatDate(date)}: {reason}: {error.Message}";
         if (failureLog.ShouldLog(reason, out var suppressed))
         {
             logger.LogWarning("Reports: day {Day} could not be computed ({Reason}: {Error}); it stays dirty and is tried again at the next tick ({Suppressed} more such lines held back)",
-                date.ToString(DateFormat, CultureInfo.InvariantCulture), reason, Text.ForLog(error.Message), suppressed);
+                LocalCalendar.FormatDate(date), reason, Text.ForLog(error.Message), suppressed);
         }
 
         return reason;
@@ -378,7 +374,7 @@ public sealed class ReportGrain(
 
     async Task SaveAsync()
     {
-        state.State.DirtyDays = [.. dirty.Select(d => d.ToString(DateFormat, CultureInfo.InvariantCulture))];
+        state.State.DirtyDays = [.. dirty.Select(d => LocalCalendar.FormatDate(d))];
         metrics.SetReportDirtyDays(dirty.Count);
         try
         {
@@ -396,24 +392,5 @@ public sealed class ReportGrain(
         }
     }
 
-    /// <summary>Registers the reminder once per activation; a failure is logged and tried again at the next tick.</summary>
-    async Task KeepReminderAsync()
-    {
-        if (reminderKept || !Options.Enabled)
-        {
-            return;
-        }
-
-        try
-        {
-            var period = reminderOptions.Value.MinimumReminderPeriod > TimeSpan.FromMinutes(1) ? reminderOptions.Value.MinimumReminderPeriod : TimeSpan.FromMinutes(1);
-            await this.RegisterOrUpdateReminder(ReminderName, period, period);
-            reminderKept = true;
-        }
-        catch (Exception ex) when (ex is not OutOfMemoryException)
-        {
-            logger.LogWarning("Reports: could not register the report grain's reminder ({Error}); tried again at the next tick. Until then the report grain does not come back by itself if its node dies",
-                ex.Message);
-        }
-    }
+    Task KeepReminderAsync() => Options.Enabled ? keepAlive.EnsureAsync(this, reminderOptions.Value, logger) : Task.CompletedTask;
 }

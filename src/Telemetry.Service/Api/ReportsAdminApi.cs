@@ -1,6 +1,7 @@
 using System.Globalization;
 using Microsoft.Extensions.Options;
 using Telemetry.Contracts;
+using Telemetry.Domain.Reports;
 using Telemetry.Grains.Reports;
 using Telemetry.Service.Security;
 
@@ -47,7 +48,7 @@ public static class ReportsAdminApi
                 return Results.Problem("reports are off (Reports:Enabled=false)", statusCode: StatusCodes.Status404NotFound);
             }
 
-            if (!TryDate(from, out var first) || !TryDate(to, out var last))
+            if (!LocalCalendar.TryParseDate(from, out var first) || !LocalCalendar.TryParseDate(to, out var last))
             {
                 return Results.Problem("from and to must be campus local dates YYYY-MM-DD", statusCode: StatusCodes.Status400BadRequest);
             }
@@ -67,12 +68,9 @@ public static class ReportsAdminApi
                     statusCode: StatusCodes.Status400BadRequest);
             }
 
-            var marked = await grains.GetGrain<IReportGrain>(ReportKeys.Campus).RecomputeAsync(from!, to!).WaitAsync(ct);
+            var marked = await grains.GetGrain<IReportGrain>(ReportKeys.Campus).RecomputeAsync(first, last).WaitAsync(ct);
             return Results.Accepted(value: new { from, to, days = marked });
         }).RequireAuthorization(ApiRoles.Admin);
         return app;
     }
-
-    static bool TryDate(string? text, out DateOnly date) =>
-        DateOnly.TryParseExact(text, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out date);
 }

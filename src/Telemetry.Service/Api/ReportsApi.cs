@@ -230,7 +230,7 @@ public sealed record EnergyReportRequest(DateOnly From, DateOnly To, EnergyRepor
             return (default, $"'{name}' is required: a campus-local date YYYY-MM-DD");
         }
 
-        return DateOnly.TryParseExact(text, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var date)
+        return LocalCalendar.TryParseDate(text, out var date)
             ? (date, null)
             : (default, $"'{name}' must be a date YYYY-MM-DD, not '{Visible(text)}'");
     }
