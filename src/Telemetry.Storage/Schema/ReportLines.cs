@@ -69,18 +69,8 @@ public static class ReportLines
     public static string Sensor(SensorFigures f)
     {
         ArgumentNullException.ThrowIfNull(f);
-        return SeriesLines.Line(PointData.Measurement(Name(f.Window, TelemetryHour, TelemetryDay))
-            .Tag(TagKeys.Building, f.Building)
-            .Tag(TagKeys.Room, f.Room)
-            .Tag(TagKeys.Sensor, f.Sensor)
-            .Tag(TagKeys.Kind, f.Kind)
-            .Tag(TagKeys.Metric, f.Metric)
-            .Field("min", f.Min)
-            .Field("max", f.Max)
-            .Field("mean", f.Mean)
-            .Field("count", (double)f.Count)
-            .Field("last", f.Last)
-            .Timestamp(Time(f.Window), LineProtocol.Precision));
+        return SeriesLines.SensorWindow(Name(f.Window, TelemetryHour, TelemetryDay), f.Building, f.Room, f.Sensor, f.Kind, f.Metric,
+            Time(f.Window), f.Min, f.Max, f.Mean, f.Count, f.Last);
     }
 
     /// <summary><c>meter_1h</c> / <c>meter_1d</c>.</summary>

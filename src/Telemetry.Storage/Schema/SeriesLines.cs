@@ -22,23 +22,28 @@ public static class SeriesLines
     public const string Refusals = "refusals";
 
     /// <summary>The measurements kept in the long-retention policy or bucket when one is configured.</summary>
-    public static IReadOnlySet<string> LongRetention { get; } = new HashSet<string>(StringComparer.Ordinal)
-    {
-        Rollup, RoomState, BuildingState, CampusState, Alerts,
-        ReportLines.TelemetryHour, ReportLines.TelemetryDay, ReportLines.MeterHour, ReportLines.MeterDay,
-        ReportLines.RoomHour, ReportLines.RoomDay, ReportLines.BuildingHour, ReportLines.BuildingDay,
-        ReportLines.CampusHour, ReportLines.CampusDay,
-    };
+    public static IReadOnlySet<string> LongRetention { get; } = new HashSet<string>(
+        [Rollup, RoomState, BuildingState, CampusState, Alerts, .. ReportLines.Measurements], StringComparer.Ordinal);
 
     public static string RollupWindow(
         SensorAddress address, string kind, string metric, long windowStartMs,
         double min, double max, double mean, long count, double last)
     {
         ArgumentNullException.ThrowIfNull(address);
-        return Line(PointData.Measurement(Rollup)
-            .Tag(TagKeys.Building, address.Building)
-            .Tag(TagKeys.Room, address.Room)
-            .Tag(TagKeys.Sensor, address.Sensor)
+        return SensorWindow(Rollup, address.Building, address.Room, address.Sensor, kind, metric, windowStartMs, min, max, mean, count, last);
+    }
+
+    /// <summary>
+    /// A point of one sensor's metric over a window (<c>telemetry_1m</c>, and the report's <c>telemetry_1h/1d</c>):
+    /// where the sensor is, its kind and metric as tags; min, max, mean, count and last as fields; the window's start as time.
+    /// </summary>
+    internal static string SensorWindow(
+        string measurement, string building, string room, string sensor, string kind, string metric, long windowStartMs,
+        double min, double max, double mean, long count, double last) =>
+        Line(PointData.Measurement(measurement)
+            .Tag(TagKeys.Building, building)
+            .Tag(TagKeys.Room, room)
+            .Tag(TagKeys.Sensor, sensor)
             .Tag(TagKeys.Kind, kind)
             .Tag(TagKeys.Metric, metric)
             .Field("min", min)
@@ -47,7 +52,6 @@ public static class SeriesLines
             .Field("count", (double)count)
             .Field("last", last)
             .Timestamp(windowStartMs, LineProtocol.Precision));
-    }
 
     public static string Room(RoomState state, long atMs)
     {
@@ -133,13 +137,7 @@ public static class SeriesLines
     {
         ArgumentNullException.ThrowIfNull(step);
         var alert = step.Alert;
-        var point = PointData.Measurement(Alerts)
-            .Tag(TagKeys.Building, alert.Building)
-            .Tag(TagKeys.Room, alert.Room)
-            .Tag(TagKeys.Sensor, alert.Sensor)
-            .Tag(TagKeys.Rule, alert.Rule)
-            .Tag(TagKeys.Severity, WireName.Of(alert.Severity))
-            .Tag(TagKeys.Event, WireName.Of(step.Event))
+        var point = AlertPoint(alert, step.Event)
             .Field("alert_id", alert.Id)
             .Field("active", alert.IsActive ? 1.0 : 0.0)
             .Field("acknowledged", alert.AcknowledgedAtMs is null ? 0.0 : 1.0)
@@ -167,18 +165,20 @@ public static class SeriesLines
         yield return Alert(step);
         if (step.Event == AlertEvent.Cleared)
         {
-            var alert = step.Alert;
-            yield return Line(PointData.Measurement(Alerts)
-                .Tag(TagKeys.Building, alert.Building)
-                .Tag(TagKeys.Room, alert.Room)
-                .Tag(TagKeys.Sensor, alert.Sensor)
-                .Tag(TagKeys.Rule, alert.Rule)
-                .Tag(TagKeys.Severity, WireName.Of(alert.Severity))
-                .Tag(TagKeys.Event, WireName.Of(AlertEvent.Raised))
+            yield return Line(AlertPoint(step.Alert, AlertEvent.Raised)
                 .Field("cleared_at_ms", (double)step.AtMs)
-                .Timestamp(alert.RaisedAtMs, LineProtocol.Precision));
+                .Timestamp(step.Alert.RaisedAtMs, LineProtocol.Precision));
         }
     }
+
+    /// <summary>The series of an alert's step points: the same tags for every step, so a later field lands on the raise's point.</summary>
+    static PointData AlertPoint(AlertInfo alert, AlertEvent step) => PointData.Measurement(Alerts)
+        .Tag(TagKeys.Building, alert.Building)
+        .Tag(TagKeys.Room, alert.Room)
+        .Tag(TagKeys.Sensor, alert.Sensor)
+        .Tag(TagKeys.Rule, alert.Rule)
+        .Tag(TagKeys.Severity, WireName.Of(alert.Severity))
+        .Tag(TagKeys.Event, WireName.Of(step));
 
     public static string Stats(string host, long messagesAccepted, long readingsAccepted, long messagesRefused, long atMs) =>
         Line(PointData.Measurement(ServiceStats)
