@@ -66,6 +66,13 @@ public interface IAlertIndexGrain : IGrainWithStringKey
     /// </summary>
     [Alias("Subscribe")]
     Task<AlertFeed> Subscribe(string nodeName, IAlertStepObserver observer, long afterSeq);
+
+    /// <summary>
+    /// The steps after <paramref name="afterSeq"/> (a reader's saved cursor), without subscribing: the outboxes and
+    /// the escalation read the index's log this way. Same answer as <see cref="Subscribe"/>.
+    /// </summary>
+    [Alias("GetSteps")]
+    Task<AlertFeed> GetSteps(long afterSeq);
 }
 
 /// <summary>A node's receiver of the alert index's steps (an Orleans grain observer, one per node).</summary>

@@ -71,6 +71,11 @@ public sealed class AlertIndexGrain(
         ArgumentException.ThrowIfNullOrEmpty(nodeName);
         ArgumentNullException.ThrowIfNull(observer);
         observers.Subscribe(nodeName, observer);
+        return GetSteps(afterSeq);
+    }
+
+    public Task<AlertFeed> GetSteps(long afterSeq)
+    {
         var log = state.State.Log;
         var steps = log.After(afterSeq, out var gap);
         return Task.FromResult(steps is null
