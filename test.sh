@@ -18,7 +18,8 @@ ensure_packages \
   curl:/usr/bin/curl \
   openssl:/usr/bin/openssl \
   postgresql:/usr/lib/postgresql/15/bin/postgres \
-  haproxy:/usr/sbin/haproxy
+  haproxy:/usr/sbin/haproxy \
+  prometheus-alertmanager:/usr/bin/prometheus-alertmanager
 
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 

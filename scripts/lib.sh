@@ -24,7 +24,7 @@ ensure_packages() {
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
     # Debian starts some of these as system services on install; the project runs its own instances.
     for pkg in "${missing[@]}"; do
-      case "$pkg" in influxdb|mosquitto|victoria-metrics|postgresql|haproxy)
+      case "$pkg" in influxdb|mosquitto|victoria-metrics|postgresql|haproxy|prometheus-alertmanager)
         (service "$pkg" stop || systemctl stop "$pkg") >/dev/null 2>&1 || true ;;
       esac
     done
