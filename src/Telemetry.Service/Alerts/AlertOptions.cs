@@ -23,6 +23,16 @@ public sealed class AlertOptions
     public string MqttTopicRoot { get; set; } = "campus/alerts";
 
     public List<WebhookOptions> Webhooks { get; set; } = [];
+
+    /// <summary>
+    /// The service's base URL as people reach it (e.g. <c>https://telemetry.campus.example</c>), for links to an alert's
+    /// console page (<c>{ConsoleUrl}/console/alerts/{id}</c>) in notifications; unset: derived from the first HTTP
+    /// listener (<c>Urls</c>), a wildcard host read as 127.0.0.1 (see <see cref="AlertConsoleLinks"/>).
+    /// </summary>
+    public string? ConsoleUrl { get; set; }
+
+    /// <summary>Prometheus Alertmanager as a destination (<c>Alerts:Alertmanager</c>; off while its <c>Url</c> is unset).</summary>
+    public AlertmanagerOptions Alertmanager { get; set; } = new();
 }
 
 public sealed class WebhookOptions

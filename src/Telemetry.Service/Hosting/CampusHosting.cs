@@ -52,6 +52,7 @@ public static class CampusHosting
         builder.Services.AddSingleton<AlertNotifier>();
         builder.Services.AddSingleton<IAlertNotifier>(sp => sp.GetRequiredService<AlertNotifier>());
         builder.Services.AddHostedService(sp => sp.GetRequiredService<AlertNotifier>());
+        builder.Services.AddAlertmanagerDestination(builder.Configuration); // "Alerts:Alertmanager", "Alerts:ConsoleUrl" (docs/alertmanager.md)
         builder.Services.AddHostedService<CampusStarter>();
         builder.Services.AddHostedService<StatsWriter>();
         return builder;
