@@ -4,7 +4,7 @@ using Telemetry.Service.Security;
 namespace Telemetry.Service.Alerts;
 
 /// <summary>
-/// Links to an alert's page in the technician console, for notifications (<c>{base}/console/alerts/{id}</c>). The base
+/// Links to an alert's page in the technician console, for notifications (<c>{base}/console/alerts/{sensor}/{rule}/{raisedAt}</c>). The base
 /// is <c>Alerts:ConsoleUrl</c>, or — unset — the first address the HTTP API listens on, a wildcard host
 /// (<c>*</c>, <c>+</c>, <c>0.0.0.0</c>, <c>[::]</c>) read as 127.0.0.1; no link when that address has no fixed port.
 /// </summary>
@@ -20,11 +20,15 @@ public sealed class AlertConsoleLinks
     /// <summary>The console's base URL with a trailing slash, or null when there is none to link to.</summary>
     public Uri? Base { get; }
 
-    /// <summary>The console page of alert <paramref name="alertId"/>, or null when there is no base URL.</summary>
+    /// <summary>
+    /// The console page of alert <paramref name="alertId"/> (<c>{sensor}/{rule}/{raisedAt}</c>), or null when there is no
+    /// base URL. Like the API's <c>/api/alerts/{sensor}/{rule}/{raisedAt}</c>, the id's slashes stay path separators
+    /// and each part is escaped.
+    /// </summary>
     public Uri? For(string alertId)
     {
         ArgumentNullException.ThrowIfNull(alertId);
-        return Base is null ? null : new Uri(Base, "console/alerts/" + Uri.EscapeDataString(alertId));
+        return Base is null ? null : new Uri(Base, "console/alerts/" + string.Join('/', alertId.Split('/').Select(Uri.EscapeDataString)));
     }
 
     /// <summary>The one check of <c>Alerts:ConsoleUrl</c>: null when usable (unset included), else what is wrong.</summary>

@@ -26,7 +26,7 @@ public sealed class AlertOptions
 
     /// <summary>
     /// The service's base URL as people reach it (e.g. <c>https://telemetry.campus.example</c>), for links to an alert's
-    /// console page (<c>{ConsoleUrl}/console/alerts/{id}</c>) in notifications; unset: derived from the first HTTP
+    /// console page (<c>{ConsoleUrl}/console/alerts/{sensor}/{rule}/{raisedAt}</c>) in notifications; unset: derived from the first HTTP
     /// listener (<c>Urls</c>), a wildcard host read as 127.0.0.1 (see <see cref="AlertConsoleLinks"/>).
     /// </summary>
     public string? ConsoleUrl { get; set; }

@@ -68,7 +68,7 @@ public sealed class AlertmanagerDestinationTests(AlertmanagerRig rig) : IClassFi
 
         var held = Assert.Single(await ActiveAsync(alert, 1));
         Assert.Equal(ExpectedLabels(alert), Strings(held.GetProperty("labels")));
-        var console = $"{ConsoleBase}console/alerts/{Uri.EscapeDataString(alert.Id)}";
+        var console = $"{ConsoleBase}console/alerts/{alert.Sensor}/too-warm/{alert.RaisedAtMs}"; // as the API's /api/alerts/{sensor}/{rule}/{raisedAt}
         Assert.Equal(
             new Dictionary<string, string> { ["summary"] = alert.Message, ["value"] = "-12.5", ["console_url"] = console },
             Strings(held.GetProperty("annotations")));

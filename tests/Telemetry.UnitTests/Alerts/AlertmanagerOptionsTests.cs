@@ -51,16 +51,21 @@ public class AlertmanagerOptionsTests
     }
 
     [Theory]
-    [InlineData(null, "http://127.0.0.1:8080", "http://127.0.0.1:8080/console/alerts/s1%2Fhot%2F1")]
-    [InlineData("https://telemetry.campus.example/ops", "http://127.0.0.1:8080", "https://telemetry.campus.example/ops/console/alerts/s1%2Fhot%2F1")]
-    [InlineData(null, "http://*:8080", "http://127.0.0.1:8080/console/alerts/s1%2Fhot%2F1")]
-    [InlineData(null, "http://0.0.0.0:8080;https://0.0.0.0:8443", "http://127.0.0.1:8080/console/alerts/s1%2Fhot%2F1")]
+    [InlineData(null, "http://127.0.0.1:8080", "http://127.0.0.1:8080/console/alerts/s1/hot/1")]
+    [InlineData("https://telemetry.campus.example/ops", "http://127.0.0.1:8080", "https://telemetry.campus.example/ops/console/alerts/s1/hot/1")]
+    [InlineData(null, "http://*:8080", "http://127.0.0.1:8080/console/alerts/s1/hot/1")]
+    [InlineData(null, "http://0.0.0.0:8080;https://0.0.0.0:8443", "http://127.0.0.1:8080/console/alerts/s1/hot/1")]
     [InlineData(null, "http://127.0.0.1:0", null)]
+    [InlineData("https://t.example", "http://127.0.0.1:8080", "https://t.example/console/alerts/s1/hot/1")]
     public void Console_links_use_ConsoleUrl_or_the_first_listener(string? consoleUrl, string urls, string? expected)
     {
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["Urls"] = urls }).Build();
         var links = new AlertConsoleLinks(Options.Create(new AlertOptions { ConsoleUrl = consoleUrl }), configuration);
         Assert.Equal(expected, links.For("s1/hot/1")?.AbsoluteUri);
+        if (expected is not null)
+        {
+            Assert.EndsWith("/console/alerts/room%20%231%3F/hot/1", links.For("room #1?/hot/1")!.AbsoluteUri, StringComparison.Ordinal);
+        }
     }
 
     [Theory]
