@@ -43,8 +43,10 @@ public sealed class AlertmanagerDestination : IAlertDestination
     readonly AuthenticationHeaderValue? authorization;
 
     public AlertmanagerDestination(
-        IHttpClientFactory httpClients, IOptions<AlertOptions> options, AlertConsoleLinks links, ICampusRegistrySource registry, TimeProvider time)
+        IHttpClientFactory httpClients, IOptions<AlertOptions> options, AlertConsoleLinks links, ICampusRegistrySource registry, TimeProvider time,
+        ILogger<AlertmanagerDestination> logger)
     {
+        ArgumentNullException.ThrowIfNull(logger);
         ArgumentNullException.ThrowIfNull(options);
         this.httpClients = httpClients;
         this.options = options.Value.Alertmanager;
@@ -57,6 +59,13 @@ public sealed class AlertmanagerDestination : IAlertDestination
             : !string.IsNullOrEmpty(this.options.Username)
                 ? new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes($"{this.options.Username}:{this.options.Password}")))
                 : null;
+        logger.LogInformation("Alerts go to Alertmanager at {Url} (refreshed every {RefreshInterval}, {MinSeverity} and above)",
+            alertsUrl.GetLeftPart(UriPartial.Path), this.options.RefreshInterval, this.options.MinSeverity);
+        if (authorization is not null && alertsUrl.Scheme == Uri.UriSchemeHttp && !alertsUrl.IsLoopback)
+        {
+            // Warned, not refused, as for the API's own listeners: a network only the two reach may be in between.
+            logger.LogWarning("Alertmanager credentials are sent in clear to {Url}: use https unless the network between is private", alertsUrl.GetLeftPart(UriPartial.Authority));
+        }
     }
 
     public string Name => DestinationName;

@@ -26,7 +26,7 @@ public sealed class AlertmanagerRig : IAsyncLifetime
         Facilities = await WebhookReceiver.StartAsync(ct);
         Oncall = await WebhookReceiver.StartAsync(ct);
         Server = await AlertmanagerServer.StartAsync(
-            new Dictionary<string, string> { ["facilities"] = Facilities.Url, ["oncall-technician"] = Oncall.Url }, ct);
+            new Dictionary<string, string> { ["facilities"] = Facilities.Url, ["oncall-technician"] = Oncall.Url }, cancellationToken: ct);
     }
 
     public async ValueTask DisposeAsync()
@@ -126,14 +126,14 @@ public sealed class AlertmanagerDestinationTests(AlertmanagerRig rig) : IClassFi
     [Fact]
     public async Task Refreshing_keeps_an_alert_firing_past_its_endsAt_while_an_alert_not_refreshed_resolves_by_itself()
     {
-        var destination = Destination(rig.Server.Url, refreshInterval: TimeSpan.FromSeconds(1)); // endsAt = now + 4 s
+        var destination = Destination(rig.Server.Url, refreshInterval: TimeSpan.FromSeconds(2)); // endsAt = now + 8 s
         var kept = NewAlert(AlertSeverity.Warning);
         var dropped = NewAlert(AlertSeverity.Warning, building: kept.Building);
         await destination.SendAsync(Notification(kept, AlertNotificationKind.Raised), Ct);
         var firstEndsAt = Ms(Assert.Single(await ActiveAsync(kept, 1)), "endsAt");
         await destination.SendAsync(Notification(dropped, AlertNotificationKind.Raised), Ct);
 
-        // The outbox's refresh, once a second: only the kept alert is still in the active set.
+        // The outbox's refresh, here once a second (a margin for a busy machine): only the kept alert is still in the active set.
         await Poll.UntilAsync(
             $"{dropped.Id}, not refreshed, to resolve at its endsAt while {kept.Id} is refreshed",
             async () =>
@@ -239,6 +239,26 @@ public sealed class AlertmanagerDestinationTests(AlertmanagerRig rig) : IClassFi
     }
 
     [Fact]
+    public async Task Basic_authentication_is_sent_when_configured_and_a_refusal_names_the_status()
+    {
+        await using var guarded = await AlertmanagerServer.StartAsync(
+            new Dictionary<string, string> { ["facilities"] = rig.Facilities.Url, ["oncall-technician"] = rig.Oncall.Url }, basicAuth: true, cancellationToken: Ct);
+        var notification = Notification(NewAlert(AlertSeverity.Warning), AlertNotificationKind.Raised);
+
+        var anonymous = Destination(guarded.Url);
+        var refused = await Assert.ThrowsAsync<HttpRequestException>(() => anonymous.SendAsync(notification, Ct));
+        Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
+        var wrong = Destination(guarded.Url, settings: new() { ["Alerts:Alertmanager:Username"] = AlertmanagerServer.TestUser, ["Alerts:Alertmanager:Password"] = "not-it" });
+        Assert.Equal(HttpStatusCode.Unauthorized, (await Assert.ThrowsAsync<HttpRequestException>(() => wrong.SendAsync(notification, Ct))).StatusCode);
+
+        var authenticated = Destination(
+            guarded.Url, settings: new() { ["Alerts:Alertmanager:Username"] = AlertmanagerServer.TestUser, ["Alerts:Alertmanager:Password"] = AlertmanagerServer.TestPassword });
+        await authenticated.SendAsync(notification, Ct);
+        var held = Assert.Single(await guarded.AlertsAsync($"alert_id=\"{notification.Alert.Id}\"", Ct));
+        Assert.Equal(ExpectedLabels(notification.Alert), Strings(held.GetProperty("labels")));
+    }
+
+    [Fact]
     public void The_destination_is_registered_only_when_its_Url_is_set()
     {
         Assert.Empty(Services(new Dictionary<string, string?>()).GetServices<IAlertDestination>());
@@ -255,9 +275,11 @@ public sealed class AlertmanagerDestinationTests(AlertmanagerRig rig) : IClassFi
         Assert.Contains("Alerts:Alertmanager:RefreshInterval must be at least 1 s", error.Message, StringComparison.Ordinal);
     }
 
-    static IAlertDestination Destination(Uri url, TimeSpan? refreshInterval = null, TimeSpan? timeout = null)
+    static IAlertDestination Destination(Uri url, TimeSpan? refreshInterval = null, TimeSpan? timeout = null, Dictionary<string, string?>? settings = null)
     {
-        var settings = new Dictionary<string, string?> { ["Alerts:Alertmanager:Url"] = url.AbsoluteUri, ["Alerts:ConsoleUrl"] = ConsoleBase };
+        settings ??= [];
+        settings["Alerts:Alertmanager:Url"] = url.AbsoluteUri;
+        settings["Alerts:ConsoleUrl"] = ConsoleBase;
         if (refreshInterval is { } interval)
         {
             settings["Alerts:Alertmanager:RefreshInterval"] = interval.ToString("c", CultureInfo.InvariantCulture);

@@ -23,13 +23,29 @@ public sealed class AlertmanagerServer : HttpTestServer
 
     static readonly TestServerKind Kind = new("alertmanager", Executable, Package);
 
-    readonly IReadOnlyDictionary<string, string> receiverUrls;
+    /// <summary>The user and password of <see cref="StartAsync"/>'s <c>basicAuth</c>: its bcrypt hash (cost 4) is in the web config.</summary>
+    public const string TestUser = "campus";
+    public const string TestPassword = "campus-test-password";
+    const string TestPasswordBcrypt = "$2b$04$0vkfvrJw3uStTtf3nASUyOWDZNg8PPkbqoQ3kXq8S/tmKj1DOTR4.";
 
-    AlertmanagerServer(TestServerSite site, IReadOnlyDictionary<string, string> receiverUrls)
+    readonly IReadOnlyDictionary<string, string> receiverUrls;
+    readonly bool basicAuth;
+
+    AlertmanagerServer(TestServerSite site, IReadOnlyDictionary<string, string> receiverUrls, bool basicAuth)
         : base(Kind, site)
     {
         this.receiverUrls = receiverUrls;
+        this.basicAuth = basicAuth;
+        if (basicAuth)
+        {
+            // The fixture's own requests (readiness, reading alerts back) authenticate; the code under test brings its own.
+            Http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue(
+                "Basic", Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes($"{TestUser}:{TestPassword}")));
+        }
     }
+
+    /// <summary>Alertmanager's web config (<c>--web.config.file</c>) when started with basic authentication.</summary>
+    string WebConfigPath => Path.Combine(Directory, "web.yml");
 
     /// <summary>The repository's example route, as copied into the test output.</summary>
     public static string ExampleConfigPath => Path.Combine(AppContext.BaseDirectory, "alertmanager", "alertmanager.yml");
@@ -38,7 +54,10 @@ public sealed class AlertmanagerServer : HttpTestServer
     /// Starts Alertmanager on the example route, each receiver named in <paramref name="receiverUrls"/> (all of the
     /// file's receivers must be) sending to its URL as a webhook with <c>send_resolved: true</c>.
     /// </summary>
-    public static Task<AlertmanagerServer> StartAsync(IReadOnlyDictionary<string, string> receiverUrls, CancellationToken cancellationToken = default)
+    /// <param name="receiverUrls">The URL of each receiver of the example route, by name.</param>
+    /// <param name="basicAuth">True: every request needs basic authentication as <see cref="TestUser"/> / <see cref="TestPassword"/> (Alertmanager's <c>basic_auth_users</c>).</param>
+    /// <param name="cancellationToken">Cancels the start.</param>
+    public static Task<AlertmanagerServer> StartAsync(IReadOnlyDictionary<string, string> receiverUrls, bool basicAuth = false, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(receiverUrls);
         if (!File.Exists(ExampleConfigPath))
@@ -46,7 +65,7 @@ public sealed class AlertmanagerServer : HttpTestServer
             throw new InvalidOperationException($"{ExampleConfigPath} is missing: the test project copies deploy/alertmanager/alertmanager.yml there");
         }
 
-        return StartAsync(Kind, site => new AlertmanagerServer(site, receiverUrls), cancellationToken);
+        return StartAsync(Kind, site => new AlertmanagerServer(site, receiverUrls, basicAuth), cancellationToken);
     }
 
     /// <summary>
@@ -73,7 +92,13 @@ public sealed class AlertmanagerServer : HttpTestServer
         $"--web.listen-address=127.0.0.1:{Port}",
         "--cluster.listen-address=",
         "--log.level=info",
+        .. basicAuth ? [$"--web.config.file={WebConfigPath}"] : Array.Empty<string>(),
     ];
+
+    protected override Task PrepareAsync(CancellationToken cancellationToken) =>
+        basicAuth
+            ? File.WriteAllTextAsync(WebConfigPath, $"basic_auth_users:\n  {TestUser}: '{TestPasswordBcrypt}'\n", cancellationToken)
+            : Task.CompletedTask;
 
     /// <summary>The example route with the test's receivers and 1 s group timers (so a test sees notifications quickly).</summary>
     protected override string ConfigFile()
