@@ -70,8 +70,10 @@ public sealed class AlertEscalationGrain(
 
     async Task RoundAsync(CancellationToken cancellationToken)
     {
-        var changed = await ReadStepsAsync();
+        // The time before the steps are read: whatever falls due by then is sent knowing every acknowledgement made
+        // before it, so nothing due after an acknowledgement is sent for it.
         var now = clock.GetUtcNow().ToUnixTimeMilliseconds();
+        var changed = await ReadStepsAsync();
         var (sent, next) = await SendDueAsync(now);
         if (changed || sent)
         {
