@@ -135,6 +135,49 @@ public sealed class EscalationServiceTests(ServiceOnInfluxV1Fixture fixture) : I
     }
 
     [Fact]
+    public async Task A_restart_continues_the_watch_where_it_was_and_does_not_escalate_again()
+    {
+        string[] policy =
+        [
+            "--Alerts:Escalation:Critical:RenotifyEvery=00:00:02",
+            "--Alerts:Escalation:Critical:EscalateAfter=00:00:01",
+            "--Alerts:Escalation:Critical:EscalateTo:0=on-call",
+        ];
+        var before = new RecordingOutboxes();
+        AlertInfo alert;
+        await using (var service = await StartAsync(before, policy))
+        {
+            using var freezer1 = await service.ConnectAsync("esc-freezer1", MqttProtocolVersion.V500, Ct);
+            Assert.True((await PublishAsync(freezer1, "campus/esc/lab/esc-freezer1/telemetry", "{\"temperature\":-9.5,\"fault\":4}")).IsSuccess);
+            alert = await ActiveAlertAsync(service, "esc-freezer1");
+            await Poll.UntilAsync(
+                "the escalation and a re-notification before the restart",
+                () => Task.FromResult(before.Of(alert.Id)),
+                n => n.Any(x => x.Notification.Kind == AlertNotificationKind.Escalated) && n.Any(x => x.Notification.Kind == AlertNotificationKind.Renotified),
+                within: TimeSpan.FromSeconds(60), show: Show, cancellationToken: Ct);
+        }
+
+        // Stopped and started on the same state folder: the watch (repeats sent, escalated) was persisted.
+        var after = new RecordingOutboxes();
+        await using (var restarted = await StartAsync(after, policy))
+        {
+            // Anything handed over while stopping counts as before; a round cut off between the hand-over and its
+            // persist hands the same notifications over again, under the same keys (allowed duplicates).
+            var keysBefore = before.Of(alert.Id).Select(x => x.Notification.Key).ToHashSet(StringComparer.Ordinal);
+            var repeatsBefore = before.Of(alert.Id).Max(x => x.Notification.Repeat);
+            var seen = await Poll.UntilAsync(
+                "a new re-notification after the restart",
+                () => Task.FromResult(after.Of(alert.Id)),
+                n => n.Any(x => x.Notification.Kind == AlertNotificationKind.Renotified && !keysBefore.Contains(x.Notification.Key)),
+                within: TimeSpan.FromSeconds(60), show: Show, cancellationToken: Ct);
+
+            var fresh = seen.Where(x => !keysBefore.Contains(x.Notification.Key)).Select(x => x.Notification).ToList();
+            Assert.All(fresh, n => Assert.Equal(AlertNotificationKind.Renotified, n.Kind)); // no second escalation
+            Assert.Equal(repeatsBefore + 1, fresh.Min(n => n.Repeat));
+        }
+    }
+
+    [Fact]
     public async Task An_escalation_to_a_destination_that_is_not_configured_stops_the_start_and_names_the_configured_ones()
     {
         var error = await Assert.ThrowsAsync<OptionsValidationException>(() => StartAsync(new RecordingOutboxes(),

@@ -198,3 +198,22 @@ public class EscalationPlanTests
         Assert.Empty(new EscalationOptions().Problems(new HashSet<string>()));
     }
 }
+
+/// <summary>The escalation's state survives the grain state store's JSON (single node and cluster use the same options).</summary>
+public class EscalationStateTests
+{
+    [Fact]
+    public void The_watches_and_cursor_read_back_as_written()
+    {
+        var alert = new AlertInfo("freezer-1/too-warm/1", "b12", "r101", "freezer-1", "too-warm", AlertRuleType.Threshold,
+            AlertSeverity.Critical, AlertState.Active, 1000, -12, "too warm", null, null, null, null, null, false);
+        var state = new AlertEscalationState { Cursor = 42 };
+        state.Watches[alert.Id] = new EscalationWatch(alert, 3, 7000, true);
+
+        var json = System.Text.Json.JsonSerializer.Serialize(state, Telemetry.Grains.Persistence.DurableFileGrainStorage.JsonOptions);
+        var read = System.Text.Json.JsonSerializer.Deserialize<AlertEscalationState>(json, Telemetry.Grains.Persistence.DurableFileGrainStorage.JsonOptions)!;
+
+        Assert.Equal(42, read.Cursor);
+        Assert.Equal(state.Watches[alert.Id], read.Watches[alert.Id]);
+    }
+}
