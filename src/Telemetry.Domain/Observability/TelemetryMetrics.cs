@@ -103,7 +103,7 @@ public sealed class TelemetryMetrics : IDisposable
         AlertEscalationNotifications = meter.CreateCounter<long>("telemetry.alerts.escalation.notifications", "{notification}",
             "Re-notifications and escalations of unacknowledged alerts handed to the destinations' outboxes, by kind (renotified, escalated)");
         AlertEscalationProblems = meter.CreateCounter<long>("telemetry.alerts.escalation.problems", "{problem}",
-            "Escalation rounds that could not do everything (retried at the next round), and stretches of alert steps the escalation did not read one by one (it took the active set instead), by reason (index_failed, enqueue_failed, state_failed, log_truncated, index_behind)");
+            "Escalation rounds that could not do everything (retried at the next round), and stretches of alert steps the escalation did not read one by one (it took the active set instead), by reason (index_failed, enqueue_failed, state_failed, wake_failed, log_truncated, index_behind)");
         meter.CreateObservableGauge("telemetry.reports.dirty_days", () => Interlocked.Read(ref reportDirtyDays), "{day}",
             "Local days waiting to be (re)computed by the report grain on this node (0 where it does not run)");
     }

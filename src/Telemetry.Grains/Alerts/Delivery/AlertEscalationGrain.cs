@@ -73,7 +73,13 @@ public sealed class AlertEscalationGrain(
         // The time before the steps are read: whatever falls due by then is sent knowing every acknowledgement made
         // before it, so nothing due after an acknowledgement is sent for it.
         var now = clock.GetUtcNow().ToUnixTimeMilliseconds();
-        var changed = await ReadStepsAsync();
+        if (await ReadStepsAsync() is not { } changed)
+        {
+            // Without the index's news an acknowledgement could be missed: nothing is sent until it answers.
+            timer?.Change(RetryDelay, MaxTick);
+            return;
+        }
+
         var (sent, next) = await SendDueAsync(now);
         if (changed || sent)
         {
@@ -93,8 +99,8 @@ public sealed class AlertEscalationGrain(
         timer?.Change(delay < MinTick ? MinTick : delay > MaxTick ? MaxTick : delay, MaxTick);
     }
 
-    /// <summary>Takes the index's steps after the cursor (or its active set); true when the watches or the cursor changed.</summary>
-    async Task<bool> ReadStepsAsync()
+    /// <summary>Takes the index's steps after the cursor (or its active set); true when the watches or the cursor changed, null when the index did not answer.</summary>
+    async Task<bool?> ReadStepsAsync()
     {
         AlertFeed feed;
         try
@@ -105,7 +111,7 @@ public sealed class AlertEscalationGrain(
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
             Problem("index_failed", ex);
-            return false;
+            return null;
         }
 
         var watches = state.State.Watches;

@@ -14,7 +14,7 @@ namespace Telemetry.Grains.Alerts.Delivery;
 ///     "Critical": {
 ///       "RenotifyEvery": "00:15:00",       // sent again every 15 min while active and unacknowledged
 ///       "EscalateAfter": "01:00:00",       // still unacknowledged an hour after the raise: sent once to EscalateTo
-///       "EscalateTo": [ "on-call" ]        // destination names (Alerts:Webhooks:*:Name, "alertmanager")
+///       "EscalateTo": [ "on-call" ]        // destination names (a webhook's Alerts:Webhooks:*:Name, the Alertmanager destination's name)
 ///     },
 ///     "Warning": { "RenotifyEvery": "04:00:00" }
 ///     // a severity not listed (here: Info) is neither re-notified nor escalated
