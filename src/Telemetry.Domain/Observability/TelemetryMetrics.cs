@@ -100,6 +100,10 @@ public sealed class TelemetryMetrics : IDisposable
             "Marks for hours older than Reports:Lateness: not applied");
         ReportComputeDuration = meter.CreateHistogram<double>("telemetry.reports.compute.duration", "s",
             "Time to compute and write one local day's report points (every building and the campus)");
+        AlertEscalationNotifications = meter.CreateCounter<long>("telemetry.alerts.escalation.notifications", "{notification}",
+            "Re-notifications and escalations of unacknowledged alerts handed to the destinations' outboxes, by kind (renotified, escalated)");
+        AlertEscalationProblems = meter.CreateCounter<long>("telemetry.alerts.escalation.problems", "{problem}",
+            "Escalation rounds that could not do everything (retried at the next round), and stretches of alert steps the escalation did not read one by one (it took the active set instead), by reason (index_failed, enqueue_failed, state_failed, wake_failed, log_truncated, index_behind)");
         meter.CreateObservableGauge("telemetry.reports.dirty_days", () => Interlocked.Read(ref reportDirtyDays), "{day}",
             "Local days waiting to be (re)computed by the report grain on this node (0 where it does not run)");
     }
@@ -151,6 +155,8 @@ public sealed class TelemetryMetrics : IDisposable
     public Counter<long> ReportMarks { get; }
     public Counter<long> ReportMarksTooLate { get; }
     public Histogram<double> ReportComputeDuration { get; }
+    public Counter<long> AlertEscalationNotifications { get; }
+    public Counter<long> AlertEscalationProblems { get; }
 
     /// <summary>
     /// Exports the accepted-message and reading counts the ingest path keeps (they also go to <c>service_stats</c>),

@@ -34,6 +34,7 @@ public static class TelemetryApp
         builder.AddTelemetryGrainFeed();        // the spool's readings fed to the sensor grains in batches ("Grains")
         builder.Services.AddTelemetryBroker();  // embedded MQTT broker ("Broker", "Ingest")
         builder.AddTelemetryAlerts();           // alert delivery over MQTT and webhooks, campus start, statistics ("Alerts")
+        builder.AddTelemetryEscalation();       // re-notification and escalation of unacknowledged alerts ("Alerts:Escalation")
         builder.AddTelemetryReports();          // hourly and daily reports: late-reading marks to the report grain ("Reports")
         builder.AddTelemetryClusterView();      // each node reports itself to the cluster view; registry agreement
         builder.AddTelemetryHealth();           // /health/live, /health/ready
