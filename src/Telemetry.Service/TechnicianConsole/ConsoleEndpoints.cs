@@ -1,0 +1,89 @@
+using System.Security.Claims;
+using Microsoft.AspNetCore.Authentication;
+using Telemetry.Service.Security;
+
+namespace Telemetry.Service.TechnicianConsole;
+
+/// <summary>
+/// The technician console at <c>/console</c> (docs/console.md): active alerts newest first, filtered by building and
+/// severity, acknowledge with a note or clear in one click; an alert's page
+/// <c>/console/alerts/{sensor}/{rule}/{raisedAtMs}</c> (its id as a path: Alertmanager and Grafana link here); a
+/// sensor's page <c>/console/sensors/{sensor}</c>. The pages are one static HTML shell and a script that calls the
+/// existing API (<c>/api/alerts</c>, <c>/api/sensors/{sensor}</c>) and polls it every few seconds.
+/// Secured API: the pages need the console's sign-in cookie of a technician or admin
+/// (<see cref="ConsoleAuthentication"/>), anything else is sent to <c>/console/sign-in</c>. Open API (loopback, nothing
+/// configured): the pages are open and the console asks for the name it sends as <c>by</c>.
+/// </summary>
+public static class ConsoleEndpoints
+{
+    /// <summary>The body of <c>POST /console/sign-in</c>'s answer and of <c>GET /console/session</c>.</summary>
+    public sealed record ConsoleSession(bool Open, string? Name, IReadOnlyList<string> Roles);
+
+    public static WebApplication MapTelemetryConsole(this WebApplication app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        var assets = new ConsoleAssets();
+        var open = app.Services.GetRequiredService<ApiCaller>().Open;
+
+        // The files hold no data and no secret: the sign-in page needs them before anyone is signed in.
+        app.MapGet("/console/assets/{name}", (string name, HttpContext context) => assets.Serve(context, name)).AllowAnonymous();
+
+        app.MapGet(ConsoleAuthentication.SignInPath, (HttpContext context) =>
+            open ? Results.Redirect("/console") : assets.Serve(context, "sign-in.html")).AllowAnonymous();
+
+        // The key or token comes in the request's Authorization / X-Api-Key header and is checked by the API's own
+        // handlers (policy SignInPolicy); X-Console keeps another site's form from signing a browser in.
+        app.MapPost(ConsoleAuthentication.SignInPath, async (HttpContext context, TimeProvider time) =>
+        {
+            if (!ConsoleAuthentication.HasConsoleHeader(context.Request.Headers))
+            {
+                return Results.Problem($"the sign-in must carry the header {ConsoleAuthentication.HeaderName}: 1", statusCode: StatusCodes.Status400BadRequest);
+            }
+
+            if (open)
+            {
+                return Results.Ok(new ConsoleSession(true, null, ApiRoles.All));
+            }
+
+            var session = ConsoleAuthentication.SessionOf(context.User);
+            var bearer = context.User.FindFirst("exp") is not null;
+            await context.SignInAsync(ConsoleAuthentication.SchemeName, session, new AuthenticationProperties
+            {
+                IsPersistent = false,
+                ExpiresUtc = ConsoleAuthentication.ExpiresAt(context.User, time.GetUtcNow()),
+                // A token's session ends with the token: not extended by use.
+                AllowRefresh = !bearer,
+            });
+            return Results.Ok(SessionView(session, open: false));
+        }).RequireAuthorization(ConsoleAuthentication.SignInPolicy);
+
+        app.MapPost("/console/sign-out", async (HttpContext context) =>
+        {
+            if (!ConsoleAuthentication.HasConsoleHeader(context.Request.Headers))
+            {
+                return Results.Problem($"the sign-out must carry the header {ConsoleAuthentication.HeaderName}: 1", statusCode: StatusCodes.Status400BadRequest);
+            }
+
+            if (!open)
+            {
+                await context.SignOutAsync(ConsoleAuthentication.SchemeName);
+            }
+
+            return Results.NoContent();
+        }).AllowAnonymous();
+
+        app.MapGet("/console/session", (ClaimsPrincipal user) => Results.Ok(SessionView(user, open)))
+            .RequireAuthorization(ConsoleAuthentication.PagePolicy);
+
+        // One shell for every page; the script reads the path.
+        IResult Shell(HttpContext context) => assets.Serve(context, "console.html");
+        app.MapGet("/console", Shell).RequireAuthorization(ConsoleAuthentication.PagePolicy);
+        app.MapGet("/console/alerts/{sensor}/{rule}/{raisedAt:long}", Shell).RequireAuthorization(ConsoleAuthentication.PagePolicy);
+        app.MapGet("/console/sensors/{sensor}", Shell).RequireAuthorization(ConsoleAuthentication.PagePolicy);
+        return app;
+    }
+
+    static ConsoleSession SessionView(ClaimsPrincipal user, bool open) => open
+        ? new ConsoleSession(true, null, ApiRoles.All)
+        : new ConsoleSession(false, ApiCaller.Identity(user), [.. ApiRoles.All.Where(user.IsInRole)]);
+}
