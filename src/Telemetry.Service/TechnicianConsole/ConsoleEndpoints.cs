@@ -19,6 +19,19 @@ public static class ConsoleEndpoints
     /// <summary>The body of <c>POST /console/sign-in</c>'s answer and of <c>GET /console/session</c>.</summary>
     public sealed record ConsoleSession(bool Open, string? Name, IReadOnlyList<string> Roles);
 
+    /// <summary>Where an alert's page is: this, then the alert id <c>{sensor}/{rule}/{raisedAtMs}</c>.</summary>
+    public const string AlertPagePrefix = "/console/alerts/";
+
+    /// <summary>
+    /// The path of the console's page of <paramref name="alertId"/> (<c>{sensor}/{rule}/{raisedAtMs}</c>), each segment
+    /// escaped; links from Alertmanager and elsewhere are the service's public base URL followed by this.
+    /// </summary>
+    public static string AlertPath(string alertId)
+    {
+        ArgumentNullException.ThrowIfNull(alertId);
+        return AlertPagePrefix + string.Join('/', alertId.Split('/').Select(Uri.EscapeDataString));
+    }
+
     public static WebApplication MapTelemetryConsole(this WebApplication app)
     {
         ArgumentNullException.ThrowIfNull(app);
@@ -78,7 +91,7 @@ public static class ConsoleEndpoints
         // One shell for every page; the script reads the path.
         IResult Shell(HttpContext context) => assets.Serve(context, "console.html");
         app.MapGet("/console", Shell).RequireAuthorization(ConsoleAuthentication.PagePolicy);
-        app.MapGet("/console/alerts/{sensor}/{rule}/{raisedAt:long}", Shell).RequireAuthorization(ConsoleAuthentication.PagePolicy);
+        app.MapGet(AlertPagePrefix + "{sensor}/{rule}/{raisedAt:long}", Shell).RequireAuthorization(ConsoleAuthentication.PagePolicy);
         app.MapGet("/console/sensors/{sensor}", Shell).RequireAuthorization(ConsoleAuthentication.PagePolicy);
         return app;
     }
