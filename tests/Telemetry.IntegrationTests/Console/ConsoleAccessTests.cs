@@ -177,3 +177,35 @@ public sealed class OpenConsoleTests(OpenApiFixture fixture)
         Assert.Equal("/console", signIn.Headers.Location?.OriginalString);
     }
 }
+
+/// <summary>The open console in the browser: the name typed in is who acknowledged.</summary>
+[Collection(OpenApiFixture.CollectionName)]
+public sealed class OpenConsoleBrowserTests(OpenApiFixture fixture)
+{
+    static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task On_the_open_api_the_console_records_the_name_typed_in_as_who_acknowledged()
+    {
+        const string sensor = "frz-header";
+        var id = await fixture.RaiseFaultAsync(sensor, Ct);
+        using var browser = Chromium.Start();
+        browser.Open(new Uri(fixture.Service.HttpUrl, "console"));
+        var row = await Poll.UntilAsync($"the alert of {sensor} in the open console",
+            () => Task.FromResult(browser.All($"#alerts tr[data-alert-id=\"{id}\"]")), r => r.Count == 1, TimeSpan.FromSeconds(60), cancellationToken: Ct);
+        Assert.Equal("", browser.Driver.FindElement(OpenQA.Selenium.By.Id("by")).GetAttribute("value"));
+
+        // Without a name the console refuses to act and says why.
+        row[0].FindElement(OpenQA.Selenium.By.CssSelector("button.ack")).Click();
+        await Poll.UntilAsync("the console to ask for a name", () => Task.FromResult(browser.TextOf("#status")),
+            t => t?.Contains("Type your name", StringComparison.Ordinal) == true, TimeSpan.FromSeconds(60), cancellationToken: Ct);
+
+        browser.Driver.FindElement(OpenQA.Selenium.By.Id("by")).SendKeys("Kim Berger");
+        browser.Driver.FindElement(OpenQA.Selenium.By.CssSelector($"#alerts tr[data-alert-id=\"{id}\"] button.ack")).Click();
+        await Poll.UntilAsync("the row to show Kim's acknowledgement",
+            () => Task.FromResult(browser.TextOf($"#alerts tr[data-alert-id=\"{id}\"] td.state")),
+            t => t?.Contains("acknowledged by Kim Berger", StringComparison.Ordinal) == true, TimeSpan.FromSeconds(60), cancellationToken: Ct);
+        var alert = await fixture.Service.Http.GetFromJsonAsync<JsonElement>(new Uri($"api/alerts/{id}", UriKind.Relative), Ct);
+        Assert.Equal("Kim Berger", alert.GetProperty("acknowledgedBy").GetString());
+    }
+}

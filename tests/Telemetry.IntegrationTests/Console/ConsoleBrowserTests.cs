@@ -37,7 +37,7 @@ public sealed class ConsoleBrowserTests(ConsoleFixture fixture)
         await fixture.WaitForAlertAsync("bio-cold-freezer1", ConsoleFixture.WarmRule, Ct);
         await fixture.WaitForAlertAsync("chem-lab2-freezer2", ConsoleFixture.FaultRule, Ct);
 
-        using var browser = Chromium.Start();
+        using var browser = Chromium.Start(width: 1440, height: 560);
         browser.Open(Url("console"));
         await Poll.UntilAsync("the console to send a browser without a sign-in to /console/sign-in",
             () => Task.FromResult(browser.PathAndQuery), p => p == "/console/sign-in?returnUrl=%2Fconsole", Deadline, cancellationToken: Ct);
@@ -123,6 +123,74 @@ public sealed class ConsoleBrowserTests(ConsoleFixture fixture)
         Assert.Equal(System.Net.HttpStatusCode.Forbidden, refused.StatusCode);
         var alert = await fixture.ActiveAlertAsync(sensor, ConsoleFixture.FaultRule, Ct);
         Assert.Equal("active", alert!.Value.GetProperty("state").GetString());
+    }
+
+    [Fact]
+    public async Task The_filters_the_alert_page_and_the_sensor_page_show_what_the_api_holds_and_clear_is_one_click()
+    {
+        const string sensor = "bio-cold-freezer2";
+        await fixture.PublishAsync("bio", "cold-room", sensor, -2.0, 4, Ct);
+        var id = await fixture.WaitForAlertAsync(sensor, ConsoleFixture.FaultRule, Ct);
+        await fixture.WaitForAlertAsync(sensor, ConsoleFixture.WarmRule, Ct);
+        using var browser = await SignedInAsync();
+
+        // Filters: only the building's, only the severity's rows; the choice is kept in the address.
+        new OpenQA.Selenium.Support.UI.SelectElement(browser.Driver.FindElement(By.Id("filter-building"))).SelectByValue("bio");
+        await Poll.UntilAsync("only alerts of building bio in the list",
+            () => Task.FromResult(browser.All("#alerts td.where").Select(c => c.Text).ToList()),
+            w => w.Count > 0 && w.All(t => t.StartsWith("bio /", StringComparison.Ordinal)), Deadline, cancellationToken: Ct);
+        new OpenQA.Selenium.Support.UI.SelectElement(browser.Driver.FindElement(By.Id("filter-severity"))).SelectByValue("critical");
+        await Poll.UntilAsync("only critical alerts of building bio in the list",
+            () => Task.FromResult(browser.All("#alerts td.severity").Select(c => c.Text).ToList()),
+            s => s.Count > 0 && s.All(t => t == "critical"), Deadline, cancellationToken: Ct);
+        Assert.Equal("/console?building=bio&severity=critical", browser.PathAndQuery);
+        Assert.NotNull(RowId(browser, sensor, ConsoleFixture.FaultRule));
+
+        // The alert's page, reached from its row.
+        Row(browser, id).FindElement(By.CssSelector("td.rule a")).Click();
+        await Poll.UntilAsync("the alert's page", () => Task.FromResult(browser.TextOf("#alert-fields")),
+            t => t?.Contains(id, StringComparison.Ordinal) == true && t.Contains("fault code 4", StringComparison.Ordinal), Deadline, cancellationToken: Ct);
+        Assert.Equal(ConsoleEndpointsPath(id), browser.PathAndQuery);
+
+        // The sensor's page, from the alert's: online, its last values, its alerts.
+        browser.Driver.FindElement(By.CssSelector("#alert-fields a")).Click();
+        await Poll.UntilAsync("the sensor's page with its values and both alerts",
+            () => Task.FromResult((Values: browser.TextOf("#sensor-values"), Alerts: browser.All("#sensor-alerts tr").Count, Online: browser.TextOf("#sensor-online"))),
+            p => p.Values?.Contains("fault 4", StringComparison.Ordinal) == true && p.Values.Contains("temperature -2", StringComparison.Ordinal) && p.Alerts == 2
+                 && p.Online?.StartsWith("online", StringComparison.Ordinal) == true,
+            Deadline, cancellationToken: Ct);
+        Assert.Equal($"/console/sensors/{sensor}", browser.PathAndQuery);
+
+        // Back to the alert, cleared there in one click: recorded under the key's name.
+        browser.Open(Url(ConsoleEndpointsPath(id)[1..]));
+        await Poll.UntilAsync("the alert page's Clear button", () => Task.FromResult(browser.All("#alert-clear").Count), n => n == 1, Deadline, cancellationToken: Ct);
+        await Poll.UntilAsync("the alert page to have loaded the alert", () => Task.FromResult(browser.TextOf("#alert-fields")), t => !string.IsNullOrEmpty(t), Deadline, cancellationToken: Ct);
+        browser.Driver.FindElement(By.Id("alert-clear")).Click();
+        await Poll.UntilAsync("the alert page to show the clear", () => Task.FromResult(browser.TextOf("#alert-fields")),
+            t => t?.Contains("cleared by night shift", StringComparison.Ordinal) == true, Deadline, cancellationToken: Ct);
+        Assert.Null(await fixture.ActiveAlertAsync(sensor, ConsoleFixture.FaultRule, Ct));
+    }
+
+    static string ConsoleEndpointsPath(string id) => Telemetry.Service.TechnicianConsole.ConsoleEndpoints.AlertPath(id);
+
+    /// <summary>A browser signed in with the technician's key, on the list of active alerts.</summary>
+    async Task<Chromium> SignedInAsync()
+    {
+        var browser = Chromium.Start();
+        try
+        {
+            browser.Open(Url("console/sign-in"));
+            browser.Driver.FindElement(By.Id("key")).SendKeys(fixture.Technician.Key);
+            browser.Driver.FindElement(By.Id("sign-in")).Click();
+            await Poll.UntilAsync("the console to show who is signed in",
+                () => Task.FromResult(browser.TextOf("#whoami")), t => t?.Contains("night shift", StringComparison.Ordinal) == true, Deadline, cancellationToken: Ct);
+            return browser;
+        }
+        catch
+        {
+            browser.Dispose();
+            throw;
+        }
     }
 
     static string? RowId(Chromium browser, string sensor, string rule) =>
