@@ -209,3 +209,42 @@ public sealed class OpenConsoleBrowserTests(OpenApiFixture fixture)
         Assert.Equal("Kim Berger", alert.GetProperty("acknowledgedBy").GetString());
     }
 }
+
+/// <summary>The console's sign-in with a bearer token of the local issuer (the secured fixture with JWT configured).</summary>
+[Collection(ApiAuthFixture.CollectionName)]
+public sealed class ConsoleTokenSignInTests(ApiAuthFixture fixture)
+{
+    static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task A_technicians_bearer_token_signs_in_and_the_acknowledgement_carries_the_tokens_name_a_viewers_token_is_refused()
+    {
+        var id = await fixture.RaiseFaultAsync("frz-header", Ct);
+        using var http = new HttpClient(new SocketsHttpHandler { AllowAutoRedirect = false, UseCookies = false }, disposeHandler: true) { BaseAddress = fixture.Service.HttpUrl };
+
+        var viewerToken = fixture.Token(new Dictionary<string, object> { ["sub"] = "77aa", ["name"] = "Wall Board", ["roles"] = new[] { "viewer" } });
+        using var refused = await SignInAsync(http, viewerToken);
+        Assert.Equal(HttpStatusCode.Forbidden, refused.StatusCode);
+
+        var token = fixture.Token(new Dictionary<string, object> { ["sub"] = "4f1c2a", ["name"] = "Dana Fischer", ["roles"] = new[] { "technician" } });
+        using var signIn = await SignInAsync(http, token);
+        Assert.Equal(HttpStatusCode.OK, signIn.StatusCode);
+        Assert.Equal("Dana Fischer", (await signIn.Content.ReadFromJsonAsync<JsonElement>(Ct)).GetProperty("name").GetString());
+        var cookie = signIn.Headers.GetValues("Set-Cookie").Single(c => c.StartsWith("campus-console=", StringComparison.Ordinal)).Split(';')[0];
+
+        using var ack = new HttpRequestMessage(HttpMethod.Post, new Uri($"api/alerts/{id}/ack", UriKind.Relative)) { Content = JsonContent.Create(new { note = "from the console" }) };
+        ack.Headers.Add("Cookie", cookie);
+        ack.Headers.Add("X-Console", "1");
+        using var response = await http.SendAsync(ack, Ct);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("Dana Fischer", (await response.Content.ReadFromJsonAsync<JsonElement>(Ct)).GetProperty("acknowledgedBy").GetString());
+    }
+
+    static async Task<HttpResponseMessage> SignInAsync(HttpClient http, string token)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri("console/sign-in", UriKind.Relative));
+        request.Headers.TryAddWithoutValidation("Authorization", "Bearer " + token);
+        request.Headers.Add("X-Console", "1");
+        return await http.SendAsync(request, Ct);
+    }
+}
