@@ -1,5 +1,7 @@
 using System.Security.Claims;
 using Microsoft.AspNetCore.Authentication;
+using Telemetry.Domain.Ingest;
+using Telemetry.Domain.Observability;
 using Telemetry.Service.Security;
 
 namespace Telemetry.Service.TechnicianConsole;
@@ -37,6 +39,24 @@ public static class ConsoleEndpoints
         ArgumentNullException.ThrowIfNull(app);
         var assets = new ConsoleAssets();
         var open = app.Services.GetRequiredService<ApiCaller>().Open;
+        var metrics = app.Services.GetRequiredService<TelemetryMetrics>();
+        var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(ConsoleEndpoints));
+        var throttle = new LogThrottle(TimeSpan.FromSeconds(10), app.Services.GetRequiredService<TimeProvider>(), maxKeys: 4);
+
+        // A sign-in or sign-out without X-Console: counted with the API's other refusals, logged at most every 10 s.
+        IResult HeaderMissing(HttpContext context)
+        {
+            metrics.ApiRequestsRefused.Add(1, new KeyValuePair<string, object?>("reason", "console_header_missing"));
+            if (throttle.ShouldLog("console_header_missing", out var suppressed))
+            {
+                logger.LogWarning("HTTP API request refused (console_header_missing): {Method} {Path} from {Remote}{Suppressed}",
+                    context.Request.Method, Text.ForLog(context.Request.Path.Value), context.Connection.RemoteIpAddress,
+                    suppressed > 0 ? $" ({suppressed} more refused for this reason since the last line)" : "");
+            }
+
+            return Results.Problem($"{context.Request.Method} {context.Request.Path} must carry the header {ConsoleAuthentication.HeaderName}: 1",
+                statusCode: StatusCodes.Status400BadRequest);
+        }
 
         // The files hold no data and no secret: the sign-in page needs them before anyone is signed in.
         app.MapGet("/console/assets/{name}", (string name, HttpContext context) => assets.Serve(context, name)).AllowAnonymous();
@@ -50,7 +70,7 @@ public static class ConsoleEndpoints
         {
             if (!ConsoleAuthentication.HasConsoleHeader(context.Request.Headers))
             {
-                return Results.Problem($"the sign-in must carry the header {ConsoleAuthentication.HeaderName}: 1", statusCode: StatusCodes.Status400BadRequest);
+                return HeaderMissing(context);
             }
 
             if (open)
@@ -74,7 +94,7 @@ public static class ConsoleEndpoints
         {
             if (!ConsoleAuthentication.HasConsoleHeader(context.Request.Headers))
             {
-                return Results.Problem($"the sign-out must carry the header {ConsoleAuthentication.HeaderName}: 1", statusCode: StatusCodes.Status400BadRequest);
+                return HeaderMissing(context);
             }
 
             if (!open)

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using Telemetry.IntegrationTests.Fixtures;
 using Telemetry.IntegrationTests.Security;
 using Telemetry.Service.Security;
 
@@ -68,6 +69,9 @@ public sealed class ConsoleAccessTests(ConsoleFixture fixture)
         using var bare = await SignInAsync(http, fixture.Technician.Key, consoleHeader: false);
         Assert.Equal(HttpStatusCode.BadRequest, bare.StatusCode);
         Assert.False(bare.Headers.Contains("Set-Cookie"));
+        await Poll.UntilAsync("the sign-in without X-Console to be counted on /metrics",
+            async () => PrometheusText.Sum(await http.GetStringAsync(new Uri("metrics", UriKind.Relative), Ct), "telemetry_api_requests_refused_total", "reason=\"console_header_missing\""),
+            n => n >= 1, TimeSpan.FromSeconds(60), cancellationToken: Ct);
     }
 
     [Fact]
