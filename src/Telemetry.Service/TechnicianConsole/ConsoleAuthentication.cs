@@ -125,8 +125,11 @@ public static class ConsoleAuthentication
         return request.Cookies.ContainsKey(CookieName);
     }
 
+    /// <summary>A console page (HTML) a browser navigates to; the console's JSON (<c>/console/session</c>) answers 401 like the API.</summary>
     static bool IsPage(HttpRequest request) =>
-        HttpMethods.IsGet(request.Method) && request.Path.StartsWithSegments("/console", StringComparison.Ordinal);
+        HttpMethods.IsGet(request.Method)
+        && request.Path.StartsWithSegments("/console", StringComparison.Ordinal)
+        && !request.Path.StartsWithSegments(ConsoleEndpoints.SessionPath, StringComparison.Ordinal);
 
     /// <summary>
     /// The cookie's identity for a caller authenticated by an API key or a bearer token: the name

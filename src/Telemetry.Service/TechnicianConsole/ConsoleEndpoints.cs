@@ -21,6 +21,9 @@ public static class ConsoleEndpoints
     /// <summary>The body of <c>POST /console/sign-in</c>'s answer and of <c>GET /console/session</c>.</summary>
     public sealed record ConsoleSession(bool Open, string? Name, IReadOnlyList<string> Roles);
 
+    /// <summary>Who is signed in (JSON): <see cref="ConsoleSession"/>.</summary>
+    public const string SessionPath = "/console/session";
+
     /// <summary>Where an alert's page is: this, then the alert id <c>{sensor}/{rule}/{raisedAtMs}</c>.</summary>
     public const string AlertPagePrefix = "/console/alerts/";
 
@@ -59,10 +62,10 @@ public static class ConsoleEndpoints
         }
 
         // The files hold no data and no secret: the sign-in page needs them before anyone is signed in.
-        app.MapGet("/console/assets/{name}", (string name, HttpContext context) => assets.Serve(context, name)).AllowAnonymous();
+        app.MapGet("/console/assets/{name}", (string name, HttpContext context) => assets.Serve(context, name)).AllowAnonymous().ExcludeFromDescription();
 
         app.MapGet(ConsoleAuthentication.SignInPath, (HttpContext context) =>
-            open ? Results.Redirect("/console") : assets.Serve(context, "sign-in.html")).AllowAnonymous();
+            open ? Results.Redirect("/console") : assets.Serve(context, "sign-in.html")).AllowAnonymous().ExcludeFromDescription();
 
         // The key or token comes in the request's Authorization / X-Api-Key header and is checked by the API's own
         // handlers (policy SignInPolicy); X-Console keeps another site's form from signing a browser in.
@@ -88,7 +91,7 @@ public static class ConsoleEndpoints
                 AllowRefresh = !bearer,
             });
             return Results.Ok(SessionView(session, open: false));
-        }).RequireAuthorization(ConsoleAuthentication.SignInPolicy);
+        }).RequireAuthorization(ConsoleAuthentication.SignInPolicy).ExcludeFromDescription();
 
         app.MapPost("/console/sign-out", async (HttpContext context) =>
         {
@@ -103,16 +106,16 @@ public static class ConsoleEndpoints
             }
 
             return Results.NoContent();
-        }).AllowAnonymous();
+        }).AllowAnonymous().ExcludeFromDescription();
 
-        app.MapGet("/console/session", (ClaimsPrincipal user) => Results.Ok(SessionView(user, open)))
-            .RequireAuthorization(ConsoleAuthentication.PagePolicy);
+        app.MapGet(SessionPath, (ClaimsPrincipal user) => Results.Ok(SessionView(user, open)))
+            .RequireAuthorization(ConsoleAuthentication.PagePolicy).ExcludeFromDescription();
 
         // One shell for every page; the script reads the path.
         IResult Shell(HttpContext context) => assets.Serve(context, "console.html");
-        app.MapGet("/console", Shell).RequireAuthorization(ConsoleAuthentication.PagePolicy);
-        app.MapGet(AlertPagePrefix + "{sensor}/{rule}/{raisedAt:long}", Shell).RequireAuthorization(ConsoleAuthentication.PagePolicy);
-        app.MapGet("/console/sensors/{sensor}", Shell).RequireAuthorization(ConsoleAuthentication.PagePolicy);
+        app.MapGet("/console", Shell).RequireAuthorization(ConsoleAuthentication.PagePolicy).ExcludeFromDescription();
+        app.MapGet(AlertPagePrefix + "{sensor}/{rule}/{raisedAt:long}", Shell).RequireAuthorization(ConsoleAuthentication.PagePolicy).ExcludeFromDescription();
+        app.MapGet("/console/sensors/{sensor}", Shell).RequireAuthorization(ConsoleAuthentication.PagePolicy).ExcludeFromDescription();
         return app;
     }
 

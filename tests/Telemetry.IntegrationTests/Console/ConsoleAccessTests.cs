@@ -28,7 +28,6 @@ public sealed class ConsoleAccessTests(ConsoleFixture fixture)
     [InlineData("console", "/console")]
     [InlineData("console/alerts/chem-lab2-freezer3/freezer-fault/1764790000000", "/console/alerts/chem-lab2-freezer3/freezer-fault/1764790000000")]
     [InlineData("console/sensors/chem-lab2-freezer3", "/console/sensors/chem-lab2-freezer3")]
-    [InlineData("console/session", "/console/session")]
     public async Task Without_a_sign_in_a_console_page_redirects_to_the_sign_in(string path, string returnUrl)
     {
         using var http = NewClient();
@@ -112,15 +111,17 @@ public sealed class ConsoleAccessTests(ConsoleFixture fixture)
         Assert.Equal(HttpStatusCode.NoContent, signOut.StatusCode);
     }
 
-    [Fact]
-    public async Task The_api_without_credentials_stays_401_not_a_redirect()
+    [Theory]
+    [InlineData("api/alerts")]
+    [InlineData("console/session")]
+    public async Task The_api_and_the_consoles_json_without_credentials_stay_401_not_a_redirect(string path)
     {
         using var http = NewClient();
-        using var response = await http.GetAsync(new Uri("api/alerts", UriKind.Relative), Ct);
+        using var response = await http.GetAsync(new Uri(path, UriKind.Relative), Ct);
 
         Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
         Assert.Null(response.Headers.Location);
-        Assert.Contains("ApiKey", response.Headers.WwwAuthenticate.Select(h => h.Scheme));
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
     }
 
     static async Task<HttpResponseMessage> SignInAsync(HttpClient http, string? key, bool consoleHeader = true)
