@@ -50,4 +50,19 @@ public sealed class ConsoleSessionTests
         Assert.Equal(Now.AddMinutes(10), ConsoleAuthentication.ExpiresAt(Expiring(Now.AddMinutes(10)), Now));
         Assert.Equal(Now.AddHours(8), ConsoleAuthentication.ExpiresAt(Expiring(Now.AddDays(2)), Now));
     }
+
+    [Fact]
+    public void A_keys_session_stays_valid_only_while_a_key_of_that_name_and_role_is_configured()
+    {
+        var key = ApiKeys.Create("night shift", ApiRoles.Technician);
+        var options = new ApiOptions();
+        options.Keys.Add(new ApiKeyOptions { Name = key.Name, Role = key.Role, Hash = key.Hash });
+
+        var keys = ApiKeySet.From(options);
+
+        Assert.True(keys.Has("night shift", ApiRoles.Technician));
+        Assert.False(keys.Has("night shift", ApiRoles.Admin));
+        Assert.False(keys.Has("day shift", ApiRoles.Technician));
+        Assert.False(ApiKeySet.Empty.Has("night shift", ApiRoles.Technician));
+    }
 }
