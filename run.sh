@@ -109,6 +109,7 @@ wait_http "http://127.0.0.1:$HTTP_PORT/health/ready" 60 || die "the service did 
 cat >&2 <<INFO
 
 Campus Telemetry is running.
+  technician console:    http://127.0.0.1:$HTTP_PORT/console   (open API on loopback: type your name, then acknowledge or clear)
   readings in InfluxDB:  curl -sG http://127.0.0.1:$INFLUX_PORT/query --data-urlencode db=campus \\
                            --data-urlencode "q=SELECT * FROM telemetry ORDER BY time DESC LIMIT 10"
   campus and buildings:  curl -s http://127.0.0.1:$HTTP_PORT/api/buildings ; curl -s http://127.0.0.1:$HTTP_PORT/api/buildings/bldg-1

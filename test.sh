@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test of Campus Telemetry: installs what the tests need (Debian packages: influxdb,
 # victoria-metrics, mosquitto, mosquitto-clients, docker-compose to validate deploy/, openssl for the TLS tests,
-# postgresql and haproxy for the cluster tests) when missing, builds warning-free, runs the whole
+# postgresql and haproxy for the cluster tests,
+# chromium and its driver for the technician console's browser test) when missing, builds warning-free, runs the whole
 # suite and ends with a plain summary line "N passed, N failed[, N skipped]".
 # Test fixtures start their own servers on free loopback ports in temp folders.
 set -euo pipefail
@@ -19,7 +20,9 @@ ensure_packages \
   openssl:/usr/bin/openssl \
   postgresql:/usr/lib/postgresql/15/bin/postgres \
   haproxy:/usr/sbin/haproxy \
-  prometheus-alertmanager:/usr/bin/prometheus-alertmanager
+  prometheus-alertmanager:/usr/bin/prometheus-alertmanager \
+  chromium:/usr/bin/chromium \
+  chromium-driver:/usr/bin/chromedriver
 
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 

@@ -85,7 +85,7 @@ public sealed class TelemetryMetrics : IDisposable
         AlertFanoutGaps = meter.CreateCounter<long>("telemetry.alerts.fanout.gaps", "{gap}",
             "Alert steps or whole stretches this node could not publish over MQTT one by one, by reason (log_truncated, index_behind: the active alerts were republished instead; publish_failed)");
         ApiRequestsRefused = meter.CreateCounter<long>("telemetry.api.requests.refused", "{request}",
-            "HTTP API requests refused: 401 (no_credentials, invalid_api_key, invalid_token) or 403 (forbidden), by reason");
+            "HTTP API requests refused: 401 (no_credentials, invalid_api_key, invalid_token, console_session_ended, console_header_missing), 403 (forbidden) or 400 (console_header_missing on the console sign-in), by reason");
         WritePathErrors = meter.CreateCounter<long>("telemetry.write_path.errors", "{error}",
             "Resource errors in the write path (spool append, read, checkpoint, segment release, dead letters), by stage and reason; each is retried");
         WriteDuration = meter.CreateHistogram<double>("telemetry.influx.write.duration", "s",

@@ -3,6 +3,7 @@ using Telemetry.Service.Api;
 using Telemetry.Service.Cluster;
 using Telemetry.Service.Health;
 using Telemetry.Service.Security;
+using Telemetry.Service.TechnicianConsole;
 using Telemetry.Storage;
 
 namespace Telemetry.Service.Hosting;
@@ -52,6 +53,7 @@ public static class TelemetryApp
         app.MapClusterApi();
         app.MapReportsApi();
         app.MapReportsAdminApi();
+        app.MapTelemetryConsole();              // the technician console at /console (sign-in cookie, role technician)
         return app;
     }
 }

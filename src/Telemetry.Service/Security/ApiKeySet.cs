@@ -33,6 +33,9 @@ public sealed class ApiKeySet
                && entries.Zip(other.entries).All(p => p.First.Name == p.Second.Name && p.First.Role == p.Second.Role && p.First.Hash.AsSpan().SequenceEqual(p.Second.Hash));
     }
 
+    /// <summary>True while a key named <paramref name="name"/> with <paramref name="role"/> is configured (a console session signed in with it stays valid).</summary>
+    public bool Has(string name, string role) => entries.Any(e => e.Name == name && e.Role == role);
+
     /// <summary>
     /// The entry <paramref name="presented"/> is the key of, or null. A key not of the form <see cref="ApiKeys"/> makes
     /// is never compared. Its hash is compared with every entry's in constant time, without stopping at a match, so the

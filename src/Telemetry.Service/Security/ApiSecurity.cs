@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.IdentityModel.Tokens;
+using Telemetry.Service.TechnicianConsole;
 
 namespace Telemetry.Service.Security;
 
@@ -58,7 +59,13 @@ public static class ApiSecurity
                 authentication.AddJwtBearer(JwtBearerDefaults.AuthenticationScheme, bearer => ConfigureBearer(bearer, options.Jwt, signingKey));
                 schemes.Add(JwtBearerDefaults.AuthenticationScheme);
             }
+
+            // The technician console's sign-in cookie (TechnicianConsole/ConsoleAuthentication.cs), made from a key or token.
+            authentication.AddConsoleCookie();
         }
+
+        string[] headerSchemes = [.. schemes];
+        string[] allSchemes = secured ? [.. schemes, ConsoleAuthentication.SchemeName] : [];
 
         builder.Services.AddAuthorization(authorization =>
         {
@@ -68,7 +75,7 @@ public static class ApiSecurity
                 {
                     if (secured)
                     {
-                        policy.AddAuthenticationSchemes([.. schemes]).RequireAuthenticatedUser().RequireRole(ApiRoles.Satisfying(role));
+                        policy.AddAuthenticationSchemes(allSchemes).RequireAuthenticatedUser().RequireRole(ApiRoles.Satisfying(role));
                     }
                     else
                     {
@@ -76,6 +83,22 @@ public static class ApiSecurity
                         policy.RequireAssertion(_ => true);
                     }
                 });
+            }
+
+            // The console: its pages take only the cookie; its sign-in only a key or token (never the cookie itself).
+            authorization.AddPolicy(ConsoleAuthentication.PagePolicy, policy => ConsolePolicy(policy, [ConsoleAuthentication.SchemeName]));
+            authorization.AddPolicy(ConsoleAuthentication.SignInPolicy, policy => ConsolePolicy(policy, headerSchemes));
+
+            void ConsolePolicy(AuthorizationPolicyBuilder policy, string[] consoleSchemes)
+            {
+                if (secured)
+                {
+                    policy.AddAuthenticationSchemes(consoleSchemes).RequireAuthenticatedUser().RequireRole(ApiRoles.Satisfying(ApiRoles.Technician));
+                }
+                else
+                {
+                    policy.RequireAssertion(_ => true);
+                }
             }
 
             // An endpoint that names no policy (one added later and forgotten) is for admins only, not open.

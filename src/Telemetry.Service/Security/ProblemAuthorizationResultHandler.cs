@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.Net.Http.Headers;
 using Telemetry.Domain.Ingest;
 using Telemetry.Domain.Observability;
+using Telemetry.Service.TechnicianConsole;
 
 namespace Telemetry.Service.Security;
 
@@ -32,7 +33,7 @@ public sealed class ProblemAuthorizationResultHandler(TelemetryMetrics metrics, 
         await inner.HandleAsync(next, context, policy, authorizeResult);
         var (reason, title, detail) = authorizeResult.Forbidden
             ? ("forbidden", "Forbidden", $"{context.User.Identity?.Name ?? "the caller"} is authenticated, but their role does not allow {context.Request.Method} {context.Request.Path}")
-            : Unauthenticated(context.Request.Headers);
+            : Unauthenticated(context.Request);
         metrics.ApiRequestsRefused.Add(1, new KeyValuePair<string, object?>("reason", reason));
         if (throttle.ShouldLog(reason, out var suppressed))
         {
@@ -41,14 +42,16 @@ public sealed class ProblemAuthorizationResultHandler(TelemetryMetrics metrics, 
                 suppressed > 0 ? $" ({suppressed} more refused for this reason since the last line)" : "");
         }
 
-        if (!context.Response.HasStarted)
+        // A console page's challenge is a redirect to the sign-in (TechnicianConsole), not an error body.
+        if (!context.Response.HasStarted && context.Response.StatusCode >= StatusCodes.Status400BadRequest)
         {
             await Results.Problem(detail, statusCode: context.Response.StatusCode, title: title).ExecuteAsync(context);
         }
     }
 
-    static (string Reason, string Title, string Detail) Unauthenticated(IHeaderDictionary headers)
+    static (string Reason, string Title, string Detail) Unauthenticated(HttpRequest request)
     {
+        var headers = request.Headers;
         if (ApiKeyAuthenticationHandler.Presented(headers) is not null)
         {
             return ("invalid_api_key", "Unauthorized", "the API key is not one this service knows (revoked, mistyped or cut off)");
@@ -57,6 +60,13 @@ public sealed class ProblemAuthorizationResultHandler(TelemetryMetrics metrics, 
         if (headers[HeaderNames.Authorization].Any(v => v?.StartsWith(JwtBearerDefaults.AuthenticationScheme + " ", StringComparison.OrdinalIgnoreCase) == true))
         {
             return ("invalid_token", "Unauthorized", "the bearer token was not accepted (expired, not yet valid, wrongly signed, or for another audience or issuer); the WWW-Authenticate header says more");
+        }
+
+        if (ConsoleAuthentication.HasCookie(request))
+        {
+            return HttpMethods.IsGet(request.Method) || HttpMethods.IsHead(request.Method) || ConsoleAuthentication.HasConsoleHeader(headers)
+                ? ("console_session_ended", "Unauthorized", "the console sign-in has ended (expired, signed out, or its API key was removed or changed): sign in again at " + ConsoleAuthentication.SignInPath)
+                : ("console_header_missing", "Unauthorized", $"a change made with the console's sign-in cookie must carry the header {ConsoleAuthentication.HeaderName}: 1");
         }
 
         return ("no_credentials", "Unauthorized",
