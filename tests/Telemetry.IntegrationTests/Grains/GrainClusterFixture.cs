@@ -102,7 +102,6 @@ public sealed class GrainClusterFixture : IAsyncLifetime
             services.AddSingleton(TimeProvider.System);
             services.AddSingleton(SharedAlertEngineProblems);
             services.AddSingleton<ITelemetryWriter>(SharedWriter);
-            services.AddSingleton<IAlertNotifier>(SharedNotifier);
             services.AddSingleton<ICampusRegistrySource>(new FixedCampusRegistrySource(GrainTestCampus.Registry));
             services.AddOptions<CampusOptions>().Configure(options =>
             {
@@ -112,6 +111,7 @@ public sealed class GrainClusterFixture : IAsyncLifetime
             services.AddGrainStorage(GrainStorage.Name, (sp, _) => new DurableFileGrainStorage(
                 SharedStateDirectory, sp.GetRequiredService<ILogger<DurableFileGrainStorage>>()));
             siloBuilder.AddIncomingGrainCallFilter(SensorCalls.RecordAsync);
+            siloBuilder.AddIncomingGrainCallFilter(SharedNotifier.RecordAsync);
             siloBuilder.UseInMemoryReminderService(); // the campus grain's reminder, as with Orleans:Clustering=Localhost
         }
     }
