@@ -14,7 +14,8 @@ namespace Telemetry.IntegrationTests.Alerts;
 /// Quiet windows in the outbox (the real service in this process, a real HTTP receiver): a notification about an
 /// alert a window covers is counted as suppressed and not sent; one about an alert it does not cover is sent.
 /// </summary>
-public sealed class AlertOutboxQuietWindowTests
+[Collection(InfluxDbFixture.CollectionName)]
+public sealed class AlertOutboxQuietWindowTests(InfluxDbFixture influx)
 {
     static CancellationToken Ct => TestContext.Current.CancellationToken;
 
@@ -50,6 +51,7 @@ public sealed class AlertOutboxQuietWindowTests
             await using var receiver = await WebhookReceiver.StartAsync(Ct);
             await using var service = await TelemetryServiceHost.StartAsync(
             [
+                "--Influx:Api=V1", $"--Influx:Url={influx.Url}", $"--Influx:Database={InfluxDbFixture.Database}",
                 $"--Campus:RegistryPath={registry}",
                 "--Alerts:Webhooks:0:Name=quiet-test", $"--Alerts:Webhooks:0:Url={receiver.Url}",
             ], Ct, spoolPath: Path.Combine(directory, "spool"));
