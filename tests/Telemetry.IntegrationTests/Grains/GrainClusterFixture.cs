@@ -27,6 +27,7 @@ public sealed class GrainClusterFixture : IAsyncLifetime
     // static also means a restarted silo records into the same writer and notifier.
     internal static RecordingTelemetryWriter SharedWriter { get; } = new();
     internal static RecordingAlertNotifier SharedNotifier { get; } = new();
+    internal static TestAlertDestinations SharedDestinations { get; } = new();
     internal static Telemetry.Domain.Alerts.AlertEngineProblems SharedAlertEngineProblems { get; } = new();
     internal static string SharedStateDirectory { get; } =
         Path.Combine(Path.GetTempPath(), "telemetry-grains-" + Guid.NewGuid().ToString("N"));
@@ -40,6 +41,9 @@ public sealed class GrainClusterFixture : IAsyncLifetime
     public RecordingTelemetryWriter Writer { get; } = SharedWriter;
 
     public RecordingAlertNotifier Notifier { get; } = SharedNotifier;
+
+    /// <summary>The alert destinations the silo's outboxes deliver to (none until a test adds one).</summary>
+    public TestAlertDestinations Destinations { get; } = SharedDestinations;
 
     /// <summary>The alert-engine problems the silo's sensor grains report (what <c>/health/ready</c> shows).</summary>
     public Telemetry.Domain.Alerts.AlertEngineProblems AlertEngineProblems { get; } = SharedAlertEngineProblems;
@@ -102,6 +106,7 @@ public sealed class GrainClusterFixture : IAsyncLifetime
             services.AddSingleton(TimeProvider.System);
             services.AddSingleton(SharedAlertEngineProblems);
             services.AddSingleton<ITelemetryWriter>(SharedWriter);
+            services.AddSingleton<Telemetry.Grains.Alerts.Delivery.IAlertDestinations>(SharedDestinations);
             services.AddSingleton<ICampusRegistrySource>(new FixedCampusRegistrySource(GrainTestCampus.Registry));
             services.AddOptions<CampusOptions>().Configure(options =>
             {
