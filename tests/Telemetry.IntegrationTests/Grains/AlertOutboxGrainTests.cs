@@ -86,6 +86,37 @@ public sealed class AlertOutboxGrainTests(GrainClusterFixture fixture)
         Assert.Equal([lost.Key, lost.Key, next.Key, next.Key], hopeless.Attempted.Select(n => n.Key));
         Assert.Contains("refused", given.LastError, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task A_state_driven_destination_is_given_the_active_alerts_it_wants_that_no_quiet_window_covers()
+    {
+        var index = fixture.Grains.GetGrain<IAlertIndexGrain>(AlertIndexGrain.Key);
+        var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        await fixture.Grains.GetGrain<IQuietWindowGrain>(QuietWindowGrain.Key).Add(new QuietWindow(
+            "state-quiet", null, "state-quiet", null, now + 3_600_000, null, AlertSeverity.Critical, "maintenance", "test", now));
+        var loud = Alert("state-loud", 1000);
+        var quiet = Alert("state-quiet", 1000);
+        await index.Record(new AlertStep(AlertEvent.Raised, 1000, loud));
+        await index.Record(new AlertStep(AlertEvent.Raised, 1000, quiet));
+
+        var state = fixture.Destinations.Add(new RecordingDestination("state", "state-") { RefreshEvery = TimeSpan.FromMilliseconds(200) });
+        await fixture.Grains.GetGrain<IAlertOutboxGrain>("state").Wake();
+        var refreshes = await Poll.UntilAsync("two refreshes of the state destination", () => Task.FromResult(state.Refreshes.ToList()),
+            r => r.Count >= 2, TimeSpan.FromSeconds(30), show: r => string.Join(" | ", r.Select(set => string.Join(", ", set))), cancellationToken: Ct);
+        Assert.All(refreshes, set => Assert.Equal([loud.Id], set));
+
+        // The steps themselves: the loud raise sent, the quiet one suppressed.
+        var status = await Poll.UntilAsync("the state outbox to decide both raises", fixture.Grains.GetGrain<IAlertOutboxGrain>("state").GetStatus,
+            s => s.Delivered + s.Suppressed == 2, TimeSpan.FromSeconds(30), cancellationToken: Ct);
+        Assert.Equal((1L, 1L, 1), (status.Delivered, status.Suppressed, status.Watched));
+        Assert.Equal(AlertNotification.KeyOf(loud, AlertNotificationKind.Raised, 1000), Assert.Single(state.Sent).Key);
+
+        await fixture.Grains.GetGrain<IQuietWindowGrain>(QuietWindowGrain.Key).Remove("state-quiet");
+        foreach (var alert in new[] { loud, quiet })
+        {
+            await index.Record(new AlertStep(AlertEvent.Cleared, 2000, alert with { State = AlertState.Cleared, ClearedAtMs = 2000, ClearedBy = "auto" }));
+        }
+    }
 }
 
 /// <summary>The destinations the grain test silo knows; tests add theirs (names must be new).</summary>
@@ -110,6 +141,7 @@ public sealed class RecordingDestination(string name, string sensorPrefix) : IAl
 {
     readonly ConcurrentQueue<AlertNotification> attempted = new();
     readonly ConcurrentQueue<AlertNotification> sent = new();
+    readonly ConcurrentQueue<IReadOnlyList<string>> refreshes = new();
 
     public string Name => name;
 
@@ -117,7 +149,12 @@ public sealed class RecordingDestination(string name, string sensorPrefix) : IAl
 
     public AlertDeliveryPolicy Delivery { get; init; } = AlertDeliveryPolicy.Default with { MaxDelay = TimeSpan.FromMilliseconds(200) };
 
-    public TimeSpan? RefreshInterval => null;
+    public TimeSpan? RefreshEvery { get; init; }
+
+    public TimeSpan? RefreshInterval => RefreshEvery;
+
+    /// <summary>The ids of the alerts given at each refresh.</summary>
+    public IReadOnlyCollection<IReadOnlyList<string>> Refreshes => refreshes;
 
     public IReadOnlyCollection<AlertNotification> Attempted => attempted;
 
@@ -137,5 +174,10 @@ public sealed class RecordingDestination(string name, string sensorPrefix) : IAl
         return Task.CompletedTask;
     }
 
-    public Task RefreshAsync(IReadOnlyList<AlertInfo> active, CancellationToken cancellationToken) => Task.CompletedTask;
+    public Task RefreshAsync(IReadOnlyList<AlertInfo> active, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(active);
+        refreshes.Enqueue([.. active.Select(a => a.Id).Order(StringComparer.Ordinal)]);
+        return Task.CompletedTask;
+    }
 }
