@@ -366,6 +366,11 @@ public sealed class AlertOutboxGrain(
                 }
             }
         }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // The activation is going away (shutdown, rebalancing): the entry being sent stays pending and is sent by
+            // the next activation.
+        }
         finally
         {
             delivering = false;
