@@ -75,7 +75,13 @@ public interface IQuietWindowGrain : IGrainWithStringKey
     Task<bool> Remove(string id);
 }
 
-/// <summary>What an outbox holds and has done, for the API and the tests.</summary>
+/// <summary>
+/// What an outbox holds and has done, for the API and the tests: the alert index step it has read up to
+/// (<see cref="Cursor"/>), the notifications waiting (<see cref="Pending"/>), totals since the outbox was created
+/// (<see cref="Delivered"/>, <see cref="Suppressed"/> by a quiet window, <see cref="GivenUp"/> after MaxAge or
+/// MaxAttempts, <see cref="Expired"/>: recorded more than MaxAge before the outbox read them), the last delivery
+/// error, and (<see cref="Watched"/>) how many active alerts a state-driven destination was given at its last refresh.
+/// </summary>
 [GenerateSerializer, Immutable, Alias("Telemetry.OutboxStatus")]
 public sealed record OutboxStatus(
     [property: Id(0)] string Destination,
@@ -85,7 +91,8 @@ public sealed record OutboxStatus(
     [property: Id(4)] long Suppressed,
     [property: Id(5)] long GivenUp,
     [property: Id(6)] string? LastError,
-    [property: Id(7)] int Watched);
+    [property: Id(7)] int Watched,
+    [property: Id(8)] long Expired = 0);
 
 /// <summary>
 /// The persistent outbox of one notification destination (key: the destination's name). It takes the alert index's

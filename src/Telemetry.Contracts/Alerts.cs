@@ -84,11 +84,16 @@ public interface IAlertStepObserver : IGrainObserver
     Task OnStep(long seq, AlertStep alertStep);
 }
 
-/// <summary>An alert step with the alert index's sequence number.</summary>
+/// <summary>
+/// An alert step with the alert index's sequence number and the service time it was recorded at
+/// (<see cref="RecordedAtMs"/>; 0 in logs written before it was kept). The step's own time (<see cref="AlertStep.AtMs"/>)
+/// can be a reading's time far in the past; the outboxes judge a step's age by when it was recorded.
+/// </summary>
 [GenerateSerializer, Immutable, Alias("Telemetry.SequencedAlertStep")]
 public sealed record SequencedAlertStep(
     [property: Id(0)] long Seq,
-    [property: Id(1)] AlertStep Step);
+    [property: Id(1)] AlertStep Step,
+    [property: Id(2)] long RecordedAtMs = 0);
 
 /// <summary>
 /// The answer to <see cref="IAlertIndexGrain.Subscribe"/>: <see cref="LastSeq"/> is the index's newest sequence

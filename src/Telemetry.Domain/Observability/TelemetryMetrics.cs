@@ -76,8 +76,12 @@ public sealed class TelemetryMetrics : IDisposable
             "Checkpoint rounds of the grain feeder (sensor grains save their state, then the feed's consumed position moves), by result (done, failed)");
         FeedCheckpointDuration = meter.CreateHistogram<double>("telemetry.grains.feed.checkpoint.duration", "s",
             "Time of one checkpoint round of the grain feeder");
-        WebhookDeliveries = meter.CreateCounter<long>("telemetry.alerts.webhook.deliveries", "{request}",
-            "Alert steps posted to webhooks, by outcome (delivered, given_up)");
+        AlertNotifications = meter.CreateCounter<long>("telemetry.alerts.notifications", "{notification}",
+            "Alert notifications of the outboxes, by destination and outcome (delivered; retried: an attempt failed and is tried again; suppressed: a quiet window; given_up: MaxAge or MaxAttempts reached; expired: recorded longer than MaxAge before the outbox read it; resynced: an active alert's current state sent in place of steps no longer in the index's log)");
+        AlertOutboxProblems = meter.CreateCounter<long>("telemetry.alerts.outbox.problems", "{problem}",
+            "Alert outbox problems, by reason (wake_failed: the index could not wake an outbox; read_failed; persist_failed; refresh_failed; quiet_windows_unavailable; unknown_destination; log_truncated, index_behind: steps no longer in the index's log)");
+        meter.CreateObservableGauge("telemetry.alerts.outbox.pending", ObservePending, "{notification}",
+            "Notifications waiting in each alert outbox active on this node, by destination");
         AlertFanoutPushFailures = meter.CreateCounter<long>("telemetry.alerts.fanout.push.failures", "{call}",
             "Calls of the alert index to a node's alert notifier that failed, by reason (timeout, error); the node catches up when it renews");
         AlertFanoutCatchUpSteps = meter.CreateCounter<long>("telemetry.alerts.fanout.catchup.steps", "{step}",
@@ -109,6 +113,13 @@ public sealed class TelemetryMetrics : IDisposable
     }
 
     long reportDirtyDays;
+    readonly System.Collections.Concurrent.ConcurrentDictionary<string, long> outboxPending = new(StringComparer.Ordinal);
+
+    /// <summary>Sets <c>telemetry_alerts_outbox_pending{destination}</c> (the outbox grain of that destination, after each change).</summary>
+    public void SetOutboxPending(string destination, long pending) => outboxPending[destination] = pending;
+
+    IEnumerable<Measurement<long>> ObservePending() =>
+        outboxPending.Select(p => new Measurement<long>(p.Value, new KeyValuePair<string, object?>("destination", p.Key)));
 
     /// <summary>Sets the value of <c>telemetry_reports_dirty_days</c> (the report grain, after each change).</summary>
     public void SetReportDirtyDays(long days) => Interlocked.Exchange(ref reportDirtyDays, days);
@@ -144,7 +155,8 @@ public sealed class TelemetryMetrics : IDisposable
     public Counter<long> CampusStarts { get; }
     public Counter<long> FeedCheckpoints { get; }
     public Histogram<double> FeedCheckpointDuration { get; }
-    public Counter<long> WebhookDeliveries { get; }
+    public Counter<long> AlertNotifications { get; }
+    public Counter<long> AlertOutboxProblems { get; }
     public Counter<long> AlertFanoutPushFailures { get; }
     public Counter<long> AlertFanoutCatchUpSteps { get; }
     public Counter<long> AlertFanoutGaps { get; }

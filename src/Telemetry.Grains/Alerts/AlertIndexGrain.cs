@@ -1,8 +1,11 @@
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orleans.Utilities;
 using Telemetry.Contracts;
+using Telemetry.Domain.Ingest;
 using Telemetry.Domain.Observability;
+using Telemetry.Grains.Alerts.Delivery;
 using Telemetry.Grains.Persistence;
 
 namespace Telemetry.Grains.Alerts;
@@ -30,6 +33,8 @@ public sealed class AlertIndexGrain(
     [PersistentState("alerts", GrainStorage.Name)] IPersistentState<AlertIndexState> state,
     IOptions<CampusOptions> options,
     TelemetryMetrics metrics,
+    TimeProvider clock,
+    IServiceProvider services,
     ILogger<AlertIndexGrain> logger) : Grain, IAlertIndexGrain
 {
     public const string Key = "campus";
@@ -61,9 +66,54 @@ public sealed class AlertIndexGrain(
             }
         }
 
-        var sequenced = state.State.Log.Append(alertStep);
+        var sequenced = state.State.Log.Append(alertStep, clock.GetUtcNow().ToUnixTimeMilliseconds());
         await state.WriteStateAsync();
         Push(sequenced);
+        WakeOutboxes();
+    }
+
+    /// <summary>
+    /// Starts a <see cref="IAlertOutboxGrain.Wake"/> of every configured destination's outbox and returns without
+    /// waiting (like <see cref="Push"/>): the outboxes read the step from the log themselves. A failed wake is counted
+    /// and logged; every node wakes every outbox every 5 s anyway. Hosts without destinations (grain tests) wake none.
+    /// </summary>
+    void WakeOutboxes()
+    {
+        if (!string.Equals(this.GetPrimaryKeyString(), Key, StringComparison.Ordinal)
+            || services.GetService<IAlertDestinations>() is not { } destinations)
+        {
+            return;
+        }
+
+        foreach (var destination in destinations.All)
+        {
+            Task call;
+            try
+            {
+                call = GrainFactory.GetGrain<IAlertOutboxGrain>(destination.Name).Wake();
+            }
+            catch (Exception ex)
+            {
+                WakeFailed(destination.Name, ex);
+                continue;
+            }
+
+            _ = call.ContinueWith(
+                failed => WakeFailed(destination.Name, failed.Exception?.InnerException),
+                CancellationToken.None,
+                TaskContinuationOptions.OnlyOnFaulted,
+                TaskScheduler.Default);
+        }
+    }
+
+    void WakeFailed(string destination, Exception? error)
+    {
+        metrics.AlertOutboxProblems.Add(1, new KeyValuePair<string, object?>("destination", destination), new KeyValuePair<string, object?>("reason", "wake_failed"));
+        if (pushFailureLog.ShouldLog("wake:" + destination, out var suppressed))
+        {
+            logger.LogWarning("The alert outbox {Destination} could not be woken after a step ({Error}); it reads the step at its next periodic wake ({Suppressed} more since the last such line)",
+                Text.ForLog(destination), error?.Message, suppressed);
+        }
     }
 
     public Task<AlertFeed> Subscribe(string nodeName, IAlertStepObserver observer, long afterSeq)

@@ -22,11 +22,11 @@ public sealed class AlertStepLog
     /// <summary>The kept steps, oldest first, their sequence numbers consecutive up to <see cref="LastSeq"/>.</summary>
     public List<SequencedAlertStep> Steps { get; set; } = [];
 
-    /// <summary>Numbers <paramref name="step"/>, keeps it and drops the oldest beyond <see cref="Capacity"/>.</summary>
-    public SequencedAlertStep Append(AlertStep step)
+    /// <summary>Numbers <paramref name="step"/> (recorded at <paramref name="recordedAtMs"/>, service time), keeps it and drops the oldest beyond <see cref="Capacity"/>.</summary>
+    public SequencedAlertStep Append(AlertStep step, long recordedAtMs = 0)
     {
         ArgumentNullException.ThrowIfNull(step);
-        var sequenced = new SequencedAlertStep(++LastSeq, step);
+        var sequenced = new SequencedAlertStep(++LastSeq, step, recordedAtMs);
         Steps.Add(sequenced);
         if (Steps.Count > Capacity)
         {

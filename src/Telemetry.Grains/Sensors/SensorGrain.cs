@@ -41,7 +41,6 @@ namespace Telemetry.Grains.Sensors;
 public sealed class SensorGrain(
     ITelemetryWriter writer,
     ICampusRegistrySource registry,
-    IAlertNotifier notifier,
     IOptions<CampusOptions> options,
     TelemetryMetrics metrics,
     AlertEngineProblems problems,
@@ -318,7 +317,7 @@ public sealed class SensorGrain(
 
     /// <summary>
     /// Persists the alert state, writes each step to InfluxDB, records it in the alert index (which fans it out to every
-    /// node's MQTT broker), then hands it to this node's webhooks: a step is published only once it survives a restart.
+    /// node's MQTT broker and wakes the destinations' outboxes): a step is published only once it survives a restart.
     /// </summary>
     async Task PublishAsync(List<AlertStep> steps)
     {
@@ -344,7 +343,6 @@ public sealed class SensorGrain(
         foreach (var step in steps)
         {
             await index.Record(step);
-            notifier.Notify(step);
             metrics.AlertSteps.Add(1, new KeyValuePair<string, object?>("event", WireName.Of(step.Event)), new KeyValuePair<string, object?>("severity", WireName.Of(step.Alert.Severity)));
             logger.LogInformation("Alert {AlertId} {Event}: {Severity} {Message}", step.Alert.Id, step.Event, step.Alert.Severity, step.Alert.Message);
         }

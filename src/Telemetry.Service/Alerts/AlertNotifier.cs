@@ -13,7 +13,8 @@ namespace Telemetry.Service.Alerts;
 
 /// <summary>
 /// Delivers alert steps over MQTT — <c>campus/alerts/{building}/{room}/{sensor}/{rule}</c>, retained while the alert
-/// is active, the retained message removed when it clears — and hands them to the webhook senders.
+/// is active, the retained message removed when it clears. (Webhooks and other destinations have their own durable
+/// outboxes: <see cref="Telemetry.Grains.Alerts.Delivery.AlertOutboxGrain"/>.)
 /// <para>
 /// MQTT: every node's broker has its own subscribers and retained messages, so every node publishes every step, from
 /// whichever node's sensor grain raised it. The alert index numbers each step and pushes it to this node's observer;
@@ -22,20 +23,14 @@ namespace Telemetry.Service.Alerts;
 /// node), and it publishes in number order. When the steps it missed are no longer in the log (or at start) it
 /// publishes every active alert again, retained, and removes the retained messages of alerts no longer active.
 /// </para>
-/// <para>
-/// Webhooks: <see cref="Notify"/>, called by the sensor grain on the node where the step was raised, queues the step
-/// for the webhooks — once per step in the cluster, not once per node. The queues live in memory: steps not yet
-/// delivered when that node dies are not sent (docs/alerts.md).
-/// </para>
 /// </summary>
 public sealed class AlertNotifier(
     MqttBroker broker,
-    WebhookSender webhooks,
     IGrainFactory grains,
     IOptions<AlertOptions> options,
     IOptions<SiloOptions> silo,
     TelemetryMetrics metrics,
-    ILogger<AlertNotifier> logger) : BackgroundService, IAlertNotifier
+    ILogger<AlertNotifier> logger) : BackgroundService
 {
     /// <summary>How often this node renews its subscription at the alert index and catches up (the index drops an observer after <see cref="AlertIndexGrain.ObserverExpiry"/>).</summary>
     public static readonly TimeSpan RenewInterval = TimeSpan.FromSeconds(5);
@@ -49,12 +44,6 @@ public sealed class AlertNotifier(
 
     /// <summary>The newest alert index sequence number this node has published (-1 before its first subscription).</summary>
     public long LastSeq => Interlocked.Read(ref lastSeq);
-
-    public void Notify(AlertStep alertStep)
-    {
-        ArgumentNullException.ThrowIfNull(alertStep);
-        webhooks.Enqueue(alertStep);
-    }
 
     public string TopicOf(AlertInfo alert)
     {

@@ -15,11 +15,31 @@ public static class AlertPayload
     public static byte[] Serialize(AlertStep step)
     {
         ArgumentNullException.ThrowIfNull(step);
-        var a = step.Alert;
-        return JsonSerializer.SerializeToUtf8Bytes(new
+        return Serialize(step.Event, step.AtMs, step.Alert, null);
+    }
+
+    /// <summary>
+    /// A notification of an outbox (webhooks): the step's JSON plus <c>key</c> (the idempotency key), <c>kind</c>
+    /// (<c>raised</c>, <c>acknowledged</c>, <c>cleared</c>, <c>renotified</c>, <c>escalated</c>) and <c>repeat</c>.
+    /// A re-notification or escalation is about an alert still unacknowledged: its <c>event</c> is <c>raised</c>.
+    /// </summary>
+    public static byte[] Serialize(AlertNotification notification)
+    {
+        ArgumentNullException.ThrowIfNull(notification);
+        var alertEvent = notification.Kind switch
         {
-            @event = step.Event,
-            at = DateTimeOffset.FromUnixTimeMilliseconds(step.AtMs),
+            AlertNotificationKind.Acknowledged => AlertEvent.Acknowledged,
+            AlertNotificationKind.Cleared => AlertEvent.Cleared,
+            _ => AlertEvent.Raised,
+        };
+        return Serialize(alertEvent, notification.AtMs, notification.Alert, notification);
+    }
+
+    static byte[] Serialize(AlertEvent alertEvent, long atMs, AlertInfo a, AlertNotification? notification) =>
+        JsonSerializer.SerializeToUtf8Bytes(new
+        {
+            @event = alertEvent,
+            at = DateTimeOffset.FromUnixTimeMilliseconds(atMs),
             id = a.Id,
             building = a.Building,
             room = a.Room,
@@ -37,6 +57,8 @@ public static class AlertPayload
             clearedAt = a.ClearedAtMs is { } cleared ? DateTimeOffset.FromUnixTimeMilliseconds(cleared) : (DateTimeOffset?)null,
             clearedBy = a.ClearedBy,
             flapping = a.Flapping,
+            key = notification?.Key,
+            kind = notification is null ? null : WireName.Of(notification.Kind),
+            repeat = notification?.Repeat,
         }, Options);
-    }
 }

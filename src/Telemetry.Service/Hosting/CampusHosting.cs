@@ -6,6 +6,7 @@ using Telemetry.Domain.Campus;
 using Telemetry.Domain.Observability;
 using Telemetry.Grains;
 using Telemetry.Grains.Alerts;
+using Telemetry.Grains.Alerts.Delivery;
 using Telemetry.Grains.Persistence;
 using Telemetry.Service.Alerts;
 using Telemetry.Service.Observability;
@@ -36,22 +37,25 @@ public static class CampusHosting
     /// <summary>Alert delivery, the campus start and statistics; after the broker, which they publish through.</summary>
     public static WebApplicationBuilder AddTelemetryAlerts(this WebApplicationBuilder builder)
     {
-        builder.Services.AddOptions<AlertOptions>().BindConfiguration(AlertOptions.SectionName)
-            .Validate(o => o.Webhooks.All(w => w.Url is null || w.Url.Scheme is "http" or "https"), "Alerts:Webhooks:*:Url must be an http or https URL")
-            .Validate(o => o.Webhooks.All(w => w.MaxAttempts >= 1 && w.Timeout > TimeSpan.Zero && w.MaxDelay > TimeSpan.Zero),
-                "Alerts:Webhooks:*: MaxAttempts must be at least 1, Timeout and MaxDelay longer than zero")
-            // The binder parses enums leniently ("7", "raised,cleared"): only the named values are accepted.
-            .Validate(o => o.Webhooks.All(w => Enum.IsDefined(w.MinSeverity) && w.Events.All(Enum.IsDefined)),
-                "Alerts:Webhooks:*:MinSeverity must be Info, Warning or Critical, and Events may hold raised, acknowledged and cleared")
-            .ValidateOnStart();
+        builder.Services.AddOptions<AlertOptions>().BindConfiguration(AlertOptions.SectionName).ValidateOnStart();
+        builder.Services.AddSingleton<IValidateOptions<AlertOptions>, AlertOptionsValidator>();
         // The broker refuses device PUBLISHes under the alert root and gates subscriptions to it (docs/security.md).
         builder.Services.AddSingleton(sp => new Telemetry.Broker.Identity.ProtectedTopics(sp.GetRequiredService<IOptions<AlertOptions>>().Value.MqttTopicRoot));
-        builder.Services.AddHttpClient(WebhookSender.HttpClientName);
-        builder.Services.AddSingleton<WebhookSender>();
-        builder.Services.AddHostedService(sp => sp.GetRequiredService<WebhookSender>());
         builder.Services.AddSingleton<AlertNotifier>();
-        builder.Services.AddSingleton<IAlertNotifier>(sp => sp.GetRequiredService<AlertNotifier>());
         builder.Services.AddHostedService(sp => sp.GetRequiredService<AlertNotifier>());
+
+        // Durable delivery (docs/alerts.md, "Delivery"): one destination per webhook entry, each with its outbox grain.
+        builder.Services.AddHttpClient(WebhookDestination.HttpClientName);
+        var webhooks = builder.Configuration.GetSection($"{AlertOptions.SectionName}:{nameof(AlertOptions.Webhooks)}").GetChildren().Count();
+        for (var i = 0; i < webhooks; i++)
+        {
+            var n = i;
+            builder.Services.AddSingleton<IAlertDestination>(sp => new WebhookDestination(
+                sp.GetRequiredService<IOptions<AlertOptions>>().Value.Webhooks[n], sp.GetRequiredService<IHttpClientFactory>()));
+        }
+
+        builder.Services.AddSingleton<IAlertDestinations, AlertDestinations>();
+        builder.Services.AddHostedService<AlertOutboxWaker>();
         builder.Services.AddAlertmanagerDestination(builder.Configuration); // "Alerts:Alertmanager", "Alerts:ConsoleUrl" (docs/alertmanager.md)
         builder.Services.AddHostedService<CampusStarter>();
         builder.Services.AddHostedService<StatsWriter>();

@@ -48,6 +48,7 @@ public static class TelemetryApp
         app.MapSensorApi();
         app.MapCampusApi();
         app.MapAlertApi();
+        app.MapAlertOutboxApi();                // delivery status of each alert destination
         app.MapRefusalApi();
         app.MapRegistryApi();
         app.MapClusterApi();

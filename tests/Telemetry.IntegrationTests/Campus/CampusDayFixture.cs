@@ -55,7 +55,7 @@ public sealed class CampusDayFixture : IAsyncLifetime
     public DateTimeOffset RunEnded { get; private set; }
 
     /// <summary>Bodies of the webhook POSTs, in arrival order, with their signature header.</summary>
-    public ConcurrentQueue<(JsonElement Body, byte[] Raw, string? Signature)> WebhookCalls => webhooks?.Calls ?? throw new InvalidOperationException("not started");
+    public IReadOnlyList<WebhookCall> WebhookCalls => webhooks?.Calls ?? throw new InvalidOperationException("not started");
 
     /// <summary>Messages on <c>campus/alerts/#</c>: topic, payload (empty for a retained-message removal), retain flag.</summary>
     public ConcurrentQueue<(string Topic, string Payload, bool Retain)> AlertMessages { get; } = new();

@@ -84,10 +84,11 @@ public sealed class CampusDayTests(CampusDayFixture fixture)
             found => found.Count >= 3, cancellationToken: Ct);
 
         Assert.Equal(["raised", "acknowledged", "cleared"], calls.Select(c => c.Body.GetProperty("event").GetString()));
-        foreach (var (_, raw, signature) in calls)
+        foreach (var call in calls)
         {
-            var expected = "sha256=" + Convert.ToHexStringLower(HMACSHA256.HashData(Encoding.UTF8.GetBytes(CampusDayFixture.WebhookSecret), raw));
-            Assert.Equal(expected, signature);
+            var expected = "sha256=" + Convert.ToHexStringLower(HMACSHA256.HashData(Encoding.UTF8.GetBytes(CampusDayFixture.WebhookSecret), call.Raw));
+            Assert.Equal(expected, call.Signature);
+            Assert.Equal(call.Body.GetProperty("key").GetString(), call.IdempotencyKey);
         }
 
         // Warnings are at the webhook's minimum severity: the stuck sensor's alert went there too.

@@ -203,9 +203,14 @@ public sealed class KillReplayTests
     static string Name((string Sensor, long Window) key, long firstTs) =>
         string.Create(CultureInfo.InvariantCulture, $"{key.Sensor} window {(key.Window - firstTs) / WindowMs}");
 
+    /// <summary>
+    /// The steps of the alert the webhook received, one per idempotency key: delivery is at least once (a kill between a
+    /// POST and the outbox saving it as sent repeats that POST with the same key), and a receiver drops repeats by key.
+    /// </summary>
     static List<string> WebhookEvents(WebhookReceiver webhook) =>
         [.. webhook.Calls
             .Where(c => c.Body.GetProperty("sensor").GetString() == AlertSensor && c.Body.GetProperty("rule").GetString() == AlertRule)
+            .DistinctBy(c => c.IdempotencyKey)
             .Select(c => c.Body.GetProperty("event").GetString()!)];
 
     /// <summary>The <c>count</c> field of every <c>telemetry_1m</c> temperature point of the run, by (sensor, window start).</summary>

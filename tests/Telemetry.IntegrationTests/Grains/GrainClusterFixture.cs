@@ -27,6 +27,7 @@ public sealed class GrainClusterFixture : IAsyncLifetime
     // static also means a restarted silo records into the same writer and notifier.
     internal static RecordingTelemetryWriter SharedWriter { get; } = new();
     internal static RecordingAlertNotifier SharedNotifier { get; } = new();
+    internal static TestAlertDestinations SharedDestinations { get; } = new();
     internal static Telemetry.Domain.Alerts.AlertEngineProblems SharedAlertEngineProblems { get; } = new();
     internal static string SharedStateDirectory { get; } =
         Path.Combine(Path.GetTempPath(), "telemetry-grains-" + Guid.NewGuid().ToString("N"));
@@ -40,6 +41,9 @@ public sealed class GrainClusterFixture : IAsyncLifetime
     public RecordingTelemetryWriter Writer { get; } = SharedWriter;
 
     public RecordingAlertNotifier Notifier { get; } = SharedNotifier;
+
+    /// <summary>The alert destinations the silo's outboxes deliver to (none until a test adds one).</summary>
+    public TestAlertDestinations Destinations { get; } = SharedDestinations;
 
     /// <summary>The alert-engine problems the silo's sensor grains report (what <c>/health/ready</c> shows).</summary>
     public Telemetry.Domain.Alerts.AlertEngineProblems AlertEngineProblems { get; } = SharedAlertEngineProblems;
@@ -102,7 +106,7 @@ public sealed class GrainClusterFixture : IAsyncLifetime
             services.AddSingleton(TimeProvider.System);
             services.AddSingleton(SharedAlertEngineProblems);
             services.AddSingleton<ITelemetryWriter>(SharedWriter);
-            services.AddSingleton<IAlertNotifier>(SharedNotifier);
+            services.AddSingleton<Telemetry.Grains.Alerts.Delivery.IAlertDestinations>(SharedDestinations);
             services.AddSingleton<ICampusRegistrySource>(new FixedCampusRegistrySource(GrainTestCampus.Registry));
             services.AddOptions<CampusOptions>().Configure(options =>
             {
@@ -112,6 +116,7 @@ public sealed class GrainClusterFixture : IAsyncLifetime
             services.AddGrainStorage(GrainStorage.Name, (sp, _) => new DurableFileGrainStorage(
                 SharedStateDirectory, sp.GetRequiredService<ILogger<DurableFileGrainStorage>>()));
             siloBuilder.AddIncomingGrainCallFilter(SensorCalls.RecordAsync);
+            siloBuilder.AddIncomingGrainCallFilter(SharedNotifier.RecordAsync);
             siloBuilder.UseInMemoryReminderService(); // the campus grain's reminder, as with Orleans:Clustering=Localhost
         }
     }

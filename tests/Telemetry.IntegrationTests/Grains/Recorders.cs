@@ -52,15 +52,31 @@ public sealed class RecordingTelemetryWriter : ITelemetryWriter
     ];
 }
 
-/// <summary>Alert delivery (MQTT, webhooks) as the grains see it, recording every step.</summary>
-public sealed class RecordingAlertNotifier : IAlertNotifier
+/// <summary>
+/// The alert steps the sensor grains recorded in the alert index (from which MQTT and the outboxes deliver), taken
+/// by a grain call filter (<see cref="RecordAsync"/>) when the index's <c>Record</c> completed.
+/// </summary>
+public sealed class RecordingAlertNotifier
 {
     readonly ConcurrentQueue<AlertStep> steps = new();
 
-    public void Notify(AlertStep alertStep) => steps.Enqueue(alertStep);
-
     public IReadOnlyList<AlertStep> For(string sensor) =>
         [.. steps.Where(s => string.Equals(s.Alert.Sensor, sensor, StringComparison.Ordinal))];
+
+    /// <summary>An incoming call filter: records each step a sensor grain (not a test) recorded in the campus alert index.</summary>
+    public async Task RecordAsync(IIncomingGrainCallContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        await context.Invoke();
+        if (context.InterfaceMethod?.DeclaringType == typeof(IAlertIndexGrain)
+            && context.MethodName == nameof(IAlertIndexGrain.Record)
+            && context.SourceId is { } source && source.Type.ToString() == "sensor"
+            && context.TargetId.Key.ToString() == AlertIndexGrain.Key
+            && context.Request.GetArgument(0) is AlertStep step)
+        {
+            steps.Enqueue(step);
+        }
+    }
 }
 
 /// <summary>One line-protocol point, parsed back (measurement, tags, fields, time in ms).</summary>

@@ -26,6 +26,7 @@ public sealed class ApiAuthenticationTests(ApiAuthFixture fixture)
     [
         (HttpMethod.Get, "api/alerts"),
         (HttpMethod.Get, "api/alerts?state=recent"),
+        (HttpMethod.Get, "api/alerts/outbox"),
         (HttpMethod.Get, "api/buildings"),
         (HttpMethod.Get, $"api/buildings/{ApiAuthFixture.BuildingId}"),
         (HttpMethod.Get, $"api/rooms/{ApiAuthFixture.BuildingId}/{ApiAuthFixture.RoomId}"),

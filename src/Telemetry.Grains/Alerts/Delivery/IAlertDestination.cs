@@ -25,6 +25,21 @@ public interface IAlertDestination
 
     /// <summary>Gives a state-driven destination every active alert it wants that no quiet window suppresses.</summary>
     Task RefreshAsync(IReadOnlyList<AlertInfo> active, CancellationToken cancellationToken);
+
+    /// <summary>How the outbox retries and when it gives up (<see cref="AlertDeliveryPolicy.Default"/> unless the destination says otherwise).</summary>
+    AlertDeliveryPolicy Delivery => AlertDeliveryPolicy.Default;
+}
+
+/// <summary>
+/// How an outbox retries one destination: the pause after a failure doubles from 1 s up to <see cref="MaxDelay"/>
+/// (with jitter); a notification is given up when it was taken more than <see cref="MaxAge"/> ago, or after
+/// <see cref="MaxAttempts"/> attempts when that is above 0. Steps recorded more than <see cref="MaxAge"/> before the
+/// outbox reads them are not taken (expired).
+/// </summary>
+public sealed record AlertDeliveryPolicy(TimeSpan MaxDelay, TimeSpan MaxAge, int MaxAttempts)
+{
+    /// <summary>5 minutes between attempts at most, given up after 24 hours, no limit on attempts.</summary>
+    public static AlertDeliveryPolicy Default { get; } = new(TimeSpan.FromMinutes(5), TimeSpan.FromHours(24), 0);
 }
 
 /// <summary>The configured destinations, by name.</summary>
