@@ -22,13 +22,13 @@ public sealed class AlertConsoleLinks
 
     /// <summary>
     /// The console page of alert <paramref name="alertId"/> (<c>{sensor}/{rule}/{raisedAt}</c>), or null when there is no
-    /// base URL. Like the API's <c>/api/alerts/{sensor}/{rule}/{raisedAt}</c>, the id's slashes stay path separators
-    /// and each part is escaped.
+    /// base URL; the path is the console's own (<see cref="Telemetry.Service.TechnicianConsole.ConsoleEndpoints.AlertPath"/>).
     /// </summary>
     public Uri? For(string alertId)
     {
         ArgumentNullException.ThrowIfNull(alertId);
-        return Base is null ? null : new Uri(Base, "console/alerts/" + string.Join('/', alertId.Split('/').Select(Uri.EscapeDataString)));
+        // Relative to the base, so a base with a path (a proxy's prefix) keeps it.
+        return Base is null ? null : new Uri(Base, Telemetry.Service.TechnicianConsole.ConsoleEndpoints.AlertPath(alertId).TrimStart('/'));
     }
 
     /// <summary>The one check of <c>Alerts:ConsoleUrl</c>: null when usable (unset included), else what is wrong.</summary>
