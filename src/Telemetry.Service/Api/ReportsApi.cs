@@ -61,7 +61,8 @@ public static class ReportsApi
             }
 
             return Results.Json(report, Json);
-        }).RequireAuthorization(ApiRoles.Viewer);
+        }).WithName("GetEnergyReport").WithSummary("Energy per building or room and period (JSON, or CSV with format=csv)").ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status503ServiceUnavailable)
+        .RequireAuthorization(ApiRoles.Viewer);
         return app;
     }
 
