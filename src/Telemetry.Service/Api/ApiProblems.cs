@@ -1,4 +1,5 @@
-using Microsoft.AspNetCore.Http.Features;
+using System.Text.Json;
+using Microsoft.AspNetCore.Diagnostics;
 
 namespace Telemetry.Service.Api;
 
@@ -15,19 +16,11 @@ public static class ApiProblems
     public static WebApplicationBuilder AddTelemetryApiProblems(this WebApplicationBuilder builder)
     {
         ArgumentNullException.ThrowIfNull(builder);
-        builder.Services.AddProblemDetails(options => options.CustomizeProblemDetails = context =>
-        {
-            // A request the endpoint could not read (malformed JSON, a body of the wrong shape): say so, without
-            // echoing the body.
-            if (context.ProblemDetails.Status == StatusCodes.Status400BadRequest
-                && context.ProblemDetails.Detail is null
-                && context.HttpContext.Features.Get<IBadRequestExceptionFeature>()?.Error is BadHttpRequestException bad)
-            {
-                context.ProblemDetails.Detail = bad.InnerException is System.Text.Json.JsonException
-                    ? "the request body is not valid JSON of the shape this endpoint reads"
-                    : bad.Message;
-            }
-        });
+        builder.Services.AddProblemDetails();
+        // A request an endpoint cannot read (malformed JSON, a missing body) throws instead of answering an empty 400,
+        // so that BadRequestProblems can say what was wrong.
+        builder.Services.Configure<RouteHandlerOptions>(options => options.ThrowOnBadRequest = true);
+        builder.Services.AddExceptionHandler<BadRequestProblems>();
         return builder;
     }
 
@@ -38,5 +31,39 @@ public static class ApiProblems
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         return app;
+    }
+}
+
+/// <summary>
+/// A request an endpoint could not read is the caller's mistake: 400 (or the status ASP.NET chose, e.g. 415) with a
+/// detail saying what was wrong — where the JSON broke, not the body itself — instead of a 500, and not logged as an
+/// error (handled exceptions are not, since .NET 10).
+/// </summary>
+sealed class BadRequestProblems(IProblemDetailsService problems) : IExceptionHandler
+{
+    public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
+    {
+        if (exception is not BadHttpRequestException bad)
+        {
+            return false;
+        }
+
+        httpContext.Response.StatusCode = bad.StatusCode;
+        var request = httpContext.Request;
+        var detail = bad switch
+        {
+            { InnerException: JsonException json } =>
+                $"the request body is not JSON of the shape this endpoint reads (at {json.Path ?? "$"}, line {json.LineNumber + 1}, byte {json.BytePositionInLine + 1})",
+            { StatusCode: StatusCodes.Status415UnsupportedMediaType } => "the request body must be JSON (Content-Type: application/json)",
+            _ when request.ContentLength is 0 || (request.ContentLength is null && request.Headers.TransferEncoding.Count == 0) =>
+                "the request has no body; this endpoint reads a JSON object (docs/api.md)",
+            _ => bad.Message,
+        };
+        return await problems.TryWriteAsync(new ProblemDetailsContext
+        {
+            HttpContext = httpContext,
+            Exception = exception,
+            ProblemDetails = { Status = bad.StatusCode, Detail = detail },
+        });
     }
 }

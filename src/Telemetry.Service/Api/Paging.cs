@@ -2,6 +2,7 @@ using System.Buffers.Text;
 using System.Globalization;
 using System.Text;
 using Microsoft.AspNetCore.Http.Extensions;
+using Microsoft.AspNetCore.Mvc;
 using Microsoft.Net.Http.Headers;
 using Telemetry.Domain.Ingest;
 
@@ -13,7 +14,7 @@ namespace Telemetry.Service.Api;
 /// named). Bound from the query string with <c>[AsParameters]</c>, read as text so that a bad value gets the one
 /// message of <see cref="Paging.Read"/>.
 /// </summary>
-public readonly record struct PageQuery(string? Limit, string? After);
+public readonly record struct PageQuery([FromQuery(Name = "limit")] string? Limit, [FromQuery(Name = "after")] string? After);
 
 /// <summary>A validated page request: how many items, and the position (sort key) to continue after.</summary>
 public sealed record PageRequest(int Limit, PagePosition? After);

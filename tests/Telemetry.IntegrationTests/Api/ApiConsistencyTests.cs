@@ -45,6 +45,10 @@ public sealed partial class ApiConsistencyTests(ApiAuthFixture fixture)
                 Assert.Equal((int)status, problem.GetProperty("status").GetInt32());
                 Assert.False(string.IsNullOrEmpty(problem.GetProperty("type").GetString()), $"{what}: {body}");
                 Assert.False(string.IsNullOrEmpty(problem.GetProperty("title").GetString()), $"{what}: {body}");
+                if (what == "malformed JSON")
+                {
+                    Assert.Contains("not JSON", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+                }
             }
         }
 
@@ -87,6 +91,8 @@ public sealed partial class ApiConsistencyTests(ApiAuthFixture fixture)
         }
 
         Assert.Contains("Role: technician", paths.GetProperty("/api/quiet-windows").GetProperty("post").GetProperty("description").GetString(), StringComparison.Ordinal);
+        var parameters = paths.GetProperty("/api/sensors").GetProperty("get").GetProperty("parameters").EnumerateArray().Select(p => p.GetProperty("name").GetString()).ToList();
+        Assert.Equal(["building", "room", "kind", "online", "limit", "after"], parameters);
         var schemes = document.GetProperty("components").GetProperty("securitySchemes");
         Assert.Equal("X-Api-Key", schemes.GetProperty("ApiKey").GetProperty("name").GetString());
         Assert.Equal("bearer", schemes.GetProperty("Bearer").GetProperty("scheme").GetString());
