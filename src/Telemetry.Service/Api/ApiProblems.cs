@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.AspNetCore.Http.Metadata;
 
 namespace Telemetry.Service.Api;
 
@@ -55,7 +56,8 @@ sealed class BadRequestProblems(IProblemDetailsService problems) : IExceptionHan
             { InnerException: JsonException json } =>
                 $"the request body is not JSON of the shape this endpoint reads (at {json.Path ?? "$"}, line {json.LineNumber + 1}, byte {json.BytePositionInLine + 1})",
             { StatusCode: StatusCodes.Status415UnsupportedMediaType } => "the request body must be JSON (Content-Type: application/json)",
-            _ when request.ContentLength is 0 || (request.ContentLength is null && request.Headers.TransferEncoding.Count == 0) =>
+            _ when httpContext.GetEndpoint()?.Metadata.GetMetadata<IAcceptsMetadata>() is not null
+                && (request.ContentLength is 0 || (request.ContentLength is null && request.Headers.TransferEncoding.Count == 0)) =>
                 "the request has no body; this endpoint reads a JSON object (docs/api.md)",
             _ => bad.Message,
         };

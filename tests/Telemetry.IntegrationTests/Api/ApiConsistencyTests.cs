@@ -32,6 +32,8 @@ public sealed partial class ApiConsistencyTests(ApiAuthFixture fixture)
             ("no credentials", ApiAuthFixture.WithKey(HttpMethod.Get, "api/sensors", key: null), HttpStatusCode.Unauthorized),
             ("viewer sets a window", ApiAuthFixture.WithKey(HttpMethod.Post, "api/quiet-windows", fixture.Viewer, new { reason = "x", schedule = "daily 12:00-13:00" }), HttpStatusCode.Forbidden),
             ("bad limit", ApiAuthFixture.WithKey(HttpMethod.Get, "api/sensors?limit=1001", fixture.Viewer), HttpStatusCode.BadRequest),
+            ("unreadable query", ApiAuthFixture.WithKey(HttpMethod.Get, "api/alerts?state=recent&max=abc", fixture.Viewer), HttpStatusCode.BadRequest),
+            ("no body", ApiAuthFixture.WithKey(HttpMethod.Post, "api/quiet-windows", fixture.Technician), HttpStatusCode.BadRequest),
         ];
         foreach (var (what, request, status) in cases)
         {
@@ -45,9 +47,10 @@ public sealed partial class ApiConsistencyTests(ApiAuthFixture fixture)
                 Assert.Equal((int)status, problem.GetProperty("status").GetInt32());
                 Assert.False(string.IsNullOrEmpty(problem.GetProperty("type").GetString()), $"{what}: {body}");
                 Assert.False(string.IsNullOrEmpty(problem.GetProperty("title").GetString()), $"{what}: {body}");
-                if (what == "malformed JSON")
+                var expected = what switch { "malformed JSON" => "not JSON", "unreadable query" => "max", "no body" => "no body", _ => null };
+                if (expected is not null)
                 {
-                    Assert.Contains("not JSON", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+                    Assert.Contains(expected, problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
                 }
             }
         }
