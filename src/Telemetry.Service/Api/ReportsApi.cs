@@ -61,7 +61,12 @@ public static class ReportsApi
             }
 
             return Results.Json(report, Json);
-        }).WithName("GetEnergyReport").WithSummary("Energy per building or room and period (JSON, or CSV with format=csv)").ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status503ServiceUnavailable)
+        })
+        .WithName("GetEnergyReport")
+        .WithSummary("Energy per building or room and period (JSON, or CSV with format=csv)")
+        .Produces<EnergyReport>(StatusCodes.Status200OK, "application/json", "text/csv")
+        .ProducesProblem(StatusCodes.Status400BadRequest)
+        .ProducesProblem(StatusCodes.Status503ServiceUnavailable)
         .RequireAuthorization(ApiRoles.Viewer);
         return app;
     }
