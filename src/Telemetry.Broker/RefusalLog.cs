@@ -5,8 +5,8 @@ using Telemetry.Domain.Observability;
 
 namespace Telemetry.Broker;
 
-/// <summary>One refused message, as shown by <c>GET /api/refusals</c>.</summary>
-public sealed record RefusedMessage(DateTimeOffset At, string ClientId, string Topic, string Reason, string Detail);
+/// <summary>One refused message, as shown by <c>GET /api/refusals</c>; <paramref name="Seq"/> numbers them in the order refused (from 1 at start).</summary>
+public sealed record RefusedMessage(DateTimeOffset At, string ClientId, string Topic, string Reason, string Detail, long Seq);
 
 /// <summary>
 /// Counts every refused message by reason (also on the <c>telemetry.mqtt.messages.refused</c> metric), keeps the most
@@ -23,6 +23,7 @@ public sealed class RefusalLog(TelemetryMetrics metrics, ILogger<RefusalLog> log
     readonly ConcurrentDictionary<string, long> totals = new(StringComparer.Ordinal);
     readonly ConcurrentQueue<RefusedMessage> recent = new();
     readonly LogThrottle throttle = new(LogInterval, time);
+    long seq;
 
     public IReadOnlyDictionary<string, long> Totals => totals;
 
@@ -35,7 +36,7 @@ public sealed class RefusalLog(TelemetryMetrics metrics, ILogger<RefusalLog> log
         totals.AddOrUpdate(code, 1, static (_, n) => n + 1);
         metrics.MessagesRefused.Add(1, new KeyValuePair<string, object?>("reason", code));
 
-        recent.Enqueue(new RefusedMessage(now, Text.ForLog(clientId), Text.ForLog(topic), code, refusal.Detail));
+        recent.Enqueue(new RefusedMessage(now, Text.ForLog(clientId), Text.ForLog(topic), code, refusal.Detail, Interlocked.Increment(ref seq)));
         while (recent.Count > RecentCapacity && recent.TryDequeue(out _))
         {
         }

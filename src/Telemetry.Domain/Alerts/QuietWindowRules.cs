@@ -116,6 +116,11 @@ public static class QuietWindowRules
             problems.Add($"schedule: {error}");
         }
 
+        if (string.IsNullOrWhiteSpace(window.Reason))
+        {
+            problems.Add("reason must say why notifications are held back (people reading the list later need to know)");
+        }
+
         if (window.Reason.Length > MaxReasonLength)
         {
             problems.Add($"reason is longer than {MaxReasonLength} characters");

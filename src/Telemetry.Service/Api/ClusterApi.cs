@@ -47,7 +47,10 @@ public static class ClusterApi
                 .ToList();
             var liveHashes = members.Where(n => n.Status == "active" && n.RegistryHash is not null).Select(n => n.RegistryHash!).Distinct(StringComparer.Ordinal).ToList();
             return Results.Ok(new ClusterView(reporter.Node, liveHashes.Count <= 1, liveHashes, members));
-        }).RequireAuthorization(ApiRoles.Viewer);
+        })
+        .WithName("GetCluster")
+        .WithSummary("The cluster's nodes and their view of the registry")
+        .RequireAuthorization(ApiRoles.Viewer);
         return app;
     }
 

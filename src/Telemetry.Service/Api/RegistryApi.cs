@@ -38,7 +38,14 @@ public static class RegistryApi
                     extensions: new Dictionary<string, object?> { ["errors"] = reload.Errors.Select(e => e.ToString()).ToList(), ["inForce"] = inForce }),
                 _ => Results.Problem($"{reload.Problem}; the registry in force stays", statusCode: StatusCodes.Status503ServiceUnavailable),
             };
-        }).RequireAuthorization(ApiRoles.Admin);
+        })
+        .WithName("ReloadRegistry")
+        .WithSummary("Reloads the campus registry file")
+        .Produces(StatusCodes.Status200OK, contentType: "application/json")
+        .ProducesProblem(StatusCodes.Status404NotFound)
+        .ProducesProblem(StatusCodes.Status422UnprocessableEntity)
+        .ProducesProblem(StatusCodes.Status503ServiceUnavailable)
+        .RequireAuthorization(ApiRoles.Admin);
         return app;
     }
 }

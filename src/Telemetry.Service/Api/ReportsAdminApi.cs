@@ -39,7 +39,10 @@ public static class ReportsAdminApi
                 daysComputed = status.DaysComputed,
                 lastFailure = status.LastFailure,
             });
-        }).RequireAuthorization(ApiRoles.Viewer);
+        })
+        .WithName("GetReportStatus")
+        .WithSummary("What the report grain has computed and what is waiting")
+        .RequireAuthorization(ApiRoles.Viewer);
 
         app.MapPost("/api/reports/recompute", async (string? from, string? to, IGrainFactory grains, IOptions<ReportOptions> options, TimeProvider time, CancellationToken ct) =>
         {
@@ -70,7 +73,12 @@ public static class ReportsAdminApi
 
             var marked = await grains.GetGrain<IReportGrain>(ReportKeys.Campus).RecomputeAsync(first, last).WaitAsync(ct);
             return Results.Accepted(value: new { from, to, days = marked });
-        }).RequireAuthorization(ApiRoles.Admin);
+        })
+        .WithName("RecomputeReports")
+        .WithSummary("Marks report days for recomputation")
+        .Produces(StatusCodes.Status200OK, contentType: "application/json")
+        .ProducesProblem(StatusCodes.Status400BadRequest)
+        .RequireAuthorization(ApiRoles.Admin);
         return app;
     }
 }

@@ -61,7 +61,13 @@ public static class ReportsApi
             }
 
             return Results.Json(report, Json);
-        }).RequireAuthorization(ApiRoles.Viewer);
+        })
+        .WithName("GetEnergyReport")
+        .WithSummary("Energy per building or room and period (JSON, or CSV with format=csv)")
+        .Produces<EnergyReport>(StatusCodes.Status200OK, "application/json", "text/csv")
+        .ProducesProblem(StatusCodes.Status400BadRequest)
+        .ProducesProblem(StatusCodes.Status503ServiceUnavailable)
+        .RequireAuthorization(ApiRoles.Viewer);
         return app;
     }
 

@@ -27,6 +27,8 @@ public static class TelemetryApp
         });
 
         builder.AddTelemetryApiSecurity();      // who may call the HTTP API ("Api"); refuses to start exposed without authentication
+        builder.AddTelemetryApiProblems();      // every API error as application/problem+json
+        builder.AddTelemetryOpenApi();          // the API's OpenAPI document
         builder.AddTelemetryLogging();          // Serilog, configured from the "Serilog" section
         builder.AddTelemetryMetrics();          // System.Diagnostics.Metrics → Prometheus at /metrics
         builder.Services.AddTelemetryStorage(); // write pipeline → InfluxDB ("Influx", "Writer")
@@ -42,7 +44,9 @@ public static class TelemetryApp
 
         overrides?.Invoke(builder.Services);
         var app = builder.Build();
+        app.UseTelemetryApiProblems();          // exceptions and bodiless errors (unknown route, wrong method, unreadable body) → problem+json
         app.UseTelemetryApiSecurity();          // API keys and bearer tokens; each endpoint names its role's policy
+        app.MapTelemetryOpenApi();              // /openapi/v1.json (viewer)
         app.MapTelemetryHealth();               // anonymous: probes
         app.MapTelemetryMetrics();              // anonymous: Prometheus scraping
         app.MapSensorApi();
@@ -50,6 +54,7 @@ public static class TelemetryApp
         app.MapAlertApi();
         app.MapAlertOutboxApi();                // delivery status of each alert destination
         app.MapRefusalApi();
+        app.MapQuietWindowApi();
         app.MapRegistryApi();
         app.MapClusterApi();
         app.MapReportsApi();

@@ -175,7 +175,7 @@ public sealed class CampusDayFixture : IAsyncLifetime
         {
             var freezer = await Poll.UntilAsync(
                 "the freezer alert to be active, to acknowledge it",
-                async () => (await Service.Http.GetFromJsonAsync<JsonElement>("api/alerts", ct)).EnumerateArray()
+                async () => (await Service.Http.GetFromJsonAsync<JsonElement>("api/alerts?limit=1000", ct)).EnumerateArray()
                     .FirstOrDefault(a => a.GetProperty("sensor").GetString() == Freezer),
                 alert => alert.ValueKind == JsonValueKind.Object,
                 within: Day / Speed + TimeSpan.FromSeconds(10), cancellationToken: ct);

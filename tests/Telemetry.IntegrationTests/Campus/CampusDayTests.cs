@@ -38,7 +38,7 @@ public sealed class CampusDayTests(CampusDayFixture fixture)
         // Offline alerts raised once the simulator stopped (every device disconnects then) are the end of the day,
         // not faults; the probes are driven by the offline tests.
         var simulationStopped = fixture.RunStarted + CampusDayFixture.Day / CampusDayFixture.Speed - TimeSpan.FromMilliseconds(500);
-        var all = finished.Concat(await AlertsAsync("api/alerts"))
+        var all = finished.Concat(await AlertsAsync("api/alerts?limit=1000"))
             .Where(a => a.Building != CampusDayFixture.ProbeBuildingId)
             .Where(a => !(a.Rule == "offline" && a.RaisedAt >= simulationStopped))
             .ToList();
@@ -114,7 +114,7 @@ public sealed class CampusDayTests(CampusDayFixture fixture)
         // simulator stopped) and none for the cleared freezer alert.
         var active = await Poll.UntilAsync(
             "an active alert",
-            async () => (await Http.GetFromJsonAsync<JsonElement>("api/alerts", Ct)).GetArrayLength(),
+            async () => (await Http.GetFromJsonAsync<JsonElement>("api/alerts?limit=1000", Ct)).GetArrayLength(),
             count => count > 0, cancellationToken: Ct);
         using var late = await fixture.Service.ConnectAsync("late-watcher", MqttProtocolVersion.V500, Ct);
         var retained = new System.Collections.Concurrent.ConcurrentBag<string>();
@@ -219,7 +219,7 @@ public sealed class CampusDayTests(CampusDayFixture fixture)
         // Still connected, but silent from now on.
         var offline = await Poll.UntilAsync(
             $"an offline alert for {sensor} once it fell silent",
-            async () => (await AlertsAsync("api/alerts")).FirstOrDefault(a => a.Sensor == sensor && a.Rule == "offline" && a.RaisedAt > started),
+            async () => (await AlertsAsync("api/alerts?limit=1000")).FirstOrDefault(a => a.Sensor == sensor && a.Rule == "offline" && a.RaisedAt > started),
             found => found is not null, within: TimeSpan.FromSeconds(10), cancellationToken: Ct);
 
         var raisedWhileReporting = (await AlertsAsync("api/alerts?state=recent&max=1000"))
@@ -245,7 +245,7 @@ public sealed class CampusDayTests(CampusDayFixture fixture)
 
         var offline = await Poll.UntilAsync(
             $"an offline alert for {sensor} after it disconnected",
-            async () => (await AlertsAsync("api/alerts")).FirstOrDefault(a => a.Sensor == sensor && a.Rule == "offline" && a.RaisedAt > gone - TimeSpan.FromMilliseconds(200)),
+            async () => (await AlertsAsync("api/alerts?limit=1000")).FirstOrDefault(a => a.Sensor == sensor && a.Rule == "offline" && a.RaisedAt > gone - TimeSpan.FromMilliseconds(200)),
             found => found is not null, within: TimeSpan.FromSeconds(10), cancellationToken: Ct);
         Assert.InRange(offline!.RaisedAt - gone, TimeSpan.Zero, 2 * interval);
     }

@@ -28,7 +28,7 @@ public class ApiAuthFixture : IAsyncLifetime
     public const string Audience = "campus-telemetry";
     public const string BuildingId = "b1";
     public const string RoomId = "lab";
-    public static readonly string[] Freezers = ["frz-key-ack", "frz-key-clear", "frz-jwt-ack", "frz-viewer", "frz-header"];
+    public static readonly string[] Freezers = ["frz-key-ack", "frz-key-clear", "frz-jwt-ack", "frz-viewer", "frz-header", "frz-page-a", "frz-page-b", "frz-online", "frz-open-window"];
 
     InfluxDbServer? influx;
     TelemetryServiceHost? service;

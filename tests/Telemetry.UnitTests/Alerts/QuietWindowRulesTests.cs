@@ -82,6 +82,7 @@ public class QuietWindowRulesTests
         Assert.Contains(QuietWindowRules.Problems(Window()), p => p.Contains("needs an end", StringComparison.Ordinal));
         Assert.Contains(QuietWindowRules.Problems(Window(from: Local(30, 9), until: Local(30, 9))), p => p.Contains("until must be after from", StringComparison.Ordinal));
         Assert.Contains(QuietWindowRules.Problems(Window(building: " ", until: Local(30, 9))), p => p.StartsWith("building", StringComparison.Ordinal));
+        Assert.Contains(QuietWindowRules.Problems(Window(until: Local(30, 9)) with { Reason = " " }), p => p.StartsWith("reason", StringComparison.Ordinal));
         Assert.Empty(QuietWindowRules.Problems(Window(until: Local(30, 9))));
     }
 
