@@ -19,7 +19,7 @@
     }
   }
 
-  async function api(method, path, body) {
+  async function api(method, path, body, seen) {
     const headers = { "Accept": "application/json", "X-Console": "1" };
     const init = { method: method, credentials: "same-origin", headers: headers, cache: "no-store" };
     if (body !== undefined) {
@@ -42,7 +42,22 @@
       }
       throw new ApiError(response.status, detail);
     }
+    if (seen) seen(response);
     return response.status === 204 ? null : response.json();
+  }
+
+  // Every item of a list: the API answers lists a page at a time and names the next page in an RFC 8288 Link header
+  // (docs/api.md, "Pagination").
+  async function apiAll(path) {
+    const items = [];
+    let next = path;
+    while (next) {
+      let link = null;
+      items.push(...await api("GET", next, undefined, (r) => { link = r.headers.get("Link"); }));
+      const m = link ? /<([^>]+)>\s*;\s*rel="?next"?/.exec(link) : null;
+      next = m ? m[1] : null;
+    }
+    return items;
   }
 
   const seg = encodeURIComponent;
@@ -284,7 +299,7 @@
   async function refresh() {
     try {
       if (view === "list") {
-        renderList(await api("GET", "/api/alerts"));
+        renderList(await apiAll("/api/alerts?limit=1000"));
       } else if (view === "alert") {
         const a = alertFromPath(parts);
         try {
@@ -302,7 +317,7 @@
         } catch (e) {
           if (e.status !== 404) throw e;
         }
-        const [active, recent] = await Promise.all([api("GET", "/api/alerts"), api("GET", "/api/alerts?state=recent&max=1000")]);
+        const [active, recent] = await Promise.all([apiAll("/api/alerts?limit=1000"), api("GET", "/api/alerts?state=recent&limit=1000")]);
         const mine = active.concat(recent).filter((a) => a.sensor === sensor).sort((x, y) => y.raisedAtMs - x.raisedAtMs);
         renderSensor(sensor, sensorView, mine);
       }
