@@ -62,7 +62,8 @@ public sealed class AlertmanagerDestinationTests(AlertmanagerRig rig) : IClassFi
     {
         var destination = Destination(rig.Server.Url);
         var alert = NewAlert(AlertSeverity.Critical);
-        var before = DateTimeOffset.UtcNow;
+        // Whole milliseconds: the posted times are (Alertmanager keeps them to the millisecond).
+        var before = DateTimeOffset.FromUnixTimeMilliseconds(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
 
         await destination.SendAsync(Notification(alert, AlertNotificationKind.Raised), Ct);
 
