@@ -7,9 +7,11 @@
 #   the device simulator playing deploy/scenario.yaml: first the last 29 days as history, as fast as the service
 #   acknowledges (2-3 minutes; output in .data/backfill.log), then live in real time; every sensor is its own client.
 # Ctrl-C stops everything this script started.
+#   Prometheus Alertmanager on 127.0.0.1:9093 with the example route deploy/alertmanager/alertmanager.yml (data in
+#   ./.data/alertmanager; its receivers are placeholders on 127.0.0.1:9095), the service's alert destination;
 #   ./run.sh            everything
 #   ./run.sh --no-sim   everything but the simulator
-# Ports can be moved with MQTT_PORT, HTTP_PORT and INFLUX_PORT. BACKFILL=7d plays another span of history;
+# Ports can be moved with MQTT_PORT, HTTP_PORT, INFLUX_PORT and ALERTMANAGER_PORT. BACKFILL=7d plays another span of history;
 # BACKFILL=0 plays only the last 24 hours in 2 minutes instead (as before the month of history).
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -19,7 +21,7 @@ SIM=1
 for arg in "$@"; do
   case "$arg" in
     --no-sim) SIM=0 ;;
-    -h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown option $arg (try --help)" ;;
   esac
 done
@@ -28,6 +30,7 @@ MQTT_PORT="${MQTT_PORT:-1883}"
 HTTP_PORT="${HTTP_PORT:-8080}"
 INFLUX_PORT="${INFLUX_PORT:-8086}"
 INFLUX_RPC_PORT="${INFLUX_RPC_PORT:-8088}"
+ALERTMANAGER_PORT="${ALERTMANAGER_PORT:-9093}"
 # History played before the campus runs live. The service refuses readings older than Ingest:MaxAge (30 days), so a
 # span close to 30d loses its oldest readings; 0 or empty: the last 24 hours in 2 minutes.
 BACKFILL="${BACKFILL-29d}"
@@ -38,10 +41,10 @@ DATA="$ROOT/.data"
 
 require_dotnet
 command -v curl >/dev/null 2>&1 || ensure_packages curl:/usr/bin/curl
-ensure_packages influxdb:/usr/bin/influxd
+ensure_packages influxdb:/usr/bin/influxd prometheus-alertmanager:/usr/bin/prometheus-alertmanager
 
-for port in "$MQTT_PORT" "$HTTP_PORT" "$INFLUX_PORT" "$INFLUX_RPC_PORT"; do
-  port_free "$port" || die "port $port on 127.0.0.1 is in use (another broker or InfluxDB?); stop it or set MQTT_PORT/HTTP_PORT/INFLUX_PORT/INFLUX_RPC_PORT"
+for port in "$MQTT_PORT" "$HTTP_PORT" "$INFLUX_PORT" "$INFLUX_RPC_PORT" "$ALERTMANAGER_PORT"; do
+  port_free "$port" || die "port $port on 127.0.0.1 is in use (another broker, InfluxDB or Alertmanager?); stop it or set MQTT_PORT/HTTP_PORT/INFLUX_PORT/INFLUX_RPC_PORT/ALERTMANAGER_PORT"
 done
 
 PIDS=()
@@ -87,6 +90,14 @@ curl -fsS -XPOST "http://127.0.0.1:$INFLUX_PORT/query" --data-urlencode "q=CREAT
 curl -fsS -XPOST "http://127.0.0.1:$INFLUX_PORT/query" \
   --data-urlencode "q=CREATE RETENTION POLICY \"$LONG_RP\" ON \"campus\" DURATION 0s REPLICATION 1" >/dev/null
 
+# Alertmanager with the example route (docs/alertmanager.md); gossip off (an empty cluster address), loopback only.
+mkdir -p "$DATA/alertmanager"
+say "starting Alertmanager on 127.0.0.1:$ALERTMANAGER_PORT (log: .data/alertmanager.log)"
+prometheus-alertmanager --config.file="$ROOT/deploy/alertmanager/alertmanager.yml" --storage.path="$DATA/alertmanager" \
+  --web.listen-address="127.0.0.1:$ALERTMANAGER_PORT" --cluster.listen-address= >"$DATA/alertmanager.log" 2>&1 &
+PIDS+=($!)
+wait_http "http://127.0.0.1:$ALERTMANAGER_PORT/-/ready" 30 || die "Alertmanager did not start; see .data/alertmanager.log"
+
 say "building (Release)..."
 dotnet build src/Telemetry.Service/Telemetry.Service.csproj -c Release -m:2 -v q -nologo >"$DATA/build.log" 2>&1 \
   || { cat "$DATA/build.log" >&2; die "build failed"; }
@@ -102,7 +113,8 @@ dotnet src/Telemetry.Service/bin/Release/net10.0/Telemetry.Service.dll \
   --Influx:Api=V1 --Influx:Url="http://127.0.0.1:$INFLUX_PORT" --Influx:Database=campus \
   --Influx:LongRetentionPolicy="$LONG_RP" \
   --Spool:Path="$DATA/spool" --Campus:StatePath="$DATA/state" \
-  --Campus:RegistryPath="$ROOT/deploy/campus.yaml" &
+  --Campus:RegistryPath="$ROOT/deploy/campus.yaml" \
+  --Alerts:Alertmanager:Url="http://127.0.0.1:$ALERTMANAGER_PORT" &
 PIDS+=($!)
 wait_http "http://127.0.0.1:$HTTP_PORT/health/ready" 60 || die "the service did not become ready; see its log above"
 
@@ -110,6 +122,7 @@ cat >&2 <<INFO
 
 Campus Telemetry is running.
   technician console:    http://127.0.0.1:$HTTP_PORT/console   (open API on loopback: type your name, then acknowledge or clear)
+  Alertmanager:          http://127.0.0.1:$ALERTMANAGER_PORT   (the campus's active alerts, routed by deploy/alertmanager/alertmanager.yml)
   readings in InfluxDB:  curl -sG http://127.0.0.1:$INFLUX_PORT/query --data-urlencode db=campus \\
                            --data-urlencode "q=SELECT * FROM telemetry ORDER BY time DESC LIMIT 10"
   campus and buildings:  curl -s http://127.0.0.1:$HTTP_PORT/api/buildings ; curl -s http://127.0.0.1:$HTTP_PORT/api/buildings/bldg-1

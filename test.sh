@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test of Campus Telemetry: installs what the tests need (Debian packages: influxdb,
 # victoria-metrics, mosquitto, mosquitto-clients, docker-compose to validate deploy/, openssl for the TLS tests,
-# postgresql and haproxy for the cluster tests,
+# postgresql and haproxy for the cluster tests, prometheus-alertmanager for the Alertmanager destination,
 # chromium and its driver for the technician console's browser test) when missing, builds warning-free, runs the whole
 # suite and ends with a plain summary line "N passed, N failed[, N skipped]".
 # Test fixtures start their own servers on free loopback ports in temp folders.

@@ -87,23 +87,30 @@ public sealed class AlertIndexGrain(
 
         foreach (var destination in destinations.All)
         {
-            Task call;
-            try
-            {
-                call = GrainFactory.GetGrain<IAlertOutboxGrain>(destination.Name).Wake();
-            }
-            catch (Exception ex)
-            {
-                WakeFailed(destination.Name, ex);
-                continue;
-            }
-
-            _ = call.ContinueWith(
-                failed => WakeFailed(destination.Name, failed.Exception?.InnerException),
-                CancellationToken.None,
-                TaskContinuationOptions.OnlyOnFaulted,
-                TaskScheduler.Default);
+            var name = destination.Name;
+            Start(() => GrainFactory.GetGrain<IAlertOutboxGrain>(name).Wake(), error => WakeFailed(name, error));
         }
+    }
+
+    /// <summary>Starts a call without waiting for it; <paramref name="failed"/> gets what went wrong, whether the call threw at once or failed later.</summary>
+    static void Start(Func<Task> call, Action<Exception?> failed)
+    {
+        Task started;
+        try
+        {
+            started = call();
+        }
+        catch (Exception ex)
+        {
+            failed(ex);
+            return;
+        }
+
+        _ = started.ContinueWith(
+            task => failed(task.Exception?.InnerException),
+            CancellationToken.None,
+            TaskContinuationOptions.OnlyOnFaulted,
+            TaskScheduler.Default);
     }
 
     void WakeFailed(string destination, Exception? error)
@@ -143,22 +150,7 @@ public sealed class AlertIndexGrain(
         // A statement lambda picks ObserverManager's synchronous Notify: its Task overload awaits each observer in turn.
         observers.Notify(observer =>
         {
-            Task call;
-            try
-            {
-                call = observer.OnStep(sequenced.Seq, sequenced.Step);
-            }
-            catch (Exception ex)
-            {
-                PushFailed(sequenced.Seq, ex);
-                return;
-            }
-
-            _ = call.ContinueWith(
-                failed => PushFailed(sequenced.Seq, failed.Exception?.InnerException),
-                CancellationToken.None,
-                TaskContinuationOptions.OnlyOnFaulted,
-                TaskScheduler.Default);
+            Start(() => observer.OnStep(sequenced.Seq, sequenced.Step), error => PushFailed(sequenced.Seq, error));
         });
     }
 
