@@ -359,6 +359,7 @@ public sealed class AlertOutboxGrain(
 
                 State.Pending.Remove(entry);
                 State.Delivered++;
+                State.LastError = null; // the status shows a current problem, not one a later delivery got past
                 Count("delivered", 1);
                 if (!await TrySaveAsync())
                 {
