@@ -139,7 +139,7 @@ public sealed class ClusterRig : IAsyncDisposable
     /// <summary>The active alerts, as node <paramref name="node"/>'s API answers: (sensor, rule, id, raisedAtMs).</summary>
     public async Task<IReadOnlyList<(string Sensor, string Rule, string Id, long RaisedAtMs)>> ActiveAlertsAsync(int node, CancellationToken ct)
     {
-        var alerts = await Nodes[node].Http.GetFromJsonAsync<JsonElement>("api/alerts", ct);
+        var alerts = await Nodes[node].Http.GetFromJsonAsync<JsonElement>("api/alerts?limit=1000", ct);
         return [.. alerts.EnumerateArray().Select(a => (
             a.GetProperty("sensor").GetString()!, a.GetProperty("rule").GetString()!, a.GetProperty("id").GetString()!, a.GetProperty("raisedAtMs").GetInt64()))];
     }
