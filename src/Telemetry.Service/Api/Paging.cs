@@ -99,7 +99,14 @@ public static class Paging
     /// One page of <paramref name="items"/> in <paramref name="order"/>, after the request's cursor, as a JSON array;
     /// sets the <c>Link</c> header to the next page when there is more.
     /// </summary>
-    public static IResult Page<T>(HttpContext http, PageRequest page, IEnumerable<T> items, PageOrder<T> order)
+    public static IResult Page<T>(HttpContext http, PageRequest page, IEnumerable<T> items, PageOrder<T> order) =>
+        Results.Ok(TakeLinked(http, page, items, order));
+
+    /// <summary>
+    /// The items of the page (in order), the <c>Link</c> header set to the next page when there is more; for the
+    /// endpoints that turn the page's items into something else before they answer.
+    /// </summary>
+    public static IReadOnlyList<T> TakeLinked<T>(HttpContext http, PageRequest page, IEnumerable<T> items, PageOrder<T> order)
     {
         ArgumentNullException.ThrowIfNull(http);
         var (taken, more) = Take(page, items, order);
@@ -108,7 +115,7 @@ public static class Paging
             LinkNext(http, order.PositionOf(taken[^1]));
         }
 
-        return Results.Ok(taken);
+        return taken;
     }
 
     /// <summary>The items of the page (in order) and whether more follow; pure, for the endpoints that page before they look items up.</summary>
@@ -127,7 +134,7 @@ public static class Paging
     }
 
     /// <summary>Sets the <c>Link</c> header for a page whose last item stands at <paramref name="last"/>.</summary>
-    public static void LinkNext(HttpContext http, PagePosition last)
+    static void LinkNext(HttpContext http, PagePosition last)
     {
         ArgumentNullException.ThrowIfNull(http);
         http.Response.Headers.Append(HeaderNames.Link, $"<{NextUrl(http.Request, last)}>; rel=\"next\"");

@@ -70,13 +70,7 @@ public static class QuietWindowApi
             }
 
             var windows = await grains.GetGrain<IQuietWindowGrain>(QuietWindowGrain.Key).GetWindows();
-            var (items, more) = Paging.Take(page, windows, Order);
-            if (more)
-            {
-                Paging.LinkNext(http, Order.PositionOf(items[^1]));
-            }
-
-            return Results.Ok(items.Select(QuietWindowView.Of).ToList());
+            return Results.Ok(Paging.TakeLinked(http, page, windows, Order).Select(QuietWindowView.Of).ToList());
         })
         .WithName("ListQuietWindows")
         .WithSummary("Quiet windows not yet over, by start (paginated)")

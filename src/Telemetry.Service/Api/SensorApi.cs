@@ -50,24 +50,18 @@ public static class SensorApi
             var candidates = current.Sensors.Where(s =>
                 (building is null || s.Building.Id == building) && (room is null || s.Room.Id == room) && (kind is null || s.Sensor.Kind == kind));
             IReadOnlyList<RegisteredSensor> items;
-            bool more;
             IReadOnlyDictionary<string, SensorReport> reports;
             if (wanted is not { } want)
             {
                 // Page first: only the rooms of this page's sensors are asked.
-                (items, more) = Paging.Take(page, candidates, SensorOrder);
+                items = Paging.TakeLinked(http, page, candidates, SensorOrder);
                 reports = await ReportsAsync(items, grains);
             }
             else
             {
                 var all = candidates.ToList();
                 reports = await ReportsAsync(all, grains);
-                (items, more) = Paging.Take(page, all.Where(s => IsOnline(s, reports) == want), SensorOrder);
-            }
-
-            if (more)
-            {
-                Paging.LinkNext(http, SensorOrder.PositionOf(items[^1]));
+                items = Paging.TakeLinked(http, page, all.Where(s => IsOnline(s, reports) == want), SensorOrder);
             }
 
             return Results.Ok(items.Select(s => SensorListItem.From(s, reports.GetValueOrDefault(s.Id))).ToList());
@@ -161,13 +155,7 @@ public static class SensorApi
                 return invalid;
             }
 
-            var (recent, more) = Paging.Take(page, refusals.Recent, RefusalOrder);
-            if (more)
-            {
-                Paging.LinkNext(http, RefusalOrder.PositionOf(recent[^1]));
-            }
-
-            return Results.Ok(new RefusalsView(refusals.Totals, recent));
+            return Results.Ok(new RefusalsView(refusals.Totals, Paging.TakeLinked(http, page, refusals.Recent, RefusalOrder)));
         })
         .WithName("GetRefusals")
         .WithSummary("Refused MQTT messages: totals by reason and the most recent ones (recent paginated, newest first)")
