@@ -55,7 +55,7 @@ public static class CampusHosting
         }
 
         builder.Services.AddSingleton<IAlertDestinations, AlertDestinations>();
-        builder.Services.AddHostedService<AlertOutboxWaker>();
+        builder.Services.AddHostedService<AlertDeliveryWaker>(); // wakes the outboxes and the escalation on every node
         builder.Services.AddAlertmanagerDestination(builder.Configuration); // "Alerts:Alertmanager", "Alerts:ConsoleUrl" (docs/alertmanager.md)
         builder.Services.AddHostedService<CampusStarter>();
         builder.Services.AddHostedService<StatsWriter>();

@@ -1,5 +1,4 @@
 using Microsoft.Extensions.Options;
-using Telemetry.Contracts;
 using Telemetry.Grains.Alerts.Delivery;
 using Telemetry.Service.Alerts;
 
@@ -10,20 +9,14 @@ public static class EscalationHosting
 {
     /// <summary>
     /// Validated options always (checked at start against the configured destinations, <see cref="EscalationOptions.Problems"/>);
-    /// the outboxes the escalation grain hands its notifications to; the waker only when some severity has a policy
-    /// (otherwise the escalation grain is never activated).
+    /// the outboxes the escalation grain hands its notifications to. <see cref="AlertDeliveryWaker"/> wakes the grain
+    /// only when some severity has a policy (otherwise it is never activated).
     /// </summary>
     public static WebApplicationBuilder AddTelemetryEscalation(this WebApplicationBuilder builder)
     {
         builder.Services.AddOptions<EscalationOptions>().BindConfiguration(EscalationOptions.SectionName).ValidateOnStart();
         builder.Services.AddSingleton<IValidateOptions<EscalationOptions>, EscalationOptionsValidator>();
         builder.Services.AddSingleton<IAlertOutboxes, GrainAlertOutboxes>();
-        var configured = builder.Configuration.GetSection(EscalationOptions.SectionName).Get<EscalationOptions>() ?? new EscalationOptions();
-        if (Enum.GetValues<AlertSeverity>().Any(s => configured.PolicyOf(s) is not null))
-        {
-            builder.Services.AddHostedService<EscalationWaker>();
-        }
-
         return builder;
     }
 }

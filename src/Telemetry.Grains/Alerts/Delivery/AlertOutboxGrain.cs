@@ -70,7 +70,7 @@ public sealed class AlertOutboxState
 /// wanted, unsuppressed active alerts every interval.
 /// </para>
 /// <para>
-/// Woken by the alert index after each recorded step and by every node every 5 s (<c>AlertOutboxWaker</c>), so a
+/// Woken by the alert index after each recorded step and by every node every 5 s (<c>AlertDeliveryWaker</c>), so a
 /// restart or a move to another silo resumes delivery; Orleans keeps one activation per key, so there is one sender.
 /// </para>
 /// </summary>
