@@ -395,7 +395,7 @@ public sealed class AlertOutboxGrain(
             var now = NowMs;
             var active = await Index.GetActive();
             var given = active
-                .Where(a => target.Wants(a, a.State == AlertState.Acknowledged ? AlertNotificationKind.Acknowledged : AlertNotificationKind.Raised))
+                .Where(a => target.Wants(a, AlertDeliveryRules.CurrentStateOf(a).Kind))
                 .Where(a => QuietWindowRules.Suppressing(quiet.Windows, a, now, quiet.Zone) is null)
                 .ToList();
             await target.RefreshAsync(given, cancellationToken);
